@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package mlaas4hep needs to build, test and benchmark on Debian 12 (bookworm).
+# Idempotent: packages already present are skipped quickly by apt. Run as root (or with sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  clang libclang-rt-14-dev            # libFuzzer and sanitizers
+  libgtest-dev libgmock-dev libbenchmark-dev
+  zlib1g-dev libdeflate-dev liblz4-dev libzstd-dev liblzma-dev libxxhash-dev
+  libcli11-dev nlohmann-json3-dev
+  nodejs npm                          # jsroot oracle and reference benchmark
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# jsroot: the independent reader used as an oracle in tests and as a baseline in bench/.
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ ! -d "$here/tools/oracle/node_modules/jsroot" ]; then
+  (cd "$here/tools/oracle" && npm install --no-audit --no-fund --loglevel=error)
+fi

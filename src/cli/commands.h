@@ -1,0 +1,15 @@
+// The mlaas4hep subcommands: each registers its options on the CLI11 app and runs one library
+// call. Errors escape as m4h::Error; main() maps them to a message and an exit status.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace m4h::cli {
+
+void add_ls(CLI::App& app);
+void add_show(CLI::App& app);
+void add_dump(CLI::App& app);
+
+}  // namespace m4h::cli

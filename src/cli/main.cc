@@ -1,0 +1,32 @@
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mlaas4hep: Machine Learning as a Service for High-Energy Physics"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "mlaas4hep 0.1.0");
+  m4h::cli::add_ls(app);
+  m4h::cli::add_show(app);
+  m4h::cli::add_dump(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  } catch (const m4h::Error& e) {
+    std::cout.flush();
+    std::fprintf(stderr, "mlaas4hep: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::cout.flush();
+    std::fprintf(stderr, "mlaas4hep: internal error: %s\n", e.what());
+    return 3;
+  }
+  return 0;
+}

@@ -1,0 +1,61 @@
+// One error type for the whole project: a code (mapped to CLI exit statuses and HTTP statuses)
+// plus a chain of context strings ("file.root", "branch Jet_pt", "basket 3 at offset 1234").
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace m4h {
+
+enum class ErrorCode {
+  kInvalidArgument,
+  kNotFound,
+  kIo,
+  kTimeout,
+  kCorrupt,
+  kUnsupported,
+  kAuth,
+  kCancelled,
+  kInternal,
+};
+
+std::string_view error_code_name(ErrorCode code);
+
+class Error : public std::exception {
+ public:
+  Error(ErrorCode code, std::string message);
+
+  ErrorCode code() const noexcept { return code_; }
+  const std::string& message() const noexcept { return message_; }
+  // Outermost context first.
+  const std::vector<std::string>& context() const noexcept { return context_; }
+
+  // Prepends a context item (the caller's view: file, object, branch). Returns *this to rethrow.
+  Error& add_context(std::string item);
+
+  // "ctx1: ctx2: message"
+  const char* what() const noexcept override { return what_.c_str(); }
+
+ private:
+  void rebuild();
+
+  ErrorCode code_;
+  std::string message_;
+  std::vector<std::string> context_;
+  std::string what_;
+};
+
+// Runs fn(); an Error escaping it gets `item` prepended to its context and is rethrown.
+template <typename Fn>
+decltype(auto) with_context(std::string_view item, Fn&& fn) {
+  try {
+    return fn();
+  } catch (Error& e) {
+    e.add_context(std::string(item));
+    throw;
+  }
+}
+
+}  // namespace m4h

@@ -1,0 +1,39 @@
+// ROOT's compressed-record framing and the codecs behind it. A compressed object or basket is one
+// or more blocks, each a 9-byte header (2-letter algorithm tag, method byte, 3-byte little-endian
+// compressed and uncompressed sizes) followed by the codec's payload; "L4" blocks carry an 8-byte
+// big-endian xxhash64 of the payload before it. Blocks hold at most 16 MiB - 1 uncompressed bytes.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace m4h::root {
+
+enum class Codec { kNone, kZlib, kLz4, kZstd, kLzma, kOldRoot };
+
+// ROOT's fCompress setting: algorithm * 100 + level (level 0 = uncompressed).
+struct CompressionSettings {
+  Codec codec = Codec::kZlib;
+  int level = 1;
+  static CompressionSettings from_root(int fcompress);
+  int to_root() const;
+};
+
+std::string_view codec_name(Codec codec);
+
+// Decompresses the framed record `in` into `out`, whose size must be the record's uncompressed
+// length (TKey fObjlen). Thread-safe. Throws m4h::Error kCorrupt naming the block and its byte
+// offset within `in` (bad tag, sizes that do not add up, codec failure, LZ4 checksum mismatch),
+// kUnsupported for "CS" (old ROOT algorithm).
+void decompress(std::span<const uint8_t> in, std::span<uint8_t> out);
+
+// Frames `in` as ROOT does: blocks of at most 0xffffff bytes. If compression does not make the
+// data smaller, returns the input unchanged (ROOT's rule: stored size == object size means raw).
+std::vector<uint8_t> compress(CompressionSettings settings, std::span<const uint8_t> in);
+
+// The codec alone on one unframed payload (the benchmark ceiling). Returns bytes written to out.
+std::size_t decompress_payload(Codec codec, std::span<const uint8_t> in, std::span<uint8_t> out);
+
+}  // namespace m4h::root
