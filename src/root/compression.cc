@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "core/error.h"
@@ -23,9 +24,9 @@ constexpr std::size_t kHeaderSize = 9;
 constexpr std::size_t kChecksumSize = 8;  // "L4" blocks: big-endian XXH64 before the LZ4 data.
 constexpr std::size_t kMaxBlockSize = 0xffffff;  // The 24-bit size fields cap a block.
 
-// Method bytes as ROOT 6 writes them: Z_DEFLATED for zlib, the library's major version for LZ4
-// and zstd, 0 for lzma (seen in the real test files). The reader ignores the byte: the tag alone
-// picks the codec, and a wrong method would only matter for bytes the codec then rejects.
+// Method bytes as ROOT 6 writes them (seen in the real test files): Z_DEFLATED for zlib, 1 for
+// LZ4 and zstd, 0 for lzma. The reader ignores the byte: the tag alone picks the codec, and a
+// wrong method byte could only matter for a payload the codec then rejects anyway.
 constexpr uint8_t kZlibMethod = 8;
 constexpr uint8_t kLz4Method = 1;
 constexpr uint8_t kZstdMethod = 1;
@@ -62,7 +63,7 @@ std::string_view deflate_result_name(libdeflate_result r) {
 }
 
 std::size_t decode_zlib(std::span<const uint8_t> in, std::span<uint8_t> out) {
-  // A decompressor is a 32 KiB table block: allocate it once per thread, not per basket.
+  // The decompressor carries sizeable Huffman tables: allocate it once per thread, not per basket.
   struct Free {
     void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
   };
@@ -114,8 +115,8 @@ std::size_t decode_lzma(std::span<const uint8_t> in, std::span<uint8_t> out) {
   uint64_t memlimit = kLzmaMemLimit;
   std::size_t in_pos = 0;
   std::size_t out_pos = 0;
-  const lzma_ret r = lzma_stream_buffer_decode(&memlimit, 0, nullptr, in.data(), &in_pos,
-                                               in.size(), out.data(), &out_pos, out.size());
+  const lzma_ret r = lzma_stream_buffer_decode(&memlimit, 0, nullptr, in.data(), &in_pos, in.size(),
+                                               out.data(), &out_pos, out.size());
   if (r != LZMA_OK) corrupt("LZMA: " + std::string(lzma_result_name(r)));
   return out_pos;
 }
@@ -143,17 +144,18 @@ std::size_t decode_payload(Codec codec, std::span<const uint8_t> in, std::span<u
 
 struct BlockHeader {
   Codec codec;
-  std::size_t compressed;    // Payload bytes after the 9-byte header (LZ4: checksum included).
+  std::size_t compressed;  // Payload bytes after the 9-byte header (LZ4: checksum included).
   std::size_t uncompressed;
 };
 
 Codec codec_from_tag(uint8_t a, uint8_t b) {
-  auto is = [&](const char (&tag)[3]) { return a == tag[0] && b == tag[1]; };
-  if (is("ZL")) return Codec::kZlib;
-  if (is("XZ")) return Codec::kLzma;
-  if (is("L4")) return Codec::kLz4;
-  if (is("ZS")) return Codec::kZstd;
-  if (is("CS")) return Codec::kOldRoot;
+  const char chars[2] = {static_cast<char>(a), static_cast<char>(b)};
+  const std::string_view tag(chars, 2);
+  if (tag == "ZL") return Codec::kZlib;
+  if (tag == "XZ") return Codec::kLzma;
+  if (tag == "L4") return Codec::kLz4;
+  if (tag == "ZS") return Codec::kZstd;
+  if (tag == "CS") return Codec::kOldRoot;
   // Printable tags read better in the message; anything else is shown as hex.
   auto show = [](uint8_t c) {
     static constexpr char kHex[] = "0123456789abcdef";
@@ -254,8 +256,8 @@ class BlockEncoder {
     const int n = static_cast<int>(src.size());  // <= kMaxBlockSize
     const int cap = static_cast<int>(dst.size());
     // ROOT switches to the high-compression variant from level 4 on.
-    const int written = level_ >= 4 ? LZ4_compress_HC(s, d, n, cap, level_)
-                                    : LZ4_compress_default(s, d, n, cap);
+    const int written =
+        level_ >= 4 ? LZ4_compress_HC(s, d, n, cap, level_) : LZ4_compress_default(s, d, n, cap);
     return written > 0 ? static_cast<std::size_t>(written) : 0;
   }
 
@@ -402,8 +404,8 @@ void decompress(std::span<const uint8_t> in, std::span<uint8_t> out) {
 }
 
 std::vector<uint8_t> compress(CompressionSettings settings, std::span<const uint8_t> in) {
-  std::vector<uint8_t> raw(in.begin(), in.end());
-  if (settings.codec == Codec::kNone || settings.level <= 0 || in.empty()) return raw;
+  auto raw = [in] { return std::vector<uint8_t>(in.begin(), in.end()); };
+  if (settings.codec == Codec::kNone || settings.level <= 0 || in.empty()) return raw();
   if (settings.codec == Codec::kOldRoot) {
     throw Error(ErrorCode::kUnsupported, "cannot write the old ROOT compression algorithm");
   }
@@ -414,7 +416,7 @@ std::vector<uint8_t> compress(CompressionSettings settings, std::span<const uint
   const std::size_t limit = in.size() - 1;
   for (std::size_t pos = 0; pos < in.size(); pos += kMaxBlockSize) {
     const auto src = in.subspan(pos, std::min(kMaxBlockSize, in.size() - pos));
-    if (!append_block(encoder, settings.codec, src, limit, out)) return raw;
+    if (!append_block(encoder, settings.codec, src, limit, out)) return raw();
   }
   return out;
 }

@@ -27,6 +27,8 @@ std::string_view codec_name(Codec codec);
 // length (TKey fObjlen). Thread-safe. Throws m4h::Error kCorrupt naming the block and its byte
 // offset within `in` (bad tag, sizes that do not add up, codec failure, LZ4 checksum mismatch),
 // kUnsupported for "CS" (old ROOT algorithm).
+// Blocks are numbered from 0 in messages. Bytes after the block that fills `out` are ignored, as
+// ROOT does. A record stored raw (in.size() == out.size()) is not framed: the caller copies it.
 void decompress(std::span<const uint8_t> in, std::span<uint8_t> out);
 
 // Frames `in` as ROOT does: blocks of at most 0xffffff bytes. If compression does not make the

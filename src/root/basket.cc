@@ -1,0 +1,107 @@
+#include "root/basket.h"
+
+#include "root/compression.h"
+#include "root/cursor.h"
+
+namespace m4h::root {
+
+namespace {
+
+// Splits off the entry offsets stored after the data (relative to the key start on disk).
+void take_offsets(BasketData& d, std::span<const uint8_t> after_border, int keylen, Cursor& where) {
+  if (after_border.size() < 4) return;
+  Cursor c(after_border, where.abs_pos());
+  int32_t n = c.i32();
+  if (n < 0 || static_cast<std::size_t>(n) * 4 > c.remaining())
+    where.fail("basket entry-offset count " + std::to_string(n) + " is invalid");
+  if (n < d.entries) where.fail("basket has " + std::to_string(n) + " entry offsets for " +
+                                std::to_string(d.entries) + " entries");
+  d.offsets.resize(static_cast<std::size_t>(d.entries) + 1);
+  for (int64_t i = 0; i < d.entries; ++i) {
+    int64_t o = static_cast<int64_t>(c.i32()) - keylen;
+    if (o < 0 || o > d.border) where.fail("basket entry offset " + std::to_string(o) + " outside data");
+    d.offsets[i] = static_cast<int32_t>(o);
+  }
+  d.offsets[d.entries] = static_cast<int32_t>(d.border);
+  for (int64_t i = 0; i < d.entries; ++i)
+    if (d.offsets[i] > d.offsets[i + 1]) where.fail("basket entry offsets are not increasing");
+}
+
+}  // namespace
+
+BasketData parse_basket(std::span<const uint8_t> stored, uint64_t at) {
+  Cursor c(stored, at);
+  Key key = parse_key(c);
+  if (key.keylen < 19 || static_cast<std::size_t>(key.keylen) > stored.size())
+    c.fail("basket key length " + std::to_string(key.keylen) + " is invalid");
+  c.seek(static_cast<std::size_t>(key.keylen) - 19);
+  c.u16();  // basket version
+  c.i32();  // buffer size
+  c.i32();  // fNevBufSize
+  int32_t nev = c.i32();
+  int32_t last = c.i32();
+  if (nev < 0) c.fail("negative basket entry count");
+  BasketData d;
+  d.entries = nev;
+  d.border = static_cast<int64_t>(last) - key.keylen;
+  if (d.border < 0 || d.border > key.objlen)
+    c.fail("basket fLast " + std::to_string(last) + " inconsistent with its key");
+  auto payload = stored.subspan(key.keylen);
+  if (static_cast<int64_t>(payload.size()) != key.nbytes - key.keylen)
+    c.fail("basket stored size differs from its key");
+  if (key.is_compressed()) {
+    d.bytes.resize(static_cast<std::size_t>(key.objlen));
+    try {
+      decompress(payload, d.bytes);
+    } catch (Error& e) {
+      e.add_context("basket at offset " + std::to_string(at));
+      throw;
+    }
+  } else {
+    d.bytes.assign(payload.begin(), payload.end());
+  }
+  if (static_cast<int64_t>(d.bytes.size()) > d.border)
+    take_offsets(d, std::span<const uint8_t>(d.bytes).subspan(d.border), key.keylen, c);
+  return d;
+}
+
+BasketData load_basket(const File& file, const BranchInfo& branch, std::size_t index) {
+  const BasketRef& r = branch.baskets.at(index);
+  auto context = [&] {
+    return file.url() + ": branch '" + branch.path + "' basket " + std::to_string(index);
+  };
+  try {
+    if (r.embedded) {
+      const Object& b = *r.embedded;
+      BasketData d;
+      d.entries = b.i64("fNevBuf");
+      d.bytes = b.payload;
+      d.border = static_cast<int64_t>(d.bytes.size());
+      auto offs = b.ints("fEntryOffset");
+      int64_t keylen = b.i64("fKeylen");
+      if (!offs.empty() && static_cast<int64_t>(offs.size()) >= d.entries) {
+        d.offsets.resize(static_cast<std::size_t>(d.entries) + 1);
+        for (int64_t i = 0; i < d.entries; ++i) {
+          int64_t o = offs[i] - keylen;
+          if (o < 0 || o > d.border) throw Error(ErrorCode::kCorrupt, "embedded basket entry offset out of range");
+          d.offsets[i] = static_cast<int32_t>(o);
+        }
+        d.offsets[d.entries] = static_cast<int32_t>(d.border);
+      }
+      return d;
+    }
+    if (r.bytes <= 0) throw Error(ErrorCode::kCorrupt, "basket size " + std::to_string(r.bytes) + " is invalid");
+    auto stored = file.source().read(static_cast<uint64_t>(r.seek), static_cast<uint64_t>(r.bytes));
+    BasketData d = parse_basket(stored, static_cast<uint64_t>(r.seek));
+    if (d.entries != r.entries)
+      throw Error(ErrorCode::kCorrupt, "basket at offset " + std::to_string(r.seek) + " holds " +
+                                           std::to_string(d.entries) + " entries, the branch says " +
+                                           std::to_string(r.entries));
+    return d;
+  } catch (Error& e) {
+    e.add_context(context());
+    throw;
+  }
+}
+
+}  // namespace m4h::root

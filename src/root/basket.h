@@ -1,0 +1,27 @@
+// Loading one basket of a branch: read its key, decompress its payload, and split off the
+// entry-offset array that jagged branches carry after their data.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "root/file.h"
+#include "root/tree.h"
+
+namespace m4h::root {
+
+struct BasketData {
+  std::vector<uint8_t> bytes;   // decompressed payload; entry data is bytes[0, border)
+  int64_t border = 0;
+  int64_t entries = 0;          // fNevBuf
+  std::vector<int32_t> offsets;  // entries + 1 starts of entries in bytes, or empty if fixed size
+};
+
+// Thread-safe. Throws m4h::Error (kCorrupt/kIo) naming the branch, basket number and file offset.
+BasketData load_basket(const File& file, const BranchInfo& branch, std::size_t basket_index);
+
+// Turns the stored bytes of a basket (key included) into BasketData; `at` is the file offset used
+// in messages. Exposed for fuzzing.
+BasketData parse_basket(std::span<const uint8_t> stored, uint64_t at);
+
+}  // namespace m4h::root

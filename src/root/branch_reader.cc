@@ -1,0 +1,362 @@
+#include "root/branch_reader.h"
+
+#include <algorithm>
+#include <future>
+
+#include "root/cursor.h"
+#include "root/float_packing.h"
+
+namespace m4h::root {
+
+namespace {
+
+int offset_levels(Layout l) {
+  switch (l) {
+    case Layout::kCounted:
+    case Layout::kVector:
+    case Layout::kString: return 1;
+    case Layout::kVectorVector:
+    case Layout::kVectorString: return 2;
+    default: return 0;
+  }
+}
+
+[[noreturn]] void corrupt(const std::string& what) { throw Error(ErrorCode::kCorrupt, what); }
+
+// Converts n stored big-endian values at src into native values appended to dst.
+void append_values(const Interpretation& in, const uint8_t* src, int64_t n, std::vector<uint8_t>& dst) {
+  if (n <= 0) return;
+  const int out_size = dtype_size(in.dtype);
+  std::size_t at = dst.size();
+  dst.resize(at + static_cast<std::size_t>(n) * out_size);
+  uint8_t* out = dst.data() + at;
+  switch (in.packing) {
+    case Packing::kNone:
+      break;
+    case Packing::kFloatAsDouble:
+      for (int64_t i = 0; i < n; ++i) {
+        double v = load_be<float>(src + 4 * i);
+        std::memcpy(out + 8 * i, &v, 8);
+      }
+      return;
+    case Packing::kFactor:
+      for (int64_t i = 0; i < n; ++i) {
+        double v = unpack_with_factor(load_be<uint32_t>(src + 4 * i), in.float_packing);
+        if (in.dtype == DType::kFloat32) {
+          float f = static_cast<float>(v);
+          std::memcpy(out + 4 * i, &f, 4);
+        } else {
+          std::memcpy(out + 8 * i, &v, 8);
+        }
+      }
+      return;
+    case Packing::kNbits:
+      for (int64_t i = 0; i < n; ++i) {
+        const uint8_t* p = src + 3 * i;
+        float f = unpack_with_nbits(p[0], load_be<uint16_t>(p + 1), in.float_packing.nbits);
+        if (in.dtype == DType::kFloat32) {
+          std::memcpy(out + 4 * i, &f, 4);
+        } else {
+          double v = f;
+          std::memcpy(out + 8 * i, &v, 8);
+        }
+      }
+      return;
+  }
+  switch (out_size) {
+    case 1:
+      std::memcpy(out, src, static_cast<std::size_t>(n));
+      if (in.dtype == DType::kBool)
+        for (int64_t i = 0; i < n; ++i) out[i] = out[i] != 0;
+      break;
+    case 2:
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t v = load_be<uint16_t>(src + 2 * i);
+        std::memcpy(out + 2 * i, &v, 2);
+      }
+      break;
+    case 4:
+      for (int64_t i = 0; i < n; ++i) {
+        uint32_t v = load_be<uint32_t>(src + 4 * i);
+        std::memcpy(out + 4 * i, &v, 4);
+      }
+      break;
+    case 8:
+      for (int64_t i = 0; i < n; ++i) {
+        uint64_t v = load_be<uint64_t>(src + 8 * i);
+        std::memcpy(out + 8 * i, &v, 8);
+      }
+      break;
+  }
+}
+
+// Skips the byte count + version that prefixes STL containers, when it is there.
+void skip_stl_header(Cursor& c, std::size_t entry_end, bool exact) {
+  if (c.remaining() < 6) return;
+  std::size_t p = c.pos();
+  uint32_t first = load_be<uint32_t>(c.data().data() + p);
+  if (!(first & kByteCountMask)) return;
+  uint32_t count = first & ~kByteCountMask;
+  if (exact && p + 4 + count != entry_end) return;
+  c.skip(6);
+}
+
+void read_string(Cursor& c, Column& out, int level) {
+  std::size_t n = c.u8();
+  if (n == 255) n = c.u32();
+  auto b = c.bytes(n);
+  out.values.insert(out.values.end(), b.begin(), b.end());
+  out.offsets[level].push_back(static_cast<int64_t>(out.values.size()));
+}
+
+void read_values(const Interpretation& in, Cursor& c, int64_t n, Column& out) {
+  if (n < 0) c.fail("negative element count " + std::to_string(n));
+  int64_t vs = in.disk_value_size();
+  if (static_cast<uint64_t>(n) > c.remaining() / static_cast<uint64_t>(vs))
+    c.fail("element count " + std::to_string(n) + " overruns the entry");
+  auto b = c.bytes(static_cast<std::size_t>(n * vs));
+  append_values(in, b.data(), n, out.values);
+}
+
+}  // namespace
+
+Column make_column(const Interpretation& in) {
+  Column c;
+  c.dtype = in.dtype;
+  c.shape = in.shape;
+  c.offsets.assign(offset_levels(in.layout), std::vector<int64_t>{0});
+  return c;
+}
+
+void decode_basket(const Interpretation& in, const BasketData& d, int64_t lo, int64_t hi,
+                   Column& out, const std::vector<int64_t>* counts) {
+  if (lo < 0 || hi > d.entries || lo > hi) corrupt("entry range outside basket");
+  const uint8_t* base = d.bytes.data();
+  const bool has_offsets = !d.offsets.empty();
+  const int64_t item = in.disk_item_size();
+  const int64_t per_item = out.items_per_value();
+  out.entries += hi - lo;
+
+  if (in.layout == Layout::kFlat) {
+    int64_t n = hi - lo;
+    if (has_offsets) {
+      for (int64_t i = lo; i < hi; ++i) {
+        if (d.offsets[i + 1] - d.offsets[i] != item) corrupt("flat entry has unexpected size");
+        append_values(in, base + d.offsets[i], per_item, out.values);
+      }
+      return;
+    }
+    if (hi * item > d.border) corrupt("basket holds " + std::to_string(d.border) + " bytes, fewer than " +
+                                      std::to_string(hi) + " entries of " + std::to_string(item) + " bytes");
+    append_values(in, base + lo * item, n * per_item, out.values);
+    return;
+  }
+
+  if (in.layout == Layout::kCounted) {
+    auto& off = out.offsets[0];
+    int64_t pos = 0;
+    if (!has_offsets) {
+      if (!counts) corrupt("jagged basket without entry offsets and no counter branch");
+      for (int64_t i = 0; i < lo; ++i) pos += in.header_bytes + (*counts)[i] * item;
+    }
+    for (int64_t i = lo; i < hi; ++i) {
+      int64_t begin, end;
+      if (has_offsets) {
+        begin = d.offsets[i];
+        end = d.offsets[i + 1];
+      } else {
+        begin = pos;
+        end = pos + in.header_bytes + (*counts)[i] * item;
+        pos = end;
+        if (end > d.border) corrupt("jagged entry runs past the basket data");
+      }
+      int64_t len = end - begin - in.header_bytes;
+      if (len < 0) len = 0;  // an empty entry may omit its header
+      if (item == 0 || len % item != 0)
+        corrupt("jagged entry of " + std::to_string(len) + " bytes is not a whole number of " +
+                std::to_string(item) + "-byte items");
+      int64_t n = len / item;
+      append_values(in, base + end - len, n * per_item, out.values);
+      off.push_back(off.back() + n);
+    }
+    return;
+  }
+
+  // Entries parsed one by one: strings and STL containers. Without entry offsets the entries
+  // before lo are walked (and dropped) to find where entry lo starts.
+  Cursor c(std::span<const uint8_t>(base, static_cast<std::size_t>(d.border)));
+  auto entry_bounds = [&](int64_t i, std::size_t& end) {
+    if (has_offsets) {
+      c.seek(static_cast<std::size_t>(d.offsets[i]));
+      end = static_cast<std::size_t>(d.offsets[i + 1]);
+    } else {
+      end = static_cast<std::size_t>(d.border);
+    }
+  };
+  int64_t first = has_offsets ? lo : 0;  // without offsets, decode from the start and drop
+  Column sink = make_column(in);
+  for (int64_t i = first; i < hi; ++i) {
+    Column& target = (i < lo) ? sink : out;
+    std::size_t end = 0;
+    entry_bounds(i, end);
+    switch (in.layout) {
+      case Layout::kString:
+        if (in.stl_header) skip_stl_header(c, end, has_offsets);
+        if (has_offsets && c.pos() == end) {  // empty entry
+          target.offsets[0].push_back(static_cast<int64_t>(target.values.size()));
+          break;
+        }
+        read_string(c, target, 0);
+        break;
+      case Layout::kVector: {
+        if (in.stl_header) skip_stl_header(c, end, has_offsets);
+        if (has_offsets && c.pos() == end) {
+          target.offsets[0].push_back(target.offsets[0].back());
+          break;
+        }
+        int32_t n = c.i32();
+        read_values(in, c, n, target);
+        target.offsets[0].push_back(target.offsets[0].back() + n);
+        break;
+      }
+      case Layout::kVectorVector: {
+        if (in.stl_header) skip_stl_header(c, end, has_offsets);
+        int32_t n = (has_offsets && c.pos() == end) ? 0 : c.i32();
+        if (n < 0 || static_cast<std::size_t>(n) > c.remaining() / 4 + 1) c.fail("bad vector size");
+        for (int32_t k = 0; k < n; ++k) {
+          int32_t m = c.i32();
+          read_values(in, c, m, target);
+          target.offsets[1].push_back(target.offsets[1].back() + m);
+        }
+        target.offsets[0].push_back(target.offsets[0].back() + n);
+        break;
+      }
+      case Layout::kVectorString: {
+        if (in.stl_header) skip_stl_header(c, end, has_offsets);
+        int32_t n = (has_offsets && c.pos() == end) ? 0 : c.i32();
+        if (n < 0 || static_cast<std::size_t>(n) > c.remaining()) c.fail("bad vector size");
+        for (int32_t k = 0; k < n; ++k) read_string(c, target, 1);
+        target.offsets[0].push_back(target.offsets[0].back() + n);
+        break;
+      }
+      default:
+        corrupt("branch layout cannot be decoded");
+    }
+    if (has_offsets && c.pos() != end)
+      c.fail("entry " + std::to_string(i) + " decoded to " + std::to_string(c.pos()) +
+             " bytes but holds " + std::to_string(end));
+  }
+}
+
+namespace {
+
+struct BasketTask {
+  std::size_t request = 0;
+  std::size_t basket = 0;
+  int64_t lo = 0, hi = 0;  // basket-local range
+};
+
+Column decode_task(const Tree& tree, const BranchRequest& req, const BasketTask& t) {
+  const BranchInfo& b = *req.branch;
+  BasketData d = load_basket(tree.file(), b, t.basket);
+  Column piece = make_column(req.interpretation);
+  std::vector<int64_t> counts;
+  const std::vector<int64_t>* counts_ptr = nullptr;
+  if (d.offsets.empty() && req.interpretation.layout == Layout::kCounted) {
+    if (!req.interpretation.counter)
+      throw Error(ErrorCode::kCorrupt, "jagged branch '" + b.path + "' has no entry offsets and no counter");
+    int64_t first = b.baskets[t.basket].first_entry;
+    Column cc = read_branch(tree, *req.interpretation.counter, first, first + d.entries, nullptr);
+    counts.resize(static_cast<std::size_t>(cc.entries));
+    for (int64_t i = 0; i < cc.entries; ++i) {
+      switch (cc.dtype) {
+        case DType::kInt32: counts[i] = cc.value<int32_t>(i); break;
+        case DType::kUInt32: counts[i] = cc.value<uint32_t>(i); break;
+        case DType::kInt16: counts[i] = cc.value<int16_t>(i); break;
+        case DType::kUInt16: counts[i] = cc.value<uint16_t>(i); break;
+        case DType::kInt8: counts[i] = cc.value<int8_t>(i); break;
+        case DType::kUInt8: counts[i] = cc.value<uint8_t>(i); break;
+        case DType::kInt64: counts[i] = cc.value<int64_t>(i); break;
+        default: throw Error(ErrorCode::kCorrupt, "counter branch is not an integer");
+      }
+    }
+    counts_ptr = &counts;
+  }
+  try {
+    decode_basket(req.interpretation, d, t.lo, t.hi, piece, counts_ptr);
+  } catch (Error& e) {
+    e.add_context(tree.file().url() + ": branch '" + b.path + "' basket " + std::to_string(t.basket));
+    throw;
+  }
+  return piece;
+}
+
+}  // namespace
+
+std::vector<Column> read_branches(const Tree& tree, std::span<const BranchRequest> requests,
+                                  int64_t start, int64_t stop, ThreadPool* pool) {
+  std::vector<Column> out;
+  out.reserve(requests.size());
+  std::vector<std::vector<BasketTask>> tasks(requests.size());
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    const auto& req = requests[r];
+    if (!req.interpretation.supported())
+      throw Error(ErrorCode::kUnsupported, "branch '" + req.branch->path + "': " +
+                                               (req.interpretation.reason.empty() ? "holds no values of its own" : req.interpretation.reason));
+    out.push_back(make_column(req.interpretation));
+    const auto& baskets = req.branch->baskets;
+    for (std::size_t i = 0; i < baskets.size(); ++i) {
+      int64_t b0 = baskets[i].first_entry, b1 = b0 + baskets[i].entries;
+      int64_t lo = std::max(start, b0), hi = std::min(stop, b1);
+      if (lo >= hi) continue;
+      tasks[r].push_back({r, i, lo - b0, hi - b0});
+    }
+  }
+  std::vector<std::vector<std::future<Column>>> futures(requests.size());
+  std::vector<std::vector<Column>> direct(requests.size());
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    for (const auto& t : tasks[r]) {
+      if (pool) {
+        futures[r].push_back(pool->submit([&tree, &requests, t] { return decode_task(tree, requests[t.request], t); }));
+      } else {
+        direct[r].push_back(decode_task(tree, requests[r], t));
+      }
+    }
+  }
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    if (pool) {
+      for (auto& f : futures[r]) out[r].append(f.get());
+    } else {
+      for (auto& p : direct[r]) out[r].append(p);
+    }
+    int64_t want = std::max<int64_t>(0, std::min(stop, requests[r].branch->entries) - start);
+    if (out[r].entries != want)
+      throw Error(ErrorCode::kCorrupt, tree.file().url() + ": branch '" + requests[r].branch->path +
+                                           "': baskets cover " + std::to_string(out[r].entries) +
+                                           " of " + std::to_string(want) + " entries requested");
+  }
+  return out;
+}
+
+Column read_branch(const Tree& tree, const BranchInfo& branch, int64_t start, int64_t stop,
+                   ThreadPool* pool) {
+  BranchRequest req{&branch, interpret(tree, branch)};
+  auto cols = read_branches(tree, std::span<const BranchRequest>(&req, 1), start, stop, pool);
+  return std::move(cols[0]);
+}
+
+ChunkIterator::ChunkIterator(const Tree& tree, std::vector<BranchRequest> requests,
+                             int64_t chunk_size, int64_t start, int64_t stop, ThreadPool* pool)
+    : tree_(tree), requests_(std::move(requests)), chunk_size_(chunk_size), next_(start),
+      stop_(stop), pool_(pool) {}
+
+bool ChunkIterator::next(int64_t& chunk_start, int64_t& chunk_stop, std::vector<Column>& columns) {
+  if (next_ >= stop_) return false;
+  chunk_start = next_;
+  chunk_stop = chunk_size_ > 0 ? std::min(stop_, next_ + chunk_size_) : stop_;
+  columns = read_branches(tree_, requests_, chunk_start, chunk_stop, pool_);
+  next_ = chunk_stop;
+  return true;
+}
+
+}  // namespace m4h::root

@@ -1,0 +1,57 @@
+// Reading branches into columns for an entry range [start, stop), touching only the baskets that
+// overlap it. Baskets are loaded, decompressed and decoded in parallel on an optional pool.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "root/basket.h"
+#include "root/column.h"
+#include "root/interpretation.h"
+#include "root/tree.h"
+
+namespace m4h::root {
+
+// An empty column with the layout `in` produces.
+Column make_column(const Interpretation& in);
+
+// Appends entries [lo, hi) of a loaded basket to `out`. `counts` (may be null) gives the item
+// count of each entry of the basket for jagged branches whose baskets carry no entry offsets.
+// Throws kCorrupt when the bytes do not fit the interpretation.
+void decode_basket(const Interpretation& in, const BasketData& basket, int64_t lo, int64_t hi,
+                   Column& out, const std::vector<int64_t>* counts);
+
+struct BranchRequest {
+  const BranchInfo* branch = nullptr;
+  Interpretation interpretation;
+};
+
+// Reads [start, stop) of each requested branch. `pool` may be null (read on this thread).
+// Thread-safe for concurrent calls on the same tree.
+std::vector<Column> read_branches(const Tree& tree, std::span<const BranchRequest> requests,
+                                  int64_t start, int64_t stop, ThreadPool* pool);
+
+Column read_branch(const Tree& tree, const BranchInfo& branch, int64_t start, int64_t stop,
+                   ThreadPool* pool = nullptr);
+
+// Iterates over a tree in chunks of `chunk_size` entries (<= 0: everything in one chunk).
+class ChunkIterator {
+ public:
+  ChunkIterator(const Tree& tree, std::vector<BranchRequest> requests, int64_t chunk_size,
+                int64_t start, int64_t stop, ThreadPool* pool);
+  // Fills the columns of the next chunk and its range; false at the end.
+  bool next(int64_t& chunk_start, int64_t& chunk_stop, std::vector<Column>& columns);
+
+ private:
+  const Tree& tree_;
+  std::vector<BranchRequest> requests_;
+  int64_t chunk_size_;
+  int64_t next_;
+  int64_t stop_;
+  ThreadPool* pool_;
+};
+
+}  // namespace m4h::root

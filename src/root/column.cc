@@ -1,0 +1,107 @@
+#include "root/column.h"
+
+#include "core/error.h"
+
+namespace m4h::root {
+
+int dtype_size(DType t) {
+  switch (t) {
+    case DType::kBool:
+    case DType::kInt8:
+    case DType::kUInt8:
+    case DType::kChar: return 1;
+    case DType::kInt16:
+    case DType::kUInt16: return 2;
+    case DType::kInt32:
+    case DType::kUInt32:
+    case DType::kFloat32: return 4;
+    case DType::kInt64:
+    case DType::kUInt64:
+    case DType::kFloat64: return 8;
+  }
+  return 1;
+}
+
+std::string_view dtype_name(DType t) {
+  switch (t) {
+    case DType::kBool: return "bool";
+    case DType::kInt8: return "int8";
+    case DType::kUInt8: return "uint8";
+    case DType::kInt16: return "int16";
+    case DType::kUInt16: return "uint16";
+    case DType::kInt32: return "int32";
+    case DType::kUInt32: return "uint32";
+    case DType::kInt64: return "int64";
+    case DType::kUInt64: return "uint64";
+    case DType::kFloat32: return "float32";
+    case DType::kFloat64: return "float64";
+    case DType::kChar: return "char";
+  }
+  return "?";
+}
+
+std::string_view dtype_cpp_name(DType t) {
+  switch (t) {
+    case DType::kBool: return "bool";
+    case DType::kInt8: return "int8_t";
+    case DType::kUInt8: return "uint8_t";
+    case DType::kInt16: return "int16_t";
+    case DType::kUInt16: return "uint16_t";
+    case DType::kInt32: return "int32_t";
+    case DType::kUInt32: return "uint32_t";
+    case DType::kInt64: return "int64_t";
+    case DType::kUInt64: return "uint64_t";
+    case DType::kFloat32: return "float";
+    case DType::kFloat64: return "double";
+    case DType::kChar: return "char";
+  }
+  return "?";
+}
+
+int64_t Column::items_per_value() const {
+  int64_t n = 1;
+  for (int d : shape) n *= d;
+  return n;
+}
+
+void Column::append(const Column& o) {
+  if (o.dtype != dtype || o.offsets.size() != offsets.size() || o.shape != shape)
+    throw Error(ErrorCode::kInternal, "appending columns of different layouts");
+  for (std::size_t level = 0; level < offsets.size(); ++level) {
+    auto& mine = offsets[level];
+    const auto& theirs = o.offsets[level];
+    if (mine.empty()) mine.push_back(0);
+    int64_t base = mine.back();
+    for (std::size_t i = 1; i < theirs.size(); ++i) mine.push_back(base + theirs[i] - theirs[0]);
+  }
+  values.insert(values.end(), o.values.begin(), o.values.end());
+  entries += o.entries;
+}
+
+Column Column::slice(int64_t start, int64_t stop) const {
+  Column out;
+  out.dtype = dtype;
+  out.shape = shape;
+  out.entries = stop - start;
+  int64_t lo = start, hi = stop;
+  out.offsets.resize(offsets.size());
+  for (std::size_t level = 0; level < offsets.size(); ++level) {
+    const auto& off = offsets[level];
+    auto& dst = out.offsets[level];
+    dst.reserve(hi - lo + 1);
+    for (int64_t i = lo; i <= hi; ++i) dst.push_back(off[i] - off[lo]);
+    int64_t nlo = off[lo], nhi = off[hi];
+    lo = nlo;
+    hi = nhi;
+  }
+  int64_t item_bytes = items_per_value() * dtype_size(dtype);
+  out.values.assign(values.begin() + lo * item_bytes, values.begin() + hi * item_bytes);
+  return out;
+}
+
+bool operator==(const Column& a, const Column& b) {
+  return a.dtype == b.dtype && a.shape == b.shape && a.offsets == b.offsets &&
+         a.values == b.values && a.entries == b.entries;
+}
+
+}  // namespace m4h::root

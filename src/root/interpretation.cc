@@ -1,0 +1,380 @@
+#include "root/interpretation.h"
+
+#include <algorithm>
+#include <optional>
+
+namespace m4h::root {
+
+namespace {
+
+std::string trim(std::string s) {
+  while (!s.empty() && s.front() == ' ') s.erase(0, 1);
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+// Strips "std::" and spaces before '>' so "std::vector<std::vector<float> >" becomes
+// "vector<vector<float>>".
+std::string normalize_type(std::string s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s.compare(i, 5, "std::") == 0) {
+      i += 4;
+      continue;
+    }
+    if (s[i] == ' ' && i + 1 < s.size() && s[i + 1] == '>') continue;
+    out += s[i];
+  }
+  out = trim(out);
+  for (const char* prefix : {"ROOT::VecOps::RVec<", "ROOT::RVec<"}) {
+    std::string p(prefix);
+    if (out.starts_with(p)) out = "vector<" + out.substr(p.size());
+  }
+  return out;
+}
+
+struct Primitive {
+  DType dtype;
+  DType disk;
+  bool double32 = false;
+  bool float16 = false;
+};
+
+std::optional<Primitive> primitive_from_name(const std::string& n) {
+  static const std::pair<const char*, DType> table[] = {
+      {"bool", DType::kBool},          {"Bool_t", DType::kBool},
+      {"char", DType::kInt8},          {"Char_t", DType::kInt8},
+      {"signed char", DType::kInt8},   {"int8_t", DType::kInt8},
+      {"unsigned char", DType::kUInt8}, {"UChar_t", DType::kUInt8},
+      {"uint8_t", DType::kUInt8},      {"Byte_t", DType::kUInt8},
+      {"short", DType::kInt16},        {"Short_t", DType::kInt16},
+      {"int16_t", DType::kInt16},      {"unsigned short", DType::kUInt16},
+      {"UShort_t", DType::kUInt16},    {"uint16_t", DType::kUInt16},
+      {"int", DType::kInt32},          {"Int_t", DType::kInt32},
+      {"int32_t", DType::kInt32},      {"unsigned int", DType::kUInt32},
+      {"unsigned", DType::kUInt32},    {"UInt_t", DType::kUInt32},
+      {"uint32_t", DType::kUInt32},    {"long", DType::kInt64},
+      {"Long_t", DType::kInt64},       {"long long", DType::kInt64},
+      {"Long64_t", DType::kInt64},     {"int64_t", DType::kInt64},
+      {"unsigned long", DType::kUInt64}, {"ULong_t", DType::kUInt64},
+      {"unsigned long long", DType::kUInt64}, {"ULong64_t", DType::kUInt64},
+      {"uint64_t", DType::kUInt64},    {"size_t", DType::kUInt64},
+      {"float", DType::kFloat32},      {"Float_t", DType::kFloat32},
+      {"double", DType::kFloat64},     {"Double_t", DType::kFloat64},
+  };
+  for (const auto& [name, t] : table)
+    if (n == name) return Primitive{t, t};
+  if (n == "Double32_t") return Primitive{DType::kFloat64, DType::kFloat32, true, false};
+  if (n == "Float16_t") return Primitive{DType::kFloat32, DType::kFloat32, false, true};
+  return std::nullopt;
+}
+
+// ROOT's element type codes 1..19 as primitives.
+std::optional<Primitive> primitive_from_code(int code) {
+  switch (code) {
+    case etype::kChar: return Primitive{DType::kInt8, DType::kInt8};
+    case etype::kShort: return Primitive{DType::kInt16, DType::kInt16};
+    case etype::kInt:
+    case etype::kCounter: return Primitive{DType::kInt32, DType::kInt32};
+    case etype::kLong:
+    case etype::kLong64: return Primitive{DType::kInt64, DType::kInt64};
+    case etype::kFloat: return Primitive{DType::kFloat32, DType::kFloat32};
+    case etype::kDouble: return Primitive{DType::kFloat64, DType::kFloat64};
+    case etype::kDouble32: return Primitive{DType::kFloat64, DType::kFloat32, true, false};
+    case etype::kUChar: return Primitive{DType::kUInt8, DType::kUInt8};
+    case etype::kUShort: return Primitive{DType::kUInt16, DType::kUInt16};
+    case etype::kUInt:
+    case etype::kBits: return Primitive{DType::kUInt32, DType::kUInt32};
+    case etype::kULong:
+    case etype::kULong64: return Primitive{DType::kUInt64, DType::kUInt64};
+    case etype::kBool: return Primitive{DType::kBool, DType::kBool};
+    case etype::kFloat16: return Primitive{DType::kFloat32, DType::kFloat32, false, true};
+    default: return std::nullopt;
+  }
+}
+
+std::string cpp_scalar_name(const Primitive& p) {
+  if (p.double32) return "Double32_t";
+  if (p.float16) return "Float16_t";
+  return std::string(dtype_cpp_name(p.dtype));
+}
+
+void set_primitive(Interpretation& in, const Primitive& p, const FloatPacking& fp) {
+  in.dtype = p.dtype;
+  in.disk = p.disk;
+  in.float_packing = fp;
+  if (p.double32 || p.float16) {
+    FloatPacking f = fp;
+    if (p.float16 && f.factor == 0 && f.nbits == 0) f.nbits = 12;
+    in.float_packing = f;
+    if (f.factor != 0)
+      in.packing = Packing::kFactor;
+    else if (f.nbits != 0)
+      in.packing = Packing::kNbits;
+    else
+      in.packing = p.double32 ? Packing::kFloatAsDouble : Packing::kNone;
+  }
+}
+
+std::string dims_suffix(const std::vector<int>& shape) {
+  std::string s;
+  for (int d : shape) s += "[" + std::to_string(d) + "]";
+  return s;
+}
+
+Interpretation unsupported(std::string cpp_type, std::string reason) {
+  Interpretation in;
+  in.layout = Layout::kUnsupported;
+  in.cpp_type = std::move(cpp_type);
+  in.reason = std::move(reason);
+  return in;
+}
+
+// Interprets an object stored whole (std::vector<T>, std::string, ...) from its class name.
+Interpretation from_class_name(const std::string& raw, const FloatPacking& fp) {
+  std::string t = normalize_type(raw);
+  Interpretation in;
+  in.stl_header = true;
+  if (t == "string") {
+    in.layout = Layout::kString;
+    in.dtype = in.disk = DType::kChar;
+    in.stl_header = false;
+    in.cpp_type = "std::string";
+    return in;
+  }
+  if (t == "TString") {
+    in.layout = Layout::kString;
+    in.dtype = in.disk = DType::kChar;
+    in.stl_header = false;
+    in.cpp_type = "TString";
+    return in;
+  }
+  auto inner_of = [](const std::string& s, const std::string& head) -> std::optional<std::string> {
+    if (!s.starts_with(head + "<") || s.back() != '>') return std::nullopt;
+    return s.substr(head.size() + 1, s.size() - head.size() - 2);
+  };
+  if (auto inner = inner_of(t, "vector")) {
+    if (auto p = primitive_from_name(*inner)) {
+      in.layout = Layout::kVector;
+      set_primitive(in, *p, fp);
+      in.cpp_type = "std::vector<" + cpp_scalar_name(*p) + ">";
+      return in;
+    }
+    if (*inner == "string" || *inner == "TString") {
+      in.layout = Layout::kVectorString;
+      in.dtype = in.disk = DType::kChar;
+      in.cpp_type = "std::vector<" + std::string(*inner == "string" ? "std::string" : "TString") + ">";
+      return in;
+    }
+    if (auto inner2 = inner_of(*inner, "vector")) {
+      if (auto p = primitive_from_name(*inner2)) {
+        in.layout = Layout::kVectorVector;
+        set_primitive(in, *p, fp);
+        in.cpp_type = "std::vector<std::vector<" + cpp_scalar_name(*p) + ">>";
+        return in;
+      }
+    }
+  }
+  return unsupported(raw, "unsupported: " + raw);
+}
+
+Interpretation from_leaf(const Tree& tree, const BranchInfo& b, const LeafInfo& leaf) {
+  Interpretation in;
+  const std::string& c = leaf.class_name;
+  std::optional<Primitive> p;
+  if (c == "TLeafO") p = Primitive{DType::kBool, DType::kBool};
+  else if (c == "TLeafB") p = leaf.is_unsigned ? Primitive{DType::kUInt8, DType::kUInt8} : Primitive{DType::kInt8, DType::kInt8};
+  else if (c == "TLeafS") p = leaf.is_unsigned ? Primitive{DType::kUInt16, DType::kUInt16} : Primitive{DType::kInt16, DType::kInt16};
+  else if (c == "TLeafI") p = leaf.is_unsigned ? Primitive{DType::kUInt32, DType::kUInt32} : Primitive{DType::kInt32, DType::kInt32};
+  else if (c == "TLeafL" || c == "TLeafG") p = leaf.is_unsigned ? Primitive{DType::kUInt64, DType::kUInt64} : Primitive{DType::kInt64, DType::kInt64};
+  else if (c == "TLeafF") p = Primitive{DType::kFloat32, DType::kFloat32};
+  else if (c == "TLeafD") p = Primitive{DType::kFloat64, DType::kFloat64};
+  else if (c == "TLeafF16") p = Primitive{DType::kFloat32, DType::kFloat32, false, true};
+  else if (c == "TLeafD32") p = Primitive{DType::kFloat64, DType::kFloat32, true, false};
+  else if (c == "TLeafC") {
+    in.layout = Layout::kString;
+    in.dtype = in.disk = DType::kChar;
+    in.cpp_type = "char*";
+    return in;
+  } else {
+    return unsupported(c, "unsupported: leaf class " + c);
+  }
+  set_primitive(in, *p, parse_float_packing(leaf.title, p->float16));
+  in.shape = leaf.dims;
+  if (!leaf.count_leaf.empty()) {
+    in.layout = Layout::kCounted;
+    in.counter = tree.branch_of_leaf(leaf.count_leaf, &b);
+    in.cpp_type = cpp_scalar_name(*p) + "[" + leaf.count_leaf + "]" + dims_suffix(in.shape);
+    return in;
+  }
+  if (in.shape.empty() && leaf.len > 1) in.shape = {leaf.len};
+  in.layout = Layout::kFlat;
+  in.cpp_type = cpp_scalar_name(*p) + dims_suffix(in.shape);
+  return in;
+}
+
+// A counter branch of a split collection member: the sibling named by fBranchCount.
+const BranchInfo* named_branch(const Tree& tree, const BranchInfo& b, const std::string& name) {
+  if (name.empty()) return nullptr;
+  if (b.parent) {
+    if (b.parent->name == name) return b.parent;
+    for (const auto& s : b.parent->children)
+      if (s->name == name) return s.get();
+  }
+  return tree.find(name);
+}
+
+std::vector<int> element_shape(const StreamerElement& el) {
+  std::vector<int> shape;
+  for (int i = 0; i < el.array_dim && i < 5; ++i) shape.push_back(el.max_index[i]);
+  if (shape.empty() && el.array_length > 1) shape.push_back(el.array_length);
+  return shape;
+}
+
+Interpretation from_element(const Tree& tree, const BranchInfo& b) {
+  const StreamerElement* el = b.element;
+  int st = b.streamer_type >= 0 ? b.streamer_type : (el ? el->type : -1);
+  FloatPacking fp = el ? el->packing : FloatPacking{};
+  bool in_collection = b.element_type == 31 || b.element_type == 41;
+
+  // Counts of a split TClonesArray / STL collection.
+  if (b.element_type == 3 || b.element_type == 4) {
+    Interpretation in;
+    in.layout = Layout::kFlat;
+    in.dtype = in.disk = DType::kInt32;
+    in.cpp_type = "int32_t";
+    return in;
+  }
+  if (st > 0 && st < 20) {
+    auto p = primitive_from_code(st);
+    if (!p) return unsupported(el ? el->type_name : "?", "unsupported: streamer type " + std::to_string(st));
+    Interpretation in;
+    set_primitive(in, *p, fp);
+    if (in_collection) {
+      in.layout = Layout::kCounted;
+      in.counter = named_branch(tree, b, b.count_branch);
+      in.cpp_type = cpp_scalar_name(*p) + "[]";
+    } else {
+      in.layout = Layout::kFlat;
+      in.cpp_type = cpp_scalar_name(*p);
+    }
+    return in;
+  }
+  if (st > etype::kOffsetL && st < etype::kOffsetL + 20 && el) {
+    auto p = primitive_from_code(st - etype::kOffsetL);
+    if (!p) return unsupported(el->type_name, "unsupported: streamer type " + std::to_string(st));
+    Interpretation in;
+    set_primitive(in, *p, fp);
+    in.shape = element_shape(*el);
+    if (in_collection) {
+      in.layout = Layout::kCounted;
+      in.counter = named_branch(tree, b, b.count_branch);
+      in.cpp_type = cpp_scalar_name(*p) + "[]" + dims_suffix(in.shape);
+    } else {
+      in.layout = Layout::kFlat;
+      in.cpp_type = cpp_scalar_name(*p) + dims_suffix(in.shape);
+    }
+    return in;
+  }
+  if (st > etype::kOffsetP && st < etype::kOffsetP + 20 && el && !in_collection) {
+    auto p = primitive_from_code(st - etype::kOffsetP);
+    if (!p) return unsupported(el->type_name, "unsupported: streamer type " + std::to_string(st));
+    Interpretation in;
+    set_primitive(in, *p, fp);
+    in.layout = Layout::kCounted;
+    in.header_bytes = 1;  // "is array" flag in front of each entry's values
+    std::string count = el->count_name;
+    const BranchInfo* counter = nullptr;
+    if (!b.leaves.empty() && !b.leaves[0].count_leaf.empty())
+      counter = tree.branch_of_leaf(b.leaves[0].count_leaf, &b);
+    if (!counter && b.parent)
+      for (const auto& s : b.parent->children)
+        if (s->name == count || s->name.ends_with("." + count)) counter = s.get();
+    in.counter = counter;
+    in.cpp_type = cpp_scalar_name(*p) + "[" + count + "]";
+    return in;
+  }
+  if (st == etype::kTString && !in_collection) {
+    Interpretation in;
+    in.layout = Layout::kString;
+    in.dtype = in.disk = DType::kChar;
+    in.cpp_type = "TString";
+    return in;
+  }
+  if ((st == etype::kSTL || st == etype::kStreamer || st == etype::kSTLstring) && el && !in_collection) {
+    Interpretation in = from_class_name(el->type_name, fp);
+    if (st == etype::kSTLstring || normalize_type(el->type_name) == "string") in.stl_header = true;
+    return in;
+  }
+  if (b.element_id < 0 || st < 0) {
+    // An object stored whole under its class name, or the parent of split members.
+    if (!b.children.empty()) {
+      Interpretation in;
+      in.layout = Layout::kNone;
+      in.cpp_type = b.element_class.empty() ? b.clones_name : b.element_class;
+      return in;
+    }
+    Interpretation in = from_class_name(b.element_class, fp);
+    return in;
+  }
+  if (!b.children.empty()) {
+    Interpretation in;
+    in.layout = Layout::kNone;
+    in.cpp_type = el ? el->type_name : b.element_class;
+    return in;
+  }
+  std::string tn = el ? el->type_name : b.element_class;
+  return unsupported(tn, "unsupported: " + tn);
+}
+
+}  // namespace
+
+int Interpretation::disk_value_size() const {
+  switch (packing) {
+    case Packing::kFactor: return 4;
+    case Packing::kNbits: return 3;
+    case Packing::kFloatAsDouble: return 4;
+    case Packing::kNone: break;
+  }
+  return dtype_size(disk);
+}
+
+int64_t Interpretation::disk_item_size() const {
+  int64_t n = disk_value_size();
+  for (int d : shape) n *= d;
+  return n;
+}
+
+std::string Interpretation::kind_name() const {
+  switch (layout) {
+    case Layout::kNone: return "container";
+    case Layout::kFlat: return shape.empty() ? "flat" : "fixed array";
+    case Layout::kCounted:
+    case Layout::kVector: return "jagged";
+    case Layout::kVectorVector: return "nested jagged";
+    case Layout::kString: return "string";
+    case Layout::kVectorString: return "jagged string";
+    case Layout::kUnsupported: return "unsupported";
+  }
+  return "?";
+}
+
+Interpretation interpret(const Tree& tree, const BranchInfo& b) {
+  if (b.is_element) return from_element(tree, b);
+  if (b.leaves.empty()) {
+    Interpretation in;
+    in.layout = b.children.empty() ? Layout::kUnsupported : Layout::kNone;
+    in.reason = "unsupported: branch without leaves";
+    return in;
+  }
+  if (b.leaves.size() > 1) {
+    std::string types;
+    for (const auto& l : b.leaves) types += (types.empty() ? "" : ":") + l.name + "/" + l.class_name;
+    return unsupported("struct{" + types + "}", "unsupported: leaf list " + b.title);
+  }
+  if (b.class_name == "TBranchObject")
+    return unsupported(b.title, "unsupported: TBranchObject " + b.title);
+  return from_leaf(tree, b, b.leaves[0]);
+}
+
+}  // namespace m4h::root

@@ -1,0 +1,49 @@
+// How a branch's bytes map to a column: the on-disk layout of one entry and the output type.
+// Decided once per branch from its leaves, its TBranchElement fields and the streamer infos.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "root/column.h"
+#include "root/streamer.h"
+#include "root/tree.h"
+
+namespace m4h::root {
+
+enum class Layout {
+  kNone,          // holds no data itself (the parent of split members)
+  kFlat,          // fixed-size entries: one value, or a fixed array (shape)
+  kCounted,       // header_bytes, then values up to the end of the entry (count from a counter)
+  kVector,        // header, int32 n, n values                         (std::vector<T>)
+  kVectorVector,  // header, int32 n, n x (int32 m, m values)           (std::vector<std::vector<T>>)
+  kString,        // header, one string (1-byte length, or 255 + 4-byte length)
+  kVectorString,  // header, int32 n, n strings                          (std::vector<std::string>)
+  kUnsupported,
+};
+
+// How packed floating-point values are stored.
+enum class Packing { kNone, kFloatAsDouble, kFactor, kNbits };
+
+struct Interpretation {
+  Layout layout = Layout::kUnsupported;
+  DType dtype = DType::kFloat64;  // output type of the innermost values
+  DType disk = DType::kFloat64;   // on-disk type when not packed
+  Packing packing = Packing::kNone;
+  FloatPacking float_packing;
+  std::vector<int> shape;      // fixed dimensions of each item
+  int header_bytes = 0;        // bytes to skip at the start of each entry (kFlat: none)
+  bool stl_header = false;     // entries start with byte count + version (6 bytes), if present
+  const BranchInfo* counter = nullptr;  // kCounted: the branch holding per-entry counts
+  std::string cpp_type;        // the type as C++ spells it, e.g. "std::vector<float>", "int32_t[3]"
+  std::string reason;          // why kUnsupported
+
+  int disk_value_size() const;  // bytes of one stored value
+  int64_t disk_item_size() const;  // bytes of one item (value x shape)
+  std::string kind_name() const;    // "flat", "fixed array", "jagged", "nested jagged", "string", ...
+  bool supported() const { return layout != Layout::kUnsupported && layout != Layout::kNone; }
+};
+
+Interpretation interpret(const Tree& tree, const BranchInfo& branch);
+
+}  // namespace m4h::root
