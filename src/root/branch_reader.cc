@@ -1,6 +1,7 @@
 #include "root/branch_reader.h"
 
 #include <algorithm>
+#include <exception>
 #include <future>
 
 #include "root/cursor.h"
@@ -323,9 +324,22 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
       }
     }
   }
+  // Every task must finish before an error propagates: they reference this frame.
+  std::exception_ptr first_error;
+  std::vector<std::vector<Column>> pieces(requests.size());
+  for (std::size_t r = 0; r < requests.size() && pool; ++r) {
+    for (auto& f : futures[r]) {
+      try {
+        pieces[r].push_back(f.get());
+      } catch (...) {
+        if (!first_error) first_error = std::current_exception();
+      }
+    }
+  }
+  if (first_error) std::rethrow_exception(first_error);
   for (std::size_t r = 0; r < requests.size(); ++r) {
     if (pool) {
-      for (auto& f : futures[r]) out[r].append(f.get());
+      for (auto& p : pieces[r]) out[r].append(p);
     } else {
       for (auto& p : direct[r]) out[r].append(p);
     }

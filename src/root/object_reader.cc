@@ -205,6 +205,12 @@ void ObjectReader::read_streamer_info(Object& into, const ObjectHeader& h) {
 
 void ObjectReader::read_streamer_element(const std::string& name, Object& into,
                                          const ObjectHeader& h) {
+  if (name == "TStreamerSTLstring") {  // derives from TStreamerSTL: one more level of header
+    ObjectHeader sh = read_object_header(c_);
+    read_streamer_element("TStreamerSTL", into, sh);
+    skip_to_end(c_, sh);
+    return;
+  }
   // Every subclass begins with a TStreamerElement base carrying its own header.
   ObjectHeader eh = read_object_header(c_);
   {

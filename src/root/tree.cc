@@ -91,11 +91,11 @@ std::unique_ptr<BranchInfo> branch_from_object(const Object& o, const BranchInfo
     if (basket_seek[i] == 0) continue;
     BasketRef r;
     r.first_entry = basket_entry[i];
-    int64_t next = (i + 1 < static_cast<int64_t>(basket_entry.size()) && i + 1 <= write_basket &&
-                    basket_entry[i + 1] > r.first_entry)
-                       ? basket_entry[i + 1]
-                       : b->entries;
+    // Baskets may be empty (two equal starts); fBasketEntry[fWriteBasket] ends the last one.
+    int64_t next = i + 1 < static_cast<int64_t>(basket_entry.size()) ? basket_entry[i + 1] : b->entries;
+    if (next < r.first_entry) next = b->entries;
     r.entries = next - r.first_entry;
+    if (r.entries == 0) continue;  // nothing to read
     r.seek = basket_seek[i];
     r.bytes = static_cast<int32_t>(basket_bytes[i]);
     b->baskets.push_back(r);
