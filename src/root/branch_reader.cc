@@ -11,15 +11,9 @@ namespace m4h::root {
 
 namespace {
 
-int offset_levels(Layout l) {
-  switch (l) {
-    case Layout::kCounted:
-    case Layout::kVector:
-    case Layout::kString: return 1;
-    case Layout::kVectorVector:
-    case Layout::kVectorString: return 2;
-    default: return 0;
-  }
+int offset_levels(const Interpretation& in) {
+  if (in.layout == Layout::kCounted) return 1;
+  return in.container_levels() + (in.innermost_strings() ? 1 : 0);
 }
 
 [[noreturn]] void corrupt(const std::string& what) { throw Error(ErrorCode::kCorrupt, what); }
@@ -119,13 +113,64 @@ void read_values(const Interpretation& in, Cursor& c, int64_t n, Column& out) {
   append_values(in, b.data(), n, out.values);
 }
 
+
+// A container's element count, after the byte count + version that some containers carry.
+int32_t container_size(Cursor& c, std::size_t end) {
+  if (c.remaining() >= 10) {
+    uint32_t first = load_be<uint32_t>(c.data().data() + c.pos());
+    // A real element count never has bit 30 set; a byte count does, and must fit the entry.
+    if ((first & kByteCountMask) && c.pos() + 4 + (first & ~kByteCountMask) <= end) c.skip(6);
+  }
+  int32_t n = c.i32();
+  if (n < 0 || static_cast<std::size_t>(n) > end - std::min(end, c.pos()))
+    c.fail("container size " + std::to_string(n) + " overruns the entry");
+  return n;
+}
+
+void decode_level(const Interpretation& in, Cursor& c, std::size_t end, int level, Column& out) {
+  const int levels = in.container_levels();
+  if (level == levels) {  // only strings reach here; values are read in bulk below
+    read_string(c, out, level);
+    return;
+  }
+  int32_t n = container_size(c, end);
+  if (level + 1 == levels && !in.innermost_strings()) {
+    read_values(in, c, n, out);
+  } else {
+    for (int32_t k = 0; k < n; ++k) decode_level(in, c, end, level + 1, out);
+  }
+  out.offsets[level].push_back(out.offsets[level].back() + n);
+}
+
+// One entry of a string / STL layout.
+void decode_nested_entry(const Interpretation& in, Cursor& c, std::size_t end, bool exact, Column& out) {
+  if (in.container_levels() == 0) {  // a single string
+    if (in.stl_header) skip_stl_header(c, end, exact);
+    if (exact && c.pos() == end) {
+      out.offsets[0].push_back(static_cast<int64_t>(out.values.size()));
+      return;
+    }
+    read_string(c, out, 0);
+    return;
+  }
+  if (exact && c.pos() == end) {  // an empty container may be stored as nothing at all
+    out.offsets[0].push_back(out.offsets[0].back());
+    return;
+  }
+  decode_level(in, c, end, 0, out);
+}
+
 }  // namespace
 
 Column make_column(const Interpretation& in) {
   Column c;
   c.dtype = in.dtype;
   c.shape = in.shape;
-  c.offsets.assign(offset_levels(in.layout), std::vector<int64_t>{0});
+  c.offsets.assign(offset_levels(in), std::vector<int64_t>{0});
+  if (in.layout == Layout::kRecord) {
+    c.field_names = in.field_names;
+    for (const auto& f : in.fields) c.fields.push_back(make_column(f));
+  }
   return c;
 }
 
@@ -150,6 +195,37 @@ void decode_basket(const Interpretation& in, const BasketData& d, int64_t lo, in
     if (hi * item > d.border) corrupt("basket holds " + std::to_string(d.border) + " bytes, fewer than " +
                                       std::to_string(hi) + " entries of " + std::to_string(item) + " bytes");
     append_values(in, base + lo * item, n * per_item, out.values);
+    return;
+  }
+
+  if (in.layout == Layout::kRecord) {
+    const int64_t stride = in.record_size;
+    for (int64_t i = lo; i < hi; ++i) {
+      const uint8_t* entry = base + (has_offsets ? d.offsets[i] : i * stride);
+      if ((has_offsets ? d.offsets[i + 1] - d.offsets[i] : stride) != stride ||
+          (!has_offsets && (i + 1) * stride > d.border))
+        corrupt("leaf-list entry does not have the size of its fields");
+      for (std::size_t f = 0; f < in.fields.size(); ++f) {
+        append_values(in.fields[f], entry + in.field_offsets[f], out.fields[f].items_per_value(),
+                      out.fields[f].values);
+        out.fields[f].entries += 1;
+      }
+    }
+    return;
+  }
+
+  if (in.layout == Layout::kCounted && has_offsets && in.header_bytes == 0) {
+    // Entries are back to back: convert all their values at once.
+    auto& off = out.offsets[0];
+    for (int64_t i = lo; i < hi; ++i) {
+      int64_t len = d.offsets[i + 1] - d.offsets[i];
+      if (item == 0 || len % item != 0)
+        corrupt("jagged entry of " + std::to_string(len) + " bytes is not a whole number of " +
+                std::to_string(item) + "-byte items");
+      off.push_back(off.back() + len / item);
+    }
+    int64_t total = (d.offsets[hi] - d.offsets[lo]) / item;
+    append_values(in, base + d.offsets[lo], total * per_item, out.values);
     return;
   }
 
@@ -200,49 +276,7 @@ void decode_basket(const Interpretation& in, const BasketData& d, int64_t lo, in
     Column& target = (i < lo) ? sink : out;
     std::size_t end = 0;
     entry_bounds(i, end);
-    switch (in.layout) {
-      case Layout::kString:
-        if (in.stl_header) skip_stl_header(c, end, has_offsets);
-        if (has_offsets && c.pos() == end) {  // empty entry
-          target.offsets[0].push_back(static_cast<int64_t>(target.values.size()));
-          break;
-        }
-        read_string(c, target, 0);
-        break;
-      case Layout::kVector: {
-        if (in.stl_header) skip_stl_header(c, end, has_offsets);
-        if (has_offsets && c.pos() == end) {
-          target.offsets[0].push_back(target.offsets[0].back());
-          break;
-        }
-        int32_t n = c.i32();
-        read_values(in, c, n, target);
-        target.offsets[0].push_back(target.offsets[0].back() + n);
-        break;
-      }
-      case Layout::kVectorVector: {
-        if (in.stl_header) skip_stl_header(c, end, has_offsets);
-        int32_t n = (has_offsets && c.pos() == end) ? 0 : c.i32();
-        if (n < 0 || static_cast<std::size_t>(n) > c.remaining() / 4 + 1) c.fail("bad vector size");
-        for (int32_t k = 0; k < n; ++k) {
-          int32_t m = c.i32();
-          read_values(in, c, m, target);
-          target.offsets[1].push_back(target.offsets[1].back() + m);
-        }
-        target.offsets[0].push_back(target.offsets[0].back() + n);
-        break;
-      }
-      case Layout::kVectorString: {
-        if (in.stl_header) skip_stl_header(c, end, has_offsets);
-        int32_t n = (has_offsets && c.pos() == end) ? 0 : c.i32();
-        if (n < 0 || static_cast<std::size_t>(n) > c.remaining()) c.fail("bad vector size");
-        for (int32_t k = 0; k < n; ++k) read_string(c, target, 1);
-        target.offsets[0].push_back(target.offsets[0].back() + n);
-        break;
-      }
-      default:
-        corrupt("branch layout cannot be decoded");
-    }
+    decode_nested_entry(in, c, end, has_offsets, target);
     if (has_offsets && c.pos() != end)
       c.fail("entry " + std::to_string(i) + " decoded to " + std::to_string(c.pos()) +
              " bytes but holds " + std::to_string(end));

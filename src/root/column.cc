@@ -65,6 +65,9 @@ int64_t Column::items_per_value() const {
 }
 
 void Column::append(const Column& o) {
+  if (o.fields.size() != fields.size())
+    throw Error(ErrorCode::kInternal, "appending columns of different layouts");
+  for (std::size_t f = 0; f < fields.size(); ++f) fields[f].append(o.fields[f]);
   if (o.dtype != dtype || o.offsets.size() != offsets.size() || o.shape != shape)
     throw Error(ErrorCode::kInternal, "appending columns of different layouts");
   for (std::size_t level = 0; level < offsets.size(); ++level) {
@@ -83,6 +86,8 @@ Column Column::slice(int64_t start, int64_t stop) const {
   out.dtype = dtype;
   out.shape = shape;
   out.entries = stop - start;
+  out.field_names = field_names;
+  for (const auto& f : fields) out.fields.push_back(f.slice(start, stop));
   int64_t lo = start, hi = stop;
   out.offsets.resize(offsets.size());
   for (std::size_t level = 0; level < offsets.size(); ++level) {
@@ -101,7 +106,8 @@ Column Column::slice(int64_t start, int64_t stop) const {
 
 bool operator==(const Column& a, const Column& b) {
   return a.dtype == b.dtype && a.shape == b.shape && a.offsets == b.offsets &&
-         a.values == b.values && a.entries == b.entries;
+         a.values == b.values && a.entries == b.entries && a.field_names == b.field_names &&
+         a.fields == b.fields;
 }
 
 }  // namespace m4h::root

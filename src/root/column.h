@@ -38,6 +38,9 @@ struct Column {
   std::vector<std::vector<int64_t>> offsets;
   std::vector<uint8_t> values;  // native-endian, item count * product(shape) * dtype_size
   int64_t entries = 0;
+  // Records (leaf lists): one column per field, each with `entries` entries; values unused.
+  std::vector<std::string> field_names;
+  std::vector<Column> fields;
 
   int64_t items_per_value() const;  // product of shape (1 for scalars)
   int64_t value_count() const { return static_cast<int64_t>(values.size()) / dtype_size(dtype); }

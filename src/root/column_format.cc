@@ -141,13 +141,24 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 void append_json_entry(std::string& out, const Column& col, int64_t entry) {
+  if (!col.fields.empty()) {  // a record: {"field": value, ...}
+    out += '{';
+    for (std::size_t f = 0; f < col.fields.size(); ++f) {
+      if (f) out += ',';
+      append_json_string(out, col.field_names[f]);
+      out += ':';
+      append_json_entry(out, col.fields[f], entry);
+    }
+    out += '}';
+    return;
+  }
   append_level(out, col, 0, entry);
 }
 
 void append_csv_cell(std::string& out, const Column& col, int64_t entry) {
   std::string text;
   append_json_entry(text, col, entry);
-  bool plain = col.offsets.empty() && col.shape.empty() && text.find_first_of(",\"\n") == std::string::npos;
+  bool plain = col.fields.empty() && col.offsets.empty() && col.shape.empty() && text.find_first_of(",\"\n") == std::string::npos;
   if (plain) {
     out += text;
     return;

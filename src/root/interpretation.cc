@@ -149,31 +149,44 @@ Interpretation from_class_name(const std::string& raw, const FloatPacking& fp) {
     in.cpp_type = "TString";
     return in;
   }
-  auto inner_of = [](const std::string& s, const std::string& head) -> std::optional<std::string> {
-    if (!s.starts_with(head + "<") || s.back() != '>') return std::nullopt;
-    return s.substr(head.size() + 1, s.size() - head.size() - 2);
-  };
-  if (auto inner = inner_of(t, "vector")) {
-    if (auto p = primitive_from_name(*inner)) {
-      in.layout = Layout::kVector;
-      set_primitive(in, *p, fp);
-      in.cpp_type = "std::vector<" + cpp_scalar_name(*p) + ">";
-      return in;
-    }
-    if (*inner == "string" || *inner == "TString") {
-      in.layout = Layout::kVectorString;
-      in.dtype = in.disk = DType::kChar;
-      in.cpp_type = "std::vector<" + std::string(*inner == "string" ? "std::string" : "TString") + ">";
-      return in;
-    }
-    if (auto inner2 = inner_of(*inner, "vector")) {
-      if (auto p = primitive_from_name(*inner2)) {
-        in.layout = Layout::kVectorVector;
-        set_primitive(in, *p, fp);
-        in.cpp_type = "std::vector<std::vector<" + cpp_scalar_name(*p) + ">>";
-        return in;
+  // Peel sequence containers off the type: vector<set<string>> -> 2 levels of strings.
+  static const char* kSequences[] = {"vector", "set", "multiset", "unordered_set", "list", "deque"};
+  std::string inner = t;
+  std::string cpp_inner;
+  int levels = 0;
+  std::vector<std::string> heads;
+  for (;;) {
+    bool peeled = false;
+    for (const char* head : kSequences) {
+      std::string h = std::string(head) + "<";
+      if (inner.starts_with(h) && inner.back() == '>') {
+        heads.push_back(head);
+        inner = inner.substr(h.size(), inner.size() - h.size() - 1);
+        ++levels;
+        peeled = true;
+        break;
       }
     }
+    if (!peeled) break;
+  }
+  if (levels == 0) return unsupported(raw, "unsupported: " + raw);
+  auto wrap = [&](std::string core) {
+    for (auto it = heads.rbegin(); it != heads.rend(); ++it) core = "std::" + *it + "<" + core + ">";
+    return core;
+  };
+  in.containers = levels;
+  if (auto p = primitive_from_name(inner)) {
+    set_primitive(in, *p, fp);
+    in.cpp_type = wrap(cpp_scalar_name(*p));
+    in.layout = levels == 1 ? Layout::kVector : levels == 2 ? Layout::kVectorVector : Layout::kNested;
+    return in;
+  }
+  if (inner == "string" || inner == "TString") {
+    in.dtype = in.disk = DType::kChar;
+    in.strings = true;
+    in.cpp_type = wrap(inner == "string" ? "std::string" : "TString");
+    in.layout = levels == 1 ? Layout::kVectorString : Layout::kNested;
+    return in;
   }
   return unsupported(raw, "unsupported: " + raw);
 }
@@ -329,6 +342,21 @@ Interpretation from_element(const Tree& tree, const BranchInfo& b) {
 
 }  // namespace
 
+int Interpretation::container_levels() const {
+  switch (layout) {
+    case Layout::kVector:
+    case Layout::kVectorString: return 1;
+    case Layout::kVectorVector: return 2;
+    case Layout::kNested: return containers;
+    default: return 0;
+  }
+}
+
+bool Interpretation::innermost_strings() const {
+  return layout == Layout::kString || layout == Layout::kVectorString ||
+         (layout == Layout::kNested && strings);
+}
+
 int Interpretation::disk_value_size() const {
   switch (packing) {
     case Packing::kFactor: return 4;
@@ -354,6 +382,8 @@ std::string Interpretation::kind_name() const {
     case Layout::kVectorVector: return "nested jagged";
     case Layout::kString: return "string";
     case Layout::kVectorString: return "jagged string";
+    case Layout::kNested: return "nested jagged";
+    case Layout::kRecord: return "record";
     case Layout::kUnsupported: return "unsupported";
   }
   return "?";
@@ -368,9 +398,22 @@ Interpretation interpret(const Tree& tree, const BranchInfo& b) {
     return in;
   }
   if (b.leaves.size() > 1) {
+    // A leaf list: fixed-size fields stored one after the other in each entry.
+    Interpretation rec;
+    rec.layout = Layout::kRecord;
     std::string types;
-    for (const auto& l : b.leaves) types += (types.empty() ? "" : ":") + l.name + "/" + l.class_name;
-    return unsupported("struct{" + types + "}", "unsupported: leaf list " + b.title);
+    for (const auto& l : b.leaves) {
+      Interpretation f = from_leaf(tree, b, l);
+      if (f.layout != Layout::kFlat)
+        return unsupported(b.title, "unsupported: leaf list with a " + f.kind_name() + " field " + l.name);
+      rec.field_names.push_back(l.name);
+      rec.field_offsets.push_back(rec.record_size);
+      rec.record_size += f.disk_item_size();
+      types += (types.empty() ? "" : "; ") + f.cpp_type + " " + l.name;
+      rec.fields.push_back(std::move(f));
+    }
+    rec.cpp_type = "struct{" + types + ";}";
+    return rec;
   }
   if (b.class_name == "TBranchObject")
     return unsupported(b.title, "unsupported: TBranchObject " + b.title);

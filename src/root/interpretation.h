@@ -19,6 +19,8 @@ enum class Layout {
   kVectorVector,  // header, int32 n, n x (int32 m, m values)           (std::vector<std::vector<T>>)
   kString,        // header, one string (1-byte length, or 255 + 4-byte length)
   kVectorString,  // header, int32 n, n strings                          (std::vector<std::string>)
+  kNested,        // any nesting of STL sequences (vector, set, list, deque) of values or strings
+  kRecord,        // a leaf list ("x/D:y/I:z/B"): fixed-size fields one after the other
   kUnsupported,
 };
 
@@ -37,6 +39,18 @@ struct Interpretation {
   const BranchInfo* counter = nullptr;  // kCounted: the branch holding per-entry counts
   std::string cpp_type;        // the type as C++ spells it, e.g. "std::vector<float>", "int32_t[3]"
   std::string reason;          // why kUnsupported
+  // kNested: the number of container levels, and whether the innermost items are strings.
+  int containers = 0;
+  bool strings = false;
+  // kRecord: one flat interpretation per field, at `field_offsets` bytes into each entry.
+  std::vector<std::string> field_names;
+  std::vector<Interpretation> fields;
+  std::vector<int64_t> field_offsets;
+  int64_t record_size = 0;
+
+  // Container levels and string-ness for every parsed layout (kString, kVector, ... kNested).
+  int container_levels() const;
+  bool innermost_strings() const;
 
   int disk_value_size() const;  // bytes of one stored value
   int64_t disk_item_size() const;  // bytes of one item (value x shape)

@@ -28,6 +28,12 @@ function equal(a, b, path, out) {
     for (let i = 0; i < a.length; ++i) if (!equal(a[i], b[i], `${path}[${i}]`, out)) return false;
     return true;
   }
+  if (a && b && typeof a === 'object' && typeof b === 'object') {  // leaf-list records
+    const ka = Object.keys(a), kb = Object.keys(b);
+    if (ka.join() !== kb.join()) return out.push(`${path}: fields ${ka} vs ${kb}`), false;
+    for (const k of ka) if (!equal(a[k], b[k], `${path}.${k}`, out)) return false;
+    return true;
+  }
   if (typeof a === 'number' || typeof b === 'number') {
     if (typeof a === 'boolean') a = a ? 1 : 0;
     if (typeof b === 'boolean') b = b ? 1 : 0;

@@ -12,7 +12,10 @@ if [ ! -d "$data" ]; then
   echo "*** SKIPPED: shared ROOT test data not found at $data (set MLAAS4HEP_TESTDATA) ***"
   exit 0
 fi
-bash "$here/tools/oracle/dump_all.sh" "$out/oracle" > "$out/oracle.log" 2>&1
+# M4H_ORACLE_CACHED=1 reuses oracle dumps already in OUTDIR (they only change with the data).
+if [ -z "${M4H_ORACLE_CACHED:-}" ] || [ -z "$(ls "$out/oracle" 2>/dev/null)" ]; then
+  bash "$here/tools/oracle/dump_all.sh" "$out/oracle" > "$out/oracle.log" 2>&1
+fi
 fail=0; trees=0; matched=0; mism=0; oracle_missing=0; ours_missing=0
 for o in "$out"/oracle/*.json; do
   name=$(basename "$o" .json)
