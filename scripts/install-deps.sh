@@ -28,5 +28,5 @@ fi
 # jsroot: the independent reader used as an oracle in tests and as a baseline in bench/.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ ! -d "$here/tools/oracle/node_modules/jsroot" ]; then
-  (cd "$here/tools/oracle" && npm install --no-audit --no-fund --loglevel=error)
+  (cd "$here/tools/oracle" && npm ci --no-audit --no-fund --loglevel=error)
 fi

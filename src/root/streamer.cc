@@ -8,84 +8,61 @@ namespace m4h::root {
 
 namespace {
 
-// Evaluates the small expressions ROOT accepts in ranges: numbers, "pi", and products/quotients
-// of those ("2*pi", "-pi/2").
-double eval_range_term(std::string s) {
+// ROOT's range bounds: a number, or one of the pi forms it recognises ("pi", "2pi", "2*pi",
+// "twopi", "pi/2", "pi/4"), negated when the text holds a '-'.
+double parse_range_bound(const std::string& text) {
   std::string t;
-  for (char c : s)
-    if (!std::isspace(static_cast<unsigned char>(c))) t += c;
-  if (t.empty()) return 0;
-  double sign = 1;
-  while (!t.empty() && (t[0] == '-' || t[0] == '+')) {
-    if (t[0] == '-') sign = -sign;
-    t.erase(0, 1);
-  }
-  double result = 1;
-  char op = '*';
-  std::size_t i = 0;
-  while (i <= t.size()) {
-    std::size_t j = t.find_first_of("*/", i);
-    if (j == std::string::npos) j = t.size();
-    std::string f = t.substr(i, j - i);
-    double v = 0;
-    std::string lower;
-    for (char c : f) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lower == "pi" || lower == "tmath::pi()")
-      v = std::numbers::pi;
-    else
-      v = std::strtod(f.c_str(), nullptr);
-    result = op == '*' ? result * v : result / v;
-    if (j >= t.size()) break;
-    op = t[j];
-    i = j + 1;
-  }
-  return sign * result;
+  for (char c : text)
+    if (!std::isspace(static_cast<unsigned char>(c)))
+      t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (t.find("pi") == std::string::npos) return std::strtod(t.c_str(), nullptr);
+  double v = std::numbers::pi;
+  if (t.find("2pi") != std::string::npos || t.find("2*pi") != std::string::npos ||
+      t.find("twopi") != std::string::npos)
+    v = 2 * std::numbers::pi;
+  else if (t.find("pi/2") != std::string::npos)
+    v = std::numbers::pi / 2;
+  else if (t.find("pi/4") != std::string::npos)
+    v = std::numbers::pi / 4;
+  return t.find('-') != std::string::npos ? -v : v;
 }
 
 }  // namespace
 
 FloatPacking parse_float_packing(const std::string& title, bool is_float16) {
+  // Follows TStreamerElement::GetRange: "[xmin, xmax(, nbits)]", nbits 32 when absent or out of
+  // [2, 32]; a range gives factor = 2^nbits / (xmax - xmin) (0xffffffff for 32 bits); without a
+  // range, fewer than 15 bits means a truncated mantissa. Float16 defaults to 12 bits.
   FloatPacking p;
+  const int no_range_bits = is_float16 ? 12 : 0;
   auto open = title.find('[');
-  auto close = title.find(']', open == std::string::npos ? 0 : open);
-  if (open == std::string::npos || close == std::string::npos) {
-    if (is_float16) p.nbits = 12;
+  auto close = open == std::string::npos ? std::string::npos : title.find(']', open);
+  auto comma = open == std::string::npos ? std::string::npos : title.find(',', open);
+  if (open == std::string::npos || close == std::string::npos || comma == std::string::npos ||
+      comma > close) {
+    p.nbits = no_range_bits;
     return p;
   }
-  std::string inside = title.substr(open + 1, close - open - 1);
-  std::vector<std::string> parts;
-  std::size_t s = 0;
-  for (;;) {
-    auto c = inside.find(',', s);
-    parts.push_back(inside.substr(s, c == std::string::npos ? std::string::npos : c - s));
-    if (c == std::string::npos) break;
-    s = c + 1;
-  }
-  // A "[n]" that is only an array dimension has one part: no packing.
-  if (parts.size() < 2) {
-    if (is_float16) p.nbits = 12;
-    return p;
-  }
-  double xmin = eval_range_term(parts[0]);
-  double xmax = eval_range_term(parts[1]);
+  auto comma2 = title.find(',', comma + 1);
   int nbits = 32;
-  if (parts.size() >= 3) {
-    nbits = static_cast<int>(eval_range_term(parts[2]));
+  std::size_t xmax_end = close;
+  if (comma2 != std::string::npos && comma2 < close) {
+    nbits = std::atoi(title.substr(comma2 + 1, close - comma2 - 1).c_str());
     if (nbits < 2 || nbits > 32) nbits = 32;
+    xmax_end = comma2;
   }
-  if (xmin == 0 && xmax == 0 && parts.size() >= 3) {
-    // "[0, 0, n]": no range, only the mantissa is truncated to n bits.
-    p.nbits = nbits;
-    return p;
-  }
-  p.xmin = xmin;
-  p.xmax = xmax;
-  p.nbits = nbits;
-  if (xmax > xmin) {
+  double xmin = parse_range_bound(title.substr(open + 1, comma - open - 1));
+  double xmax = parse_range_bound(title.substr(comma + 1, xmax_end - comma - 1));
+  if (xmin < xmax) {
     double bigint = nbits < 32 ? static_cast<double>(1u << nbits) : 4294967295.0;
+    p.xmin = xmin;
+    p.xmax = xmax;
+    p.nbits = nbits;
     p.factor = bigint / (xmax - xmin);
-  } else if (is_float16 && p.nbits == 0) {
-    p.nbits = 12;
+  } else if (nbits < 15) {
+    p.nbits = nbits;  // truncated mantissa
+  } else {
+    p.nbits = no_range_bits;  // Double32: a plain float; Float16: 12-bit mantissa
   }
   return p;
 }
