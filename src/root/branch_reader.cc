@@ -162,6 +162,27 @@ void decode_nested_entry(const Interpretation& in, Cursor& c, std::size_t end, b
 
 }  // namespace
 
+std::shared_ptr<const BasketData> BasketCache::get(const BranchInfo* branch, std::size_t basket) {
+  std::lock_guard lock(mu_);
+  for (const auto& s : slots_)
+    if (s.branch == branch && s.basket == basket) return s.data;
+  return nullptr;
+}
+
+void BasketCache::put(const BranchInfo* branch, std::size_t basket,
+                      std::shared_ptr<const BasketData> data) {
+  std::lock_guard lock(mu_);
+  slots_.push_back({branch, basket, std::move(data)});
+}
+
+void BasketCache::evict_before(int64_t entry) {
+  std::lock_guard lock(mu_);
+  std::erase_if(slots_, [entry](const Slot& s) {
+    const BasketRef& r = s.branch->baskets[s.basket];
+    return r.first_entry + r.entries <= entry;
+  });
+}
+
 Column make_column(const Interpretation& in) {
   Column c;
   c.dtype = in.dtype;
@@ -291,9 +312,16 @@ struct BasketTask {
   int64_t lo = 0, hi = 0;  // basket-local range
 };
 
-Column decode_task(const Tree& tree, const BranchRequest& req, const BasketTask& t) {
+Column decode_task(const Tree& tree, const BranchRequest& req, const BasketTask& t,
+                   int64_t stop, BasketCache* cache) {
   const BranchInfo& b = *req.branch;
-  BasketData d = load_basket(tree.file(), b, t.basket);
+  std::shared_ptr<const BasketData> held = cache ? cache->get(&b, t.basket) : nullptr;
+  if (!held) {
+    held = std::make_shared<const BasketData>(load_basket(tree.file(), b, t.basket));
+    const BasketRef& ref = b.baskets[t.basket];
+    if (cache && ref.first_entry + ref.entries > stop) cache->put(&b, t.basket, held);
+  }
+  const BasketData& d = *held;
   Column piece = make_column(req.interpretation);
   std::vector<int64_t> counts;
   const std::vector<int64_t>* counts_ptr = nullptr;
@@ -329,7 +357,8 @@ Column decode_task(const Tree& tree, const BranchRequest& req, const BasketTask&
 }  // namespace
 
 std::vector<Column> read_branches(const Tree& tree, std::span<const BranchRequest> requests,
-                                  int64_t start, int64_t stop, ThreadPool* pool) {
+                                  int64_t start, int64_t stop, ThreadPool* pool,
+                                  BasketCache* cache) {
   std::vector<Column> out;
   out.reserve(requests.size());
   std::vector<std::vector<BasketTask>> tasks(requests.size());
@@ -352,9 +381,11 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
   for (std::size_t r = 0; r < requests.size(); ++r) {
     for (const auto& t : tasks[r]) {
       if (pool) {
-        futures[r].push_back(pool->submit([&tree, &requests, t] { return decode_task(tree, requests[t.request], t); }));
+        futures[r].push_back(pool->submit([&tree, &requests, t, stop, cache] {
+          return decode_task(tree, requests[t.request], t, stop, cache);
+        }));
       } else {
-        direct[r].push_back(decode_task(tree, requests[r], t));
+        direct[r].push_back(decode_task(tree, requests[r], t, stop, cache));
       }
     }
   }
@@ -402,7 +433,8 @@ bool ChunkIterator::next(int64_t& chunk_start, int64_t& chunk_stop, std::vector<
   if (next_ >= stop_) return false;
   chunk_start = next_;
   chunk_stop = chunk_size_ > 0 ? std::min(stop_, next_ + chunk_size_) : stop_;
-  columns = read_branches(tree_, requests_, chunk_start, chunk_stop, pool_);
+  columns = read_branches(tree_, requests_, chunk_start, chunk_stop, pool_, &cache_);
+  cache_.evict_before(chunk_stop);
   next_ = chunk_stop;
   return true;
 }

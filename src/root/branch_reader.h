@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -29,10 +30,31 @@ struct BranchRequest {
   Interpretation interpretation;
 };
 
+// Keeps decompressed baskets that reach past the current chunk so that the next chunk does not
+// read and decompress them again. Thread-safe.
+class BasketCache {
+ public:
+  std::shared_ptr<const BasketData> get(const BranchInfo* branch, std::size_t basket);
+  void put(const BranchInfo* branch, std::size_t basket, std::shared_ptr<const BasketData> data);
+  // Drops baskets that end at or before `entry`.
+  void evict_before(int64_t entry);
+
+ private:
+  struct Slot {
+    const BranchInfo* branch;
+    std::size_t basket;
+    std::shared_ptr<const BasketData> data;
+  };
+  std::mutex mu_;
+  std::vector<Slot> slots_;
+};
+
 // Reads [start, stop) of each requested branch. `pool` may be null (read on this thread).
-// Thread-safe for concurrent calls on the same tree.
+// Thread-safe for concurrent calls on the same tree. With a cache, baskets that extend past
+// `stop` are kept there and reused.
 std::vector<Column> read_branches(const Tree& tree, std::span<const BranchRequest> requests,
-                                  int64_t start, int64_t stop, ThreadPool* pool);
+                                  int64_t start, int64_t stop, ThreadPool* pool,
+                                  BasketCache* cache = nullptr);
 
 Column read_branch(const Tree& tree, const BranchInfo& branch, int64_t start, int64_t stop,
                    ThreadPool* pool = nullptr);
@@ -52,6 +74,7 @@ class ChunkIterator {
   int64_t next_;
   int64_t stop_;
   ThreadPool* pool_;
+  BasketCache cache_;
 };
 
 }  // namespace m4h::root
