@@ -99,6 +99,7 @@ Column Column::slice(int64_t start, int64_t stop) const {
     lo = nlo;
     hi = nhi;
   }
+  if (!fields.empty()) return out;  // a record keeps its data in its fields
   int64_t item_bytes = items_per_value() * dtype_size(dtype);
   out.values.assign(values.begin() + lo * item_bytes, values.begin() + hi * item_bytes);
   return out;
