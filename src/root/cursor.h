@@ -129,6 +129,7 @@ struct ObjectHeader {
   std::size_t start = 0;  // position of the header
   std::size_t end = 0;    // one past the object, if known
   bool has_byte_count = false;
+  uint32_t checksum = 0;  // version 0 (classes without a ROOT version) is followed by one
 };
 
 inline ObjectHeader read_object_header(Cursor& c) {
@@ -141,6 +142,7 @@ inline ObjectHeader read_object_header(Cursor& c) {
     h.end = h.start + 4 + count;
     if (h.end > c.size()) c.fail("object byte count " + std::to_string(count) + " overruns record");
     h.version = c.u16();
+    if (h.version == 0 && h.end - c.pos() >= 4) h.checksum = c.u32();
   } else {
     c.seek(h.start);
     h.version = c.u16();

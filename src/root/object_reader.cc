@@ -148,7 +148,11 @@ void ObjectReader::read_members(const std::string& name, Object& into, const Obj
     into.set("fString", c_.tstring());
     return;
   }
-  const StreamerInfo* info = registry_ ? registry_->find(name, h.version) : nullptr;
+  const StreamerInfo* info = nullptr;
+  if (registry_) {
+    info = h.version == 0 && h.checksum ? registry_->find_by_checksum(name, h.checksum) : nullptr;
+    if (!info) info = registry_->find(name, h.version);
+  }
   if (!info) {
     if (h.has_byte_count) return;  // unknown class: skipped by the caller via its byte count
     throw Error(ErrorCode::kUnsupported, "no streamer info for class " + name);

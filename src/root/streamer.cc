@@ -127,6 +127,7 @@ StreamerInfo streamer_info_from_object(const Object& o) {
     el.base_version = static_cast<int>(e->i64("fBaseVersion", -1));
     el.count_name = e->str("fCountName");
     el.count_class = e->str("fCountClass");
+    el.count_version = static_cast<int>(e->i64("fCountVersion"));
     el.stl_type = static_cast<int>(e->i64("fSTLtype"));
     el.ctype = static_cast<int>(e->i64("fCtype"));
     // ROOT stores bool members as kUChar with type name Bool_t in old files.

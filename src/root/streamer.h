@@ -52,6 +52,7 @@ struct StreamerElement {
   int base_version = -1;   // TStreamerBase
   std::string count_name;  // TStreamerBasicPointer / TStreamerLoop
   std::string count_class;
+  int count_version = 0;
   int stl_type = 0;  // TStreamerSTL: 1 vector, 4 map, ...
   int ctype = 0;     // TStreamerSTL: element type code
   FloatPacking packing;

@@ -1,0 +1,355 @@
+#include "root/file_writer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+#include "core/error.h"
+#include "root/object_writer.h"
+#include "root/sink.h"
+
+namespace m4h::root {
+
+namespace {
+
+constexpr int64_t kBegin = 100;
+constexpr int kFileVersion = 62606;  // the ROOT release whose layouts we write (6.26/06)
+constexpr int32_t kDirectoryRecordSize = 60;
+constexpr int64_t kSmallLimit = std::numeric_limits<int32_t>::max();
+// A fixed timestamp keeps output reproducible: same input, same bytes. 2026-01-01 00:00:00.
+constexpr uint32_t kDatime = (uint32_t{2026 - 1995} << 26) | (1u << 22) | (1u << 17);
+
+std::string base_name(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+int tstring_size(const std::string& s) { return static_cast<int>(s.size() + (s.size() < 255 ? 1 : 5)); }
+
+}  // namespace
+
+FileWriter::FileWriter(std::string path, CompressionSettings compression)
+    : path_(std::move(path)), compression_(compression) {
+  tmp_path_ = path_ + ".tmp-" + std::to_string(::getpid());
+  out_ = std::fopen(tmp_path_.c_str(), "w+b");
+  if (!out_) throw Error(ErrorCode::kIo, path_ + ": cannot create: " + std::strerror(errno));
+  // Header and top directory are written now with placeholders and completed by close().
+  std::vector<uint8_t> zeros(static_cast<std::size_t>(kBegin), 0);
+  append(zeros);
+  Directory top;
+  top.name = base_name(path_);
+  top.seek_dir = kBegin;
+  const std::string cls = "TFile";
+  int keylen = key_length(cls, top.name, "", false);
+  top.nbytes_name = keylen + tstring_size(top.name) + tstring_size("");
+  top.seek_key = kBegin;
+  dirs_.push_back(top);
+  std::vector<uint8_t> region(static_cast<std::size_t>(top.nbytes_name + kDirectoryRecordSize), 0);
+  append(region);  // filled in by close()
+}
+
+FileWriter::~FileWriter() {
+  if (out_) std::fclose(out_);
+  if (!closed_) std::remove(tmp_path_.c_str());
+}
+
+int64_t FileWriter::append(std::span<const uint8_t> bytes) {
+  int64_t at = end_;
+  if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), out_) != bytes.size())
+    throw Error(ErrorCode::kIo, path_ + ": write failed at offset " + std::to_string(at) + ": " +
+                                    std::strerror(errno));
+  end_ += static_cast<int64_t>(bytes.size());
+  return at;
+}
+
+void FileWriter::write_at(int64_t at, std::span<const uint8_t> bytes) {
+  if (std::fflush(out_) != 0 ||
+      ::pwrite(::fileno(out_), bytes.data(), bytes.size(), static_cast<off_t>(at)) !=
+          static_cast<ssize_t>(bytes.size()))
+    throw Error(ErrorCode::kIo, path_ + ": write failed at offset " + std::to_string(at) + ": " +
+                                    std::strerror(errno));
+}
+
+int FileWriter::key_length(const std::string& cls, const std::string& name,
+                           const std::string& title, bool large) const {
+  return 18 + (large ? 16 : 8) + tstring_size(cls) + tstring_size(name) + tstring_size(title);
+}
+
+std::vector<uint8_t> FileWriter::key_header(const Key& k) const {
+  Sink s;
+  s.i32(k.nbytes);
+  s.i16(k.version);
+  s.i32(k.objlen);
+  s.u32(kDatime);
+  s.i16(k.keylen);
+  s.i16(k.cycle);
+  if (k.version > 1000) {
+    s.i64(k.seek_key);
+    s.i64(k.seek_pdir);
+  } else {
+    s.i32(static_cast<int32_t>(k.seek_key));
+    s.i32(static_cast<int32_t>(k.seek_pdir));
+  }
+  s.tstring(k.class_name);
+  s.tstring(k.name);
+  s.tstring(k.title);
+  return std::move(s.bytes());
+}
+
+int16_t FileWriter::next_cycle(const Directory& d, const std::string& name) const {
+  int16_t c = 0;
+  for (const auto& k : d.keys)
+    if (k.name == name) c = std::max(c, k.cycle);
+  return static_cast<int16_t>(c + 1);
+}
+
+FileWriter::Written FileWriter::write_key(Key key, int dir, std::span<const uint8_t> object_bytes,
+                                          bool listed, std::span<const uint8_t> key_extra) {
+  std::vector<uint8_t> stored = compress(compression_, object_bytes);
+  key.objlen = static_cast<int32_t>(object_bytes.size());
+  key.nbytes = static_cast<int32_t>(key.keylen + stored.size());
+  key.seek_key = end_;
+  key.seek_pdir = dirs_[dir].seek_dir;
+  std::vector<uint8_t> header = key_header(key);
+  header.insert(header.end(), key_extra.begin(), key_extra.end());
+  if (static_cast<int>(header.size()) != key.keylen)
+    throw Error(ErrorCode::kInternal, "key length mismatch writing '" + key.name + "'");
+  append(header);
+  append(stored);
+  if (listed) dirs_[dir].keys.push_back(key);
+  return {key.seek_key, key.nbytes, key.objlen, key.keylen};
+}
+
+FileWriter::Written FileWriter::write_object(
+    const std::string& class_name, const std::string& name, const std::string& title, int dir,
+    const std::function<std::vector<uint8_t>(int keylen)>& build) {
+  Key key;
+  key.class_name = class_name;
+  key.name = name;
+  key.title = title;
+  bool large = end_ > kSmallLimit;
+  key.version = large ? 1004 : 4;
+  key.keylen = static_cast<int16_t>(key_length(class_name, name, title, large));
+  key.cycle = next_cycle(dirs_.at(dir), name);
+  std::vector<uint8_t> bytes = build(key.keylen);
+  return write_key(key, dir, bytes, true, {});
+}
+
+FileWriter::Written FileWriter::write_basket(
+    const std::string& branch, const std::string& tree, int dir,
+    const std::function<std::vector<uint8_t>(int keylen)>& basket_header,
+    std::span<const uint8_t> payload) {
+  Key key;
+  key.class_name = "TBasket";
+  key.name = branch;
+  key.title = tree;
+  key.version = 1004;  // ROOT writes basket keys with 64-bit seeks
+  key.cycle = 1;
+  int base = key_length(key.class_name, branch, tree, true);
+  std::vector<uint8_t> extra = basket_header(base + 19);
+  key.keylen = static_cast<int16_t>(base + extra.size());
+  return write_key(key, dir, payload, false, extra);
+}
+
+int FileWriter::mkdir(const std::string& name, int parent) {
+  Directory d;
+  d.name = name;
+  d.parent = parent;
+  Key key;
+  key.class_name = "TDirectory";
+  key.name = name;
+  bool large = end_ > kSmallLimit;
+  key.version = large ? 1004 : 4;
+  key.keylen = static_cast<int16_t>(key_length(key.class_name, name, "", large));
+  key.cycle = next_cycle(dirs_.at(parent), name);
+  key.objlen = kDirectoryRecordSize;
+  key.nbytes = key.keylen + kDirectoryRecordSize;
+  key.seek_key = end_;
+  key.seek_pdir = dirs_[parent].seek_dir;
+  d.seek_key = end_;
+  d.seek_dir = end_;  // ROOT points fSeekDir of a subdirectory at its key
+  d.nbytes_name = key.keylen;
+  append(key_header(key));
+  std::vector<uint8_t> record(kDirectoryRecordSize, 0);
+  append(record);  // completed by close()
+  dirs_[parent].keys.push_back(key);
+  dirs_.push_back(d);
+  return static_cast<int>(dirs_.size() - 1);
+}
+
+void FileWriter::add_streamer(const StreamerInfo& info) {
+  if (streamers_.find(info.name, info.class_version) &&
+      streamers_.find(info.name, info.class_version)->class_version == info.class_version)
+    return;
+  streamers_.add(info);
+  streamer_order_.push_back(info.name + ";" + std::to_string(info.class_version));
+}
+
+std::vector<uint8_t> FileWriter::directory_record(const Directory& d, int64_t seek_keys,
+                                                  int32_t nbytes_keys) const {
+  int64_t seek_parent = d.parent >= 0 ? dirs_[d.parent].seek_dir : 0;
+  bool large = seek_keys > kSmallLimit || d.seek_dir > kSmallLimit;
+  Sink s;
+  s.i16(static_cast<int16_t>(large ? 1005 : 5));
+  s.u32(kDatime);
+  s.u32(kDatime);
+  s.i32(nbytes_keys);
+  s.i32(d.nbytes_name);
+  if (large) {
+    s.i64(d.seek_dir);
+    s.i64(seek_parent);
+    s.i64(seek_keys);
+  } else {
+    s.i32(static_cast<int32_t>(d.seek_dir));
+    s.i32(static_cast<int32_t>(seek_parent));
+    s.i32(static_cast<int32_t>(seek_keys));
+  }
+  s.u16(1);  // UUID version, then 16 bytes of UUID
+  s.zeros(16);
+  s.zeros(kDirectoryRecordSize - s.size());
+  return std::move(s.bytes());
+}
+
+void FileWriter::close() {
+  if (closed_) return;
+  // 1. The streamer record: a TList of TStreamerInfo.
+  Written info;
+  {
+    const std::string cls = "TList", name = "StreamerInfo", title = "Doubly linked list";
+    Key key;
+    key.class_name = cls;
+    key.name = name;
+    key.title = title;
+    bool large = end_ > kSmallLimit;
+    key.version = large ? 1004 : 4;
+    key.keylen = static_cast<int16_t>(key_length(cls, name, title, large));
+    key.cycle = 1;
+    Sink s(key.keylen);
+    ObjectWriter w(s, streamers_);
+    std::size_t at = s.begin_object(5);
+    s.u16(1);
+    s.u32(0);
+    s.u32(0x03000000);
+    s.tstring("");
+    auto all = streamers_.all();
+    s.i32(static_cast<int32_t>(all.size()));
+    for (const auto* si : all) {
+      w.write_streamer_info(*si);
+      s.u8(0);  // option
+    }
+    s.end_object(at);
+    info = write_key(key, 0, s.bytes(), false, {});
+  }
+  // 2. Keys lists, deepest directories first, and their directory records.
+  for (int d = static_cast<int>(dirs_.size()) - 1; d >= 0; --d) {
+    Directory& dir = dirs_[d];
+    Key key;
+    key.class_name = d == 0 ? "TFile" : "TDirectory";
+    key.name = dir.name;
+    bool large = end_ > kSmallLimit;
+    key.version = large ? 1004 : 4;
+    key.keylen = static_cast<int16_t>(key_length(key.class_name, key.name, "", large));
+    key.cycle = 1;
+    Sink s;
+    s.i32(static_cast<int32_t>(dir.keys.size()));
+    for (const auto& k : dir.keys) {
+      auto h = key_header(k);
+      s.bytes(h);
+    }
+    key.objlen = static_cast<int32_t>(s.size());
+    key.nbytes = key.keylen + key.objlen;
+    key.seek_key = end_;
+    key.seek_pdir = dir.seek_dir;
+    int64_t seek_keys = end_;
+    append(key_header(key));
+    append(s.bytes());
+    int64_t record_at = d == 0 ? kBegin + dir.nbytes_name : dir.seek_key + dir.nbytes_name;
+    write_at(record_at, directory_record(dir, seek_keys, key.nbytes));
+  }
+  // 3. Free segments: one record saying everything after the end of the file is free.
+  bool large = end_ > kSmallLimit;
+  Key free_key;
+  free_key.class_name = "TFile";
+  free_key.name = dirs_[0].name;
+  free_key.version = large ? 1004 : 4;
+  free_key.keylen = static_cast<int16_t>(key_length(free_key.class_name, free_key.name, "", large));
+  free_key.cycle = 1;
+  free_key.objlen = large ? 18 : 10;
+  free_key.nbytes = free_key.keylen + free_key.objlen;
+  free_key.seek_key = end_;
+  free_key.seek_pdir = kBegin;
+  int64_t file_end = end_ + free_key.nbytes;
+  bool large_file = file_end > kSmallLimit;
+  Sink fs;
+  if (large) {
+    fs.i16(1001);
+    fs.i64(file_end);
+    fs.i64(std::max<int64_t>(file_end, 2000000000) + (large_file ? 1000000000 : 0));
+  } else {
+    fs.i16(1);
+    fs.i32(static_cast<int32_t>(file_end));
+    fs.i32(2000000000);
+  }
+  append(key_header(free_key));
+  append(fs.bytes());
+
+  // 4. The top directory's key and name, and the file header.
+  {
+    const Directory& top = dirs_[0];
+    Key k;
+    k.class_name = "TFile";
+    k.name = top.name;
+    k.version = 4;
+    k.keylen = static_cast<int16_t>(key_length(k.class_name, k.name, "", false));
+    k.cycle = 1;
+    k.nbytes = top.nbytes_name + kDirectoryRecordSize;
+    k.objlen = k.nbytes - k.keylen;
+    k.seek_key = kBegin;
+    k.seek_pdir = 0;
+    Sink s;
+    s.bytes(key_header(k));
+    s.tstring(top.name);
+    s.tstring("");
+    write_at(kBegin, s.bytes());
+  }
+  Sink h;
+  h.bytes(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>("root"), 4));
+  h.i32(large_file ? kFileVersion + 1000000 : kFileVersion);
+  h.i32(static_cast<int32_t>(kBegin));
+  if (large_file) {
+    h.i64(file_end);
+    h.i64(free_key.seek_key);
+  } else {
+    h.i32(static_cast<int32_t>(file_end));
+    h.i32(static_cast<int32_t>(free_key.seek_key));
+  }
+  h.i32(free_key.nbytes);
+  h.i32(1);  // nfree
+  h.i32(dirs_[0].nbytes_name);
+  h.u8(large_file ? 8 : 4);
+  h.i32(compression_.to_root());
+  if (large_file) {
+    h.i64(info.seek);
+  } else {
+    h.i32(static_cast<int32_t>(info.seek));
+  }
+  h.i32(info.nbytes);
+  h.u16(1);
+  h.zeros(16);
+  write_at(0, h.bytes());
+
+  if (std::fflush(out_) != 0 || ::fsync(::fileno(out_)) != 0 || std::fclose(out_) != 0) {
+    out_ = nullptr;
+    throw Error(ErrorCode::kIo, path_ + ": cannot finish writing: " + std::strerror(errno));
+  }
+  out_ = nullptr;
+  if (std::rename(tmp_path_.c_str(), path_.c_str()) != 0)
+    throw Error(ErrorCode::kIo, path_ + ": cannot rename the finished file into place: " +
+                                    std::strerror(errno));
+  closed_ = true;
+}
+
+}  // namespace m4h::root
