@@ -138,20 +138,21 @@ FileWriter::Written FileWriter::write_object(
   return write_key(key, dir, bytes, true, {});
 }
 
-FileWriter::Written FileWriter::write_basket(
-    const std::string& branch, const std::string& tree, int dir,
-    const std::function<std::vector<uint8_t>(int keylen)>& basket_header,
-    std::span<const uint8_t> payload) {
+int FileWriter::basket_key_length(const std::string& branch, const std::string& tree) {
+  return 18 + 16 + tstring_size("TBasket") + tstring_size(branch) + tstring_size(tree) + 19;
+}
+
+FileWriter::Written FileWriter::write_basket(const std::string& branch, const std::string& tree,
+                                             int dir, std::span<const uint8_t> basket_fields,
+                                             std::span<const uint8_t> payload) {
   Key key;
   key.class_name = "TBasket";
   key.name = branch;
   key.title = tree;
   key.version = 1004;  // ROOT writes basket keys with 64-bit seeks
   key.cycle = 1;
-  int base = key_length(key.class_name, branch, tree, true);
-  std::vector<uint8_t> extra = basket_header(base + 19);
-  key.keylen = static_cast<int16_t>(base + extra.size());
-  return write_key(key, dir, payload, false, extra);
+  key.keylen = static_cast<int16_t>(basket_key_length(branch, tree));
+  return write_key(key, dir, payload, false, basket_fields);
 }
 
 int FileWriter::mkdir(const std::string& name, int parent) {

@@ -45,12 +45,13 @@ class FileWriter {
   Written write_object(const std::string& class_name, const std::string& name,
                        const std::string& title, int dir,
                        const std::function<std::vector<uint8_t>(int keylen)>& build);
-  // Writes a basket key (not listed in any directory). `header` are the basket fields that
-  // follow the key fields (version, sizes, entry count, fLast, flag) minus the last byte count;
-  // `payload` is the uncompressed basket buffer.
+  // The key length of a basket of `branch` in `tree`, its 19 bytes of basket fields included.
+  static int basket_key_length(const std::string& branch, const std::string& tree);
+  // Writes a basket key (listed in no directory): `basket_fields` are the 19 bytes that follow
+  // the key fields (version, buffer size, fNevBufSize, fNevBuf, fLast, flag); `payload` is the
+  // uncompressed basket buffer (data, then entry offsets if any).
   Written write_basket(const std::string& branch, const std::string& tree, int dir,
-                       const std::function<std::vector<uint8_t>(int keylen)>& basket_header,
-                       std::span<const uint8_t> payload);
+                       std::span<const uint8_t> basket_fields, std::span<const uint8_t> payload);
 
   // Classes whose streamer infos the file must carry.
   void add_streamer(const StreamerInfo& info);

@@ -1,0 +1,65 @@
+// Writes a TTree column by column: the caller appends chunks of columns (the layout the reader
+// returns), the writer fills baskets of a configured size, writes each full basket, and writes the
+// tree object on close(). Not thread-safe.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "root/column.h"
+#include "root/file_writer.h"
+
+namespace m4h::root {
+
+struct BranchSpec {
+  enum class Kind {
+    kScalar,      // one value per entry (a flat column)
+    kFixedArray,  // `shape` values per entry, e.g. x[3] or x[2][4]
+    kCounted,     // a variable array x[counter]; `counter` names an int32 scalar branch before it
+    kVector,      // std::vector<T>
+    kString,      // std::string (dtype kChar)
+  };
+  std::string name;
+  DType dtype = DType::kFloat64;
+  Kind kind = Kind::kScalar;
+  std::vector<int> shape;
+  std::string counter;
+};
+
+struct TreeWriterOptions {
+  int64_t basket_size = 32000;  // bytes of entry data per basket before it is written
+  int directory = 0;            // FileWriter::mkdir id
+};
+
+class TreeWriter {
+ public:
+  // Throws kInvalidArgument for an unsupported or inconsistent spec (a counter that is not an
+  // integer scalar branch declared before the branch it counts).
+  TreeWriter(FileWriter& file, std::string name, std::string title, std::vector<BranchSpec> branches,
+             TreeWriterOptions options = {});
+  ~TreeWriter();
+
+  // Appends entries: one column per branch, in spec order, with equal entry counts. A counted
+  // branch's entry lengths must equal its counter's values. Throws kInvalidArgument.
+  void append(std::span<const Column> columns);
+  int64_t entries() const { return entries_; }
+
+  // Writes the last baskets and the tree object. Called by the destructor if needed (errors are
+  // then swallowed: call it explicitly).
+  void close();
+
+ private:
+  struct Branch;
+  void flush(Branch& b);
+
+  FileWriter& file_;
+  std::string name_, title_;
+  TreeWriterOptions options_;
+  std::vector<std::unique_ptr<Branch>> branches_;
+  int64_t entries_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace m4h::root
