@@ -1,4 +1,5 @@
 #include <CLI/CLI.hpp>
+#include <malloc.h>
 
 #include <cstdio>
 #include <exception>
@@ -8,6 +9,10 @@
 #include "core/error.h"
 
 int main(int argc, char** argv) {
+  // Columns are large and short-lived: keep freed memory in the process instead of returning it
+  // to the kernel after every chunk (page faults dominated reads on small VMs).
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
   CLI::App app{"mlaas4hep: Machine Learning as a Service for High-Energy Physics"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "mlaas4hep 0.1.0");

@@ -312,8 +312,8 @@ struct BasketTask {
   int64_t lo = 0, hi = 0;  // basket-local range
 };
 
-Column decode_task(const Tree& tree, const BranchRequest& req, const BasketTask& t,
-                   int64_t stop, BasketCache* cache) {
+void decode_into(const Tree& tree, const BranchRequest& req, const BasketTask& t, int64_t stop,
+                 BasketCache* cache, Column& piece) {
   const BranchInfo& b = *req.branch;
   std::shared_ptr<const BasketData> held = cache ? cache->get(&b, t.basket) : nullptr;
   if (!held) {
@@ -322,7 +322,6 @@ Column decode_task(const Tree& tree, const BranchRequest& req, const BasketTask&
     if (cache && ref.first_entry + ref.entries > stop) cache->put(&b, t.basket, held);
   }
   const BasketData& d = *held;
-  Column piece = make_column(req.interpretation);
   std::vector<int64_t> counts;
   const std::vector<int64_t>* counts_ptr = nullptr;
   if (d.offsets.empty() && req.interpretation.layout == Layout::kCounted) {
@@ -351,7 +350,39 @@ Column decode_task(const Tree& tree, const BranchRequest& req, const BasketTask&
     e.add_context(tree.file().url() + ": branch '" + b.path + "' basket " + std::to_string(t.basket));
     throw;
   }
+}
+
+// Consecutive baskets of one branch decoded by one task: small baskets are not worth a task each.
+struct TaskGroup {
+  std::size_t request = 0;
+  std::vector<BasketTask> tasks;
+};
+
+constexpr int64_t kGroupBytes = 1 << 20;
+
+Column decode_group(const Tree& tree, const BranchRequest& req, const TaskGroup& g, int64_t stop,
+                    BasketCache* cache) {
+  Column piece = make_column(req.interpretation);
+  for (const auto& t : g.tasks) decode_into(tree, req, t, stop, cache, piece);
   return piece;
+}
+
+// Concatenates decoded pieces, sizing the result once.
+void merge_pieces(Column& out, std::vector<Column>& pieces) {
+  if (pieces.size() == 1 && out.entries == 0) {
+    out = std::move(pieces[0]);
+    return;
+  }
+  std::size_t values = out.values.size();
+  std::vector<std::size_t> offsets(out.offsets.size());
+  for (std::size_t l = 0; l < offsets.size(); ++l) offsets[l] = out.offsets[l].size();
+  for (const auto& p : pieces) {
+    values += p.values.size();
+    for (std::size_t l = 0; l < offsets.size() && l < p.offsets.size(); ++l) offsets[l] += p.offsets[l].size();
+  }
+  out.values.reserve(values);
+  for (std::size_t l = 0; l < offsets.size(); ++l) out.offsets[l].reserve(offsets[l]);
+  for (auto& p : pieces) out.append(p);
 }
 
 }  // namespace
@@ -376,38 +407,44 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
       tasks[r].push_back({r, i, lo - b0, hi - b0});
     }
   }
-  std::vector<std::vector<std::future<Column>>> futures(requests.size());
-  std::vector<std::vector<Column>> direct(requests.size());
+  std::vector<TaskGroup> groups;
   for (std::size_t r = 0; r < requests.size(); ++r) {
+    int64_t bytes = kGroupBytes;
     for (const auto& t : tasks[r]) {
-      if (pool) {
-        futures[r].push_back(pool->submit([&tree, &requests, t, stop, cache] {
-          return decode_task(tree, requests[t.request], t, stop, cache);
-        }));
-      } else {
-        direct[r].push_back(decode_task(tree, requests[r], t, stop, cache));
+      const BasketRef& ref = requests[r].branch->baskets[t.basket];
+      int64_t size = ref.embedded ? static_cast<int64_t>(ref.embedded->payload.size()) : ref.bytes;
+      if (bytes + size > kGroupBytes) {
+        groups.push_back({r, {}});
+        bytes = 0;
       }
+      groups.back().tasks.push_back(t);
+      bytes += size;
     }
   }
-  // Every task must finish before an error propagates: they reference this frame.
-  std::exception_ptr first_error;
   std::vector<std::vector<Column>> pieces(requests.size());
-  for (std::size_t r = 0; r < requests.size() && pool; ++r) {
-    for (auto& f : futures[r]) {
+  if (pool) {
+    std::vector<std::future<Column>> futures;
+    futures.reserve(groups.size());
+    for (const auto& g : groups)
+      futures.push_back(pool->submit([&tree, &requests, &g, stop, cache] {
+        return decode_group(tree, requests[g.request], g, stop, cache);
+      }));
+    // Every task must finish before an error propagates: they reference this frame.
+    std::exception_ptr first_error;
+    for (std::size_t i = 0; i < futures.size(); ++i) {
       try {
-        pieces[r].push_back(f.get());
+        pieces[groups[i].request].push_back(futures[i].get());
       } catch (...) {
         if (!first_error) first_error = std::current_exception();
       }
     }
+    if (first_error) std::rethrow_exception(first_error);
+  } else {
+    for (const auto& g : groups)
+      pieces[g.request].push_back(decode_group(tree, requests[g.request], g, stop, cache));
   }
-  if (first_error) std::rethrow_exception(first_error);
   for (std::size_t r = 0; r < requests.size(); ++r) {
-    if (pool) {
-      for (auto& p : pieces[r]) out[r].append(p);
-    } else {
-      for (auto& p : direct[r]) out[r].append(p);
-    }
+    merge_pieces(out[r], pieces[r]);
     int64_t want = std::max<int64_t>(0, std::min(stop, requests[r].branch->entries) - start);
     if (out[r].entries != want)
       throw Error(ErrorCode::kCorrupt, tree.file().url() + ": branch '" + requests[r].branch->path +
