@@ -153,6 +153,14 @@ void decode_nested_entry(const Interpretation& in, Cursor& c, std::size_t end, b
     read_string(c, out, 0);
     return;
   }
+  if (in.until_entry_end) {
+    if (!exact) c.fail("strings of a split collection need entry offsets");
+    skip_stl_header(c, end, true);
+    int64_t n = 0;
+    for (; c.pos() < end; ++n) read_string(c, out, 1);
+    out.offsets[0].push_back(out.offsets[0].back() + n);
+    return;
+  }
   if (exact && c.pos() == end) {  // an empty container may be stored as nothing at all
     out.offsets[0].push_back(out.offsets[0].back());
     return;
@@ -409,11 +417,13 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
   }
   std::vector<TaskGroup> groups;
   for (std::size_t r = 0; r < requests.size(); ++r) {
-    int64_t bytes = kGroupBytes;
+    int64_t bytes = 0;
+    bool open = false;  // a group of this request is being filled
     for (const auto& t : tasks[r]) {
       const BasketRef& ref = requests[r].branch->baskets[t.basket];
       int64_t size = ref.embedded ? static_cast<int64_t>(ref.embedded->payload.size()) : ref.bytes;
-      if (bytes + size > kGroupBytes) {
+      if (!open || bytes + size > kGroupBytes) {
+        open = true;
         groups.push_back({r, {}});
         bytes = 0;
       }

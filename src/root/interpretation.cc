@@ -314,6 +314,18 @@ Interpretation from_element(const Tree& tree, const BranchInfo& b) {
     in.cpp_type = "TString";
     return in;
   }
+  if (in_collection && el &&
+      (st == etype::kTString ||
+       ((st == etype::kSTL || st == etype::kSTLstring) && normalize_type(el->type_name) == "string"))) {
+    Interpretation in;
+    in.layout = Layout::kNested;
+    in.containers = 1;
+    in.strings = true;
+    in.until_entry_end = true;
+    in.dtype = in.disk = DType::kChar;
+    in.cpp_type = (st == etype::kTString ? "TString" : "std::string") + std::string("[]");
+    return in;
+  }
   if ((st == etype::kSTL || st == etype::kStreamer || st == etype::kSTLstring) && el && !in_collection) {
     Interpretation in = from_class_name(el->type_name, fp);
     if (st == etype::kSTLstring || normalize_type(el->type_name) == "string") in.stl_header = true;

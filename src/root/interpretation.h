@@ -42,6 +42,9 @@ struct Interpretation {
   // kNested: the number of container levels, and whether the innermost items are strings.
   int containers = 0;
   bool strings = false;
+  // The outermost level has no stored size: items run to the end of the entry (string members
+  // of split collections, whose count lives in the collection's counter branch).
+  bool until_entry_end = false;
   // kRecord: one flat interpretation per field, at `field_offsets` bytes into each entry.
   std::vector<std::string> field_names;
   std::vector<Interpretation> fields;

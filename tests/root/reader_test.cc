@@ -1633,3 +1633,27 @@ TEST(ReaderErrors, RangesBeyondTheTree) {
 
 }  // namespace
 }  // namespace m4h::root
+
+// Regression: baskets of different branches were grouped into one decoding task when a branch's
+// first basket was empty (embedded baskets of zero bytes in NanoAOD), so reading many branches at
+// once returned one branch's entries several times.
+TEST(ReaderTogether, ManyBranchesAtOnceEqualOneByOne) {
+  M4H_REQUIRE_TESTDATA();
+  for (const char* name : {"nanoAOD_2015_CMS_Open_Data_ttbar.root", "uproot-issue-750.root",
+                           "uproot-sample-6.20.04-zlib.root"}) {
+    auto file = m4h::root::File::open(m4h::test::testdata_file(name));
+    auto tree = m4h::root::Tree::load(file, m4h::root::tree_paths(*file).at(0));
+    std::vector<m4h::root::BranchRequest> requests;
+    for (const auto* b : tree->all_branches()) {
+      auto in = m4h::root::interpret(*tree, *b);
+      if (in.supported()) requests.push_back({b, std::move(in)});
+    }
+    m4h::ThreadPool pool(2);
+    auto together = m4h::root::read_branches(*tree, requests, 0, tree->entries(), &pool);
+    ASSERT_EQ(together.size(), requests.size());
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      auto alone = m4h::root::read_branch(*tree, *requests[i].branch, 0, tree->entries());
+      EXPECT_TRUE(together[i] == alone) << name << ": " << requests[i].branch->path;
+    }
+  }
+}
