@@ -123,9 +123,8 @@ FileWriter::Written FileWriter::write_key(Key key, int dir, std::span<const uint
   return {key.seek_key, key.nbytes, key.objlen, key.keylen};
 }
 
-FileWriter::Written FileWriter::write_object(
-    const std::string& class_name, const std::string& name, const std::string& title, int dir,
-    const std::function<std::vector<uint8_t>(int keylen)>& build) {
+Key FileWriter::new_key(const std::string& class_name, const std::string& name,
+                       const std::string& title, int16_t cycle) const {
   Key key;
   key.class_name = class_name;
   key.name = name;
@@ -133,7 +132,14 @@ FileWriter::Written FileWriter::write_object(
   bool large = end_ > kSmallLimit;
   key.version = large ? 1004 : 4;
   key.keylen = static_cast<int16_t>(key_length(class_name, name, title, large));
-  key.cycle = next_cycle(dirs_.at(dir), name);
+  key.cycle = cycle;
+  return key;
+}
+
+FileWriter::Written FileWriter::write_object(
+    const std::string& class_name, const std::string& name, const std::string& title, int dir,
+    const std::function<std::vector<uint8_t>(int keylen)>& build) {
+  Key key = new_key(class_name, name, title, next_cycle(dirs_.at(dir), name));
   std::vector<uint8_t> bytes = build(key.keylen);
   return write_key(key, dir, bytes, true, {});
 }
@@ -159,13 +165,7 @@ int FileWriter::mkdir(const std::string& name, int parent) {
   Directory d;
   d.name = name;
   d.parent = parent;
-  Key key;
-  key.class_name = "TDirectory";
-  key.name = name;
-  bool large = end_ > kSmallLimit;
-  key.version = large ? 1004 : 4;
-  key.keylen = static_cast<int16_t>(key_length(key.class_name, name, "", large));
-  key.cycle = next_cycle(dirs_.at(parent), name);
+  Key key = new_key("TDirectory", name, "", next_cycle(dirs_.at(parent), name));
   key.objlen = kDirectoryRecordSize;
   key.nbytes = key.keylen + kDirectoryRecordSize;
   key.seek_key = end_;
@@ -219,15 +219,7 @@ void FileWriter::close() {
   // 1. The streamer record: a TList of TStreamerInfo.
   Written info;
   {
-    const std::string cls = "TList", name = "StreamerInfo", title = "Doubly linked list";
-    Key key;
-    key.class_name = cls;
-    key.name = name;
-    key.title = title;
-    bool large = end_ > kSmallLimit;
-    key.version = large ? 1004 : 4;
-    key.keylen = static_cast<int16_t>(key_length(cls, name, title, large));
-    key.cycle = 1;
+    Key key = new_key("TList", "StreamerInfo", "Doubly linked list", 1);
     Sink s(key.keylen);
     ObjectWriter w(s, streamers_);
     std::size_t at = s.begin_object(5);
@@ -247,13 +239,7 @@ void FileWriter::close() {
   // 2. Keys lists, deepest directories first, and their directory records.
   for (int d = static_cast<int>(dirs_.size()) - 1; d >= 0; --d) {
     Directory& dir = dirs_[d];
-    Key key;
-    key.class_name = d == 0 ? "TFile" : "TDirectory";
-    key.name = dir.name;
-    bool large = end_ > kSmallLimit;
-    key.version = large ? 1004 : 4;
-    key.keylen = static_cast<int16_t>(key_length(key.class_name, key.name, "", large));
-    key.cycle = 1;
+    Key key = new_key(d == 0 ? "TFile" : "TDirectory", dir.name, "", 1);
     Sink s;
     s.i32(static_cast<int32_t>(dir.keys.size()));
     for (const auto& k : dir.keys) {
@@ -272,12 +258,7 @@ void FileWriter::close() {
   }
   // 3. Free segments: one record saying everything after the end of the file is free.
   bool large = end_ > kSmallLimit;
-  Key free_key;
-  free_key.class_name = "TFile";
-  free_key.name = dirs_[0].name;
-  free_key.version = large ? 1004 : 4;
-  free_key.keylen = static_cast<int16_t>(key_length(free_key.class_name, free_key.name, "", large));
-  free_key.cycle = 1;
+  Key free_key = new_key("TFile", dirs_[0].name, "", 1);
   free_key.objlen = large ? 18 : 10;
   free_key.nbytes = free_key.keylen + free_key.objlen;
   free_key.seek_key = end_;

@@ -72,6 +72,9 @@ class FileWriter {
   int64_t append(std::span<const uint8_t> bytes);
   void write_at(int64_t at, std::span<const uint8_t> bytes);
   int16_t next_cycle(const Directory& d, const std::string& name) const;
+  // A key for the next position in the file: 64-bit seeks once past 2 GiB.
+  Key new_key(const std::string& class_name, const std::string& name, const std::string& title,
+              int16_t cycle) const;
   std::vector<uint8_t> key_header(const Key& k) const;
   int key_length(const std::string& cls, const std::string& name, const std::string& title, bool large) const;
   std::vector<uint8_t> directory_record(const Directory& d, int64_t seek_keys, int32_t nbytes_keys) const;

@@ -218,18 +218,20 @@ void ObjectWriter::write_element(const StreamerElement& el, const Object& obj) {
   }
 }
 
+void ObjectWriter::write_named(const std::string& name, const std::string& title) {
+  std::size_t at = s_.begin_object(1);
+  write_tobject(empty_object());
+  s_.tstring(name);
+  s_.tstring(title);
+  s_.end_object(at);
+}
+
 void ObjectWriter::write_streamer_element(const StreamerElement& el) {
   int kind_version = 2;
   if (el.kind == "TStreamerBase" || el.kind == "TStreamerSTL") kind_version = 3;
   std::size_t outer = s_.begin_object(kind_version);
   std::size_t elem = s_.begin_object(4);  // TStreamerElement
-  std::size_t named = s_.begin_object(1);
-  s_.u16(1);
-  s_.u32(0);
-  s_.u32(kDefaultBits);
-  s_.tstring(el.name);
-  s_.tstring(el.title);
-  s_.end_object(named);
+  write_named(el.name, el.title);
   s_.i32(el.type);
   s_.i32(el.size);
   s_.i32(el.array_length);
@@ -255,13 +257,7 @@ void ObjectWriter::write_streamer_info(const StreamerInfo& info) {
   s_.u32(0);
   write_class_tag("TStreamerInfo");
   std::size_t at = s_.begin_object(9);
-  std::size_t named = s_.begin_object(1);
-  s_.u16(1);
-  s_.u32(0);
-  s_.u32(kDefaultBits);
-  s_.tstring(info.name);
-  s_.tstring(info.title);
-  s_.end_object(named);
+  write_named(info.name, info.title);
   s_.u32(info.checksum);
   s_.i32(info.class_version);
   // fElements: a TObjArray of elements

@@ -31,6 +31,8 @@ class ObjectWriter {
   void write_basic(int type, const Value* v);
   void write_collection(const std::string& class_name, const Object& obj);
   void write_streamer_element(const StreamerElement& el);
+  // A TNamed with default TObject fields.
+  void write_named(const std::string& name, const std::string& title);
   void write_class_tag(const std::string& class_name);
 
   Sink& s_;
