@@ -75,7 +75,7 @@ BasketData load_basket(const File& file, const BranchInfo& branch, std::size_t i
       const Object& b = *r.embedded;
       BasketData d;
       d.entries = b.i64("fNevBuf");
-      d.bytes = b.payload;
+      d.bytes.assign(b.payload.begin(), b.payload.end());
       d.border = static_cast<int64_t>(d.bytes.size());
       auto offs = b.ints("fEntryOffset");
       int64_t keylen = b.i64("fKeylen");

@@ -5,13 +5,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/bytes.h"
 #include "root/file.h"
 #include "root/tree.h"
 
 namespace m4h::root {
 
 struct BasketData {
-  std::vector<uint8_t> bytes;   // decompressed payload; entry data is bytes[0, border)
+  Bytes bytes;                  // decompressed payload; entry data is bytes[0, border)
   int64_t border = 0;
   int64_t entries = 0;          // fNevBuf
   std::vector<int32_t> offsets;  // entries + 1 starts of entries in bytes, or empty if fixed size
