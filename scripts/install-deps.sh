@@ -9,8 +9,11 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev libdeflate-dev liblz4-dev libzstd-dev liblzma-dev libxxhash-dev
   libcli11-dev nlohmann-json3-dev
-  nodejs npm                          # jsroot oracle and reference benchmark
 )
+# Node.js and npm run the jsroot oracle. A machine may already have them from another source
+# (NodeSource's nodejs bundles npm and conflicts with Debian's npm package): only add what is missing.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
