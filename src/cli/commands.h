@@ -11,5 +11,6 @@ namespace m4h::cli {
 void add_ls(CLI::App& app);
 void add_show(CLI::App& app);
 void add_dump(CLI::App& app);
+void add_gen(CLI::App& app);
 
 }  // namespace m4h::cli

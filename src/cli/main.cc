@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   m4h::cli::add_ls(app);
   m4h::cli::add_show(app);
   m4h::cli::add_dump(app);
+  m4h::cli::add_gen(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
