@@ -1,14 +1,10 @@
 #!/usr/bin/env bash
-# The main job of mlaas4hep for now: build the command-line reader (release, build/) if needed and
-# show what it reads from a ROOT file: its keys (ls), a tree's branches (show) and the first five
-# entries of every branch as JSON (dump --stop 5).
+# The main job of mlaas4hep for now: build the command-line tool (release, build/) if needed,
+# generate labelled signal and background event files with our own ROOT writer (mlaas4hep gen),
+# and show what the reader makes of them: keys (ls), branches (show) and the first entries of
+# every branch as JSON (dump). Needs no input data.
 #
-#   bash scripts/demo.sh [FILE [TREE]]
-#
-# Without FILE it reads uproot-HZZ.root from the shared test data ($MLAAS4HEP_TESTDATA, default
-# ../shared/testdata/root beside the repository).
-# TODO(writer): once our own ROOT writer lands (later issue), generate the demo file here so that
-# the demo runs on a fresh Debian 12 machine without the shared test data.
+#   bash scripts/demo.sh [FILE [TREE]]    # or read a ROOT file of your own instead
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,15 +26,16 @@ cli="$root/build/mlaas4hep"
 file=${1:-}
 tree=${2:-}
 if [ -z "$file" ]; then
-  data=${MLAAS4HEP_TESTDATA:-$root/../shared/testdata/root}
-  file="$data/uproot-HZZ.root"
-  tree=events
-  if [ ! -f "$file" ]; then
-    echo "demo.sh: no input file: $file does not exist." >&2
-    echo "demo.sh: pass a ROOT file (bash scripts/demo.sh FILE [TREE]) or set MLAAS4HEP_TESTDATA." >&2
-    echo "demo.sh: TODO(writer): the demo will generate its own file once the ROOT writer exists." >&2
-    exit 1
-  fi
+  out="$root/build/demo"
+  mkdir -p "$out"
+  echo
+  echo "\$ mlaas4hep gen --process signal --events 20000 --seed 1 -o $out/signal.root"
+  "$cli" gen --process signal --events 20000 --seed 1 -o "$out/signal.root"
+  echo "\$ mlaas4hep gen --process background --events 20000 --seed 2 --codec zstd --layout vector -o $out/background.root"
+  "$cli" gen --process background --events 20000 --seed 2 --codec zstd --level 5 --layout vector \
+    -o "$out/background.root"
+  file="$out/signal.root"
+  tree=Events
 fi
 spec="$file${tree:+:$tree}"
 
@@ -49,4 +46,8 @@ run() {
 }
 run ls "$file"
 run show "$spec"
-run dump --stop 5 "$spec"
+run dump --stop 3 -b event -b nJet -b Jet_pt -b Jet_btagDeepB -b HT -b nBJet -b mbb "$spec"
+if [ -z "${1:-}" ]; then
+  run show "$root/build/demo/background.root:Events"
+  run dump --stop 3 --format csv -b event -b HT -b nBJet -b mbb "$root/build/demo/background.root:Events"
+fi
