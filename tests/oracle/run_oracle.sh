@@ -12,6 +12,12 @@ if [ ! -d "$data" ]; then
   echo "*** SKIPPED: shared ROOT test data not found at $data (set MLAAS4HEP_TESTDATA) ***"
   exit 0
 fi
+export MLAAS4HEP_TESTDATA="$data"
+if [ ! -d "$here/tools/oracle/node_modules/jsroot" ]; then
+  echo "FAIL: the jsroot oracle is not installed (run scripts/install-deps.sh, or: cd tools/oracle && npm ci)"
+  exit 1
+fi
+shopt -s nullglob
 # M4H_ORACLE_CACHED=1 reuses oracle dumps already in OUTDIR (they only change with the data).
 if [ -z "${M4H_ORACLE_CACHED:-}" ] || [ -z "$(ls "$out/oracle" 2>/dev/null)" ]; then
   bash "$here/tools/oracle/dump_all.sh" "$out/oracle" > "$out/oracle.log" 2>&1
@@ -36,5 +42,6 @@ for o in "$out"/oracle/*.json; do
   if [ $rc -ne 0 ]; then echo "FAIL $file:$tree: $res" | cut -c1-600; fail=1; fi
   if [ "$d" != 0 ]; then echo "NOTE $file:$tree: oracle reads branches we skip: $(echo "$res" | cut -c1-400)"; fi
 done
+if [ "$trees" = 0 ]; then echo "FAIL: no tree was compared (see $out/oracle.log)"; fail=1; fi
 echo "oracle comparison: $trees trees, $matched branches equal, $mism differ, $oracle_missing only we read, $ours_missing only jsroot reads"
 exit $fail

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # dump_all.sh OUTDIR
-# For every *.root file in $MLAAS4HEP_TESTDATA (default /work/shared/testdata/root)
+# For every *.root file in $MLAAS4HEP_TESTDATA (default ../shared/testdata/root beside the repository)
 # and every TTree/TNtuple/TNtupleD in it (highest cycle of each path, found with
 # list.mjs), write OUTDIR/<file>__<tree path, '/' replaced by '__'>.json with
 # dump.mjs (jsroot's stderr goes to the same name with .stderr). One summary
@@ -14,7 +14,7 @@ if [ $# -ne 1 ]; then
 fi
 OUTDIR=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
-DATA=${MLAAS4HEP_TESTDATA:-/work/shared/testdata/root}
+DATA=${MLAAS4HEP_TESTDATA:-$HERE/../../../shared/testdata/root}
 TMO=${ORACLE_TIMEOUT:-60}
 mkdir -p "$OUTDIR" || exit 1
 
