@@ -272,12 +272,18 @@ class BlockEncoder {
   }
 
   std::size_t compress_lzma(std::span<const uint8_t> src, std::span<uint8_t> dst) const {
-    std::size_t written = 0;
-    // CRC32 is the integrity check ROOT's own xz streams carry (seen in the real files).
-    const lzma_ret r =
-        lzma_easy_buffer_encode(static_cast<uint32_t>(level_), LZMA_CHECK_CRC32, nullptr,
-                                src.data(), src.size(), dst.data(), &written, dst.size());
-    return r == LZMA_OK ? written : 0;
+    // The streaming encoder, as ROOT uses it: its block headers carry no sizes, which some
+    // readers (jsroot) require. CRC32 is the integrity check ROOT's own xz streams carry.
+    lzma_stream strm = LZMA_STREAM_INIT;
+    if (lzma_easy_encoder(&strm, static_cast<uint32_t>(level_), LZMA_CHECK_CRC32) != LZMA_OK) return 0;
+    strm.next_in = src.data();
+    strm.avail_in = src.size();
+    strm.next_out = dst.data();
+    strm.avail_out = dst.size();
+    lzma_ret r = lzma_code(&strm, LZMA_FINISH);
+    std::size_t written = dst.size() - strm.avail_out;
+    lzma_end(&strm);
+    return r == LZMA_STREAM_END ? written : 0;
   }
 
   struct FreeDeflate {
