@@ -44,11 +44,41 @@ void put_values(std::vector<uint8_t>& out, const uint8_t* src, int64_t n, int si
   std::size_t at = out.size();
   out.resize(at + static_cast<std::size_t>(n) * size);
   uint8_t* dst = out.data() + at;
-  for (int64_t i = 0; i < n; ++i) {
-    const uint8_t* s = src + i * size;
-    uint8_t* d = dst + i * size;
-    for (int k = 0; k < size; ++k) d[k] = s[size - 1 - k];
+  switch (size) {
+    case 1:
+      std::memcpy(dst, src, static_cast<std::size_t>(n));
+      break;
+    case 2:
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t v;
+        std::memcpy(&v, src + 2 * i, 2);
+        v = __builtin_bswap16(v);
+        std::memcpy(dst + 2 * i, &v, 2);
+      }
+      break;
+    case 4:
+      for (int64_t i = 0; i < n; ++i) {
+        uint32_t v;
+        std::memcpy(&v, src + 4 * i, 4);
+        v = __builtin_bswap32(v);
+        std::memcpy(dst + 4 * i, &v, 4);
+      }
+      break;
+    case 8:
+      for (int64_t i = 0; i < n; ++i) {
+        uint64_t v;
+        std::memcpy(&v, src + 8 * i, 8);
+        v = __builtin_bswap64(v);
+        std::memcpy(dst + 8 * i, &v, 8);
+      }
+      break;
   }
+}
+
+void put_be32(std::vector<uint8_t>& out, uint32_t v) {
+  v = __builtin_bswap32(v);
+  const auto* p = reinterpret_cast<const uint8_t*>(&v);
+  out.insert(out.end(), p, p + 4);
 }
 
 ObjectPtr make(const std::string& cls, int version = 0) {
@@ -179,47 +209,52 @@ void TreeWriter::append(std::span<const Column> columns) {
     const Column& c = columns[k];
     Branch& b = *branches_[k];
     const int size = dtype_size(c.dtype);
-    for (int64_t i = 0; i < n; ++i) {
-      if (b.variable) b.offsets.push_back(static_cast<int32_t>(b.data.size()));
-      switch (b.spec.kind) {
-        case BranchSpec::Kind::kScalar:
-        case BranchSpec::Kind::kFixedArray: {
-          int64_t per = c.items_per_value();
-          put_values(b.data, c.values.data() + i * per * size, per, size);
-          if (b.is_counter) {
-            int64_t v = c.dtype == DType::kInt32 ? c.value<int32_t>(i) : c.value<uint32_t>(i);
+    int64_t i = 0;
+    while (i < n) {
+      if (!b.variable) {
+        // Fixed-size entries: convert as many as fit in the current basket at once.
+        int64_t room = std::max<int64_t>(0, options_.basket_size - static_cast<int64_t>(b.data.size()));
+        int64_t take = std::min(n - i, std::max<int64_t>(1, (room + b.entry_size - 1) / b.entry_size));
+        int64_t per = c.items_per_value();
+        put_values(b.data, c.values.data() + i * per * size, take * per, size);
+        if (b.is_counter)
+          for (int64_t e = i; e < i + take; ++e) {
+            int64_t v = c.dtype == DType::kInt32 ? c.value<int32_t>(e) : c.value<uint32_t>(e);
             b.max_count = std::max(b.max_count, v);
           }
-          break;
+        b.basket_entries += take;
+        b.entries += take;
+        i += take;
+      } else {
+        b.offsets.push_back(static_cast<int32_t>(b.data.size()));
+        int64_t lo = c.offsets[0][i], hi = c.offsets[0][i + 1];
+        switch (b.spec.kind) {
+          case BranchSpec::Kind::kVector:
+            // Byte count (version + size + values), the vector's class version, the size.
+            put_be32(b.data, static_cast<uint32_t>(2 + 4 + (hi - lo) * size) | kByteCountMask);
+            b.data.push_back(0);
+            b.data.push_back(6);
+            put_be32(b.data, static_cast<uint32_t>(hi - lo));
+            put_values(b.data, c.values.data() + lo * size, hi - lo, size);
+            break;
+          case BranchSpec::Kind::kString: {
+            int64_t len = hi - lo;
+            if (len < 255) {
+              b.data.push_back(static_cast<uint8_t>(len));
+            } else {
+              b.data.push_back(255);
+              put_be32(b.data, static_cast<uint32_t>(len));
+            }
+            b.data.insert(b.data.end(), c.values.begin() + lo, c.values.begin() + hi);
+            break;
+          }
+          default:  // counted
+            put_values(b.data, c.values.data() + lo * size, hi - lo, size);
         }
-        case BranchSpec::Kind::kCounted: {
-          int64_t lo = c.offsets[0][i], hi = c.offsets[0][i + 1];
-          put_values(b.data, c.values.data() + lo * size, hi - lo, size);
-          break;
-        }
-        case BranchSpec::Kind::kVector: {
-          int64_t lo = c.offsets[0][i], hi = c.offsets[0][i + 1];
-          Sink h;
-          h.u32(static_cast<uint32_t>(6 + 4 * 0 + (hi - lo) * size) | kByteCountMask);  // patched below
-          h.u16(6);  // vector's class version
-          h.i32(static_cast<int32_t>(hi - lo));
-          // The byte count covers version, size and values.
-          h.patch_u32(0, static_cast<uint32_t>(2 + 4 + (hi - lo) * size) | kByteCountMask);
-          b.data.insert(b.data.end(), h.bytes().begin(), h.bytes().end());
-          put_values(b.data, c.values.data() + lo * size, hi - lo, size);
-          break;
-        }
-        case BranchSpec::Kind::kString: {
-          int64_t lo = c.offsets[0][i], hi = c.offsets[0][i + 1];
-          Sink h;
-          h.tstring(std::string_view(reinterpret_cast<const char*>(c.values.data()) + lo,
-                                     static_cast<std::size_t>(hi - lo)));
-          b.data.insert(b.data.end(), h.bytes().begin(), h.bytes().end());
-          break;
-        }
+        ++b.basket_entries;
+        ++b.entries;
+        ++i;
       }
-      ++b.basket_entries;
-      ++b.entries;
       if (static_cast<int64_t>(b.data.size()) >= options_.basket_size) flush(b);
     }
   }
@@ -229,20 +264,19 @@ void TreeWriter::append(std::span<const Column> columns) {
 void TreeWriter::flush(Branch& b) {
   if (b.basket_entries == 0) return;
   const int keylen = FileWriter::basket_key_length(b.spec.name, name_);
-  std::vector<uint8_t> payload = b.data;
-  if (b.variable) {
-    Sink s;
-    s.i32(static_cast<int32_t>(b.basket_entries + 1));
-    for (int32_t o : b.offsets) s.i32(o + keylen);
-    s.i32(0);
-    payload.insert(payload.end(), s.bytes().begin(), s.bytes().end());
+  const std::size_t data_size = b.data.size();
+  if (b.variable) {  // entry offsets follow the data in the same buffer
+    put_be32(b.data, static_cast<uint32_t>(b.basket_entries + 1));
+    for (int32_t o : b.offsets) put_be32(b.data, static_cast<uint32_t>(o + keylen));
+    put_be32(b.data, 0);
   }
+  const std::vector<uint8_t>& payload = b.data;
   Sink fields;
   fields.u16(3);  // TBasket version
   fields.i32(static_cast<int32_t>(std::max<int64_t>(options_.basket_size, static_cast<int64_t>(payload.size()) + keylen)));
   fields.i32(b.variable ? kEntryOffsetLen : static_cast<int32_t>(b.entry_size));
   fields.i32(static_cast<int32_t>(b.basket_entries));
-  fields.i32(static_cast<int32_t>(keylen + b.data.size()));
+  fields.i32(static_cast<int32_t>(keylen + data_size));
   fields.u8(0);
   auto w = file_.write_basket(b.spec.name, name_, options_.directory, fields.bytes(), payload);
   b.basket_bytes.push_back(w.nbytes);
