@@ -393,6 +393,25 @@ std::string_view codec_name(Codec codec) {
   return "unknown";
 }
 
+uint64_t framed_size(std::span<const uint8_t> in) {
+  uint64_t total = 0;
+  std::size_t pos = 0;
+  for (int block = 0; pos < in.size(); ++block) {
+    if (in.size() - pos < 9)
+      throw Error(ErrorCode::kCorrupt, "compressed block " + std::to_string(block) + " at offset " +
+                                           std::to_string(pos) + ": truncated header");
+    const uint8_t* h = in.data() + pos;
+    uint64_t csize = h[3] | (h[4] << 8) | (uint64_t{h[5]} << 16);
+    uint64_t usize = h[6] | (h[7] << 8) | (uint64_t{h[8]} << 16);
+    if (csize > in.size() - pos - 9)
+      throw Error(ErrorCode::kCorrupt, "compressed block " + std::to_string(block) + " at offset " +
+                                           std::to_string(pos) + ": size runs past the record");
+    total += usize;
+    pos += 9 + csize;
+  }
+  return total;
+}
+
 void decompress(std::span<const uint8_t> in, std::span<uint8_t> out) {
   std::size_t in_pos = 0;
   std::size_t out_pos = 0;

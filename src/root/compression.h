@@ -31,6 +31,10 @@ std::string_view codec_name(Codec codec);
 // ROOT does. A record stored raw (in.size() == out.size()) is not framed: the caller copies it.
 void decompress(std::span<const uint8_t> in, std::span<uint8_t> out);
 
+// The uncompressed size the block headers of a framed record declare, walking only the headers.
+// Lets callers check a key's fObjlen before allocating it. Throws kCorrupt on a malformed frame.
+uint64_t framed_size(std::span<const uint8_t> in);
+
 // Frames `in` as ROOT does: blocks of at most 0xffffff bytes. If compression does not make the
 // data smaller, returns the input unchanged (ROOT's rule: stored size == object size means raw).
 std::vector<uint8_t> compress(CompressionSettings settings, std::span<const uint8_t> in);

@@ -293,3 +293,16 @@ TEST(MemorySource, EmptyAndUrl) {
 
 }  // namespace
 }  // namespace m4h::io
+
+// Regression: a corrupt key claiming a 1.6 GB object made read() allocate (and zero) the whole
+// length before the range check failed; the fuzzer flagged it as a slow unit.
+TEST(SourceRegression, HugeLengthPastTheEndFailsBeforeAllocating) {
+  m4h::io::MemorySource src("tiny", std::vector<uint8_t>(100, 7));
+  try {
+    src.read(2442657792ull, 1634729984ull);
+    FAIL() << "expected an error";
+  } catch (const m4h::Error& e) {
+    EXPECT_EQ(e.code(), m4h::ErrorCode::kCorrupt);
+  }
+  EXPECT_THROW(src.read(50, uint64_t{1} << 62), m4h::Error);
+}
