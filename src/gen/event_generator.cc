@@ -305,6 +305,11 @@ GeneratorResult generate_events(const GeneratorOptions& o) {
   if (o.events < 0) throw Error(ErrorCode::kInvalidArgument, "gen: --events must be >= 0");
   if (o.basket_size < 16) throw Error(ErrorCode::kInvalidArgument, "gen: --basket-size must be >= 16 bytes");
   if (o.output.empty()) throw Error(ErrorCode::kInvalidArgument, "gen: an output file (-o) is required");
+  // ROOT keeps the level in fCompress % 100 and its codecs clamp it to 9; a level outside 0-9
+  // would be recorded in the file header but not applied, so refuse it.
+  if (o.compression.codec != root::Codec::kNone && (o.compression.level < 0 || o.compression.level > 9))
+    throw Error(ErrorCode::kInvalidArgument,
+                "gen: --level must be 0-9 (0 = uncompressed), not " + std::to_string(o.compression.level));
   root::FileWriter file(o.output, o.compression);
   root::TreeWriter tree(file, "Events",
                         o.process == Process::kSignal ? "ttH(bb) signal (mlaas4hep gen)"

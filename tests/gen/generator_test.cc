@@ -95,7 +95,9 @@ TEST_F(GeneratorTest, ContentIsConsistent) {
     for (int64_t k = lo; k < hi; ++k) {
       float p = pt.value<float>(k);
       EXPECT_GE(p, 25.0f);
-      if (k > lo) EXPECT_LE(p, pt.value<float>(k - 1)) << "jets sorted by pt";
+      if (k > lo) {
+        EXPECT_LE(p, pt.value<float>(k - 1)) << "jets sorted by pt";
+      }
       EXPECT_LT(std::abs(eta.value<float>(k)), 2.4f);
       float b = btag.value<float>(k);
       EXPECT_GE(b, 0.0f);
@@ -176,6 +178,17 @@ TEST_F(GeneratorTest, BadOptionsAreClearErrors) {
   EXPECT_THROW(gen::parse_process("higgs"), m4h::Error);
   EXPECT_THROW(gen::parse_layout("flat"), m4h::Error);
   o.events = 10;
+  for (int level : {-1, 10, 99}) {
+    o.compression = {root::Codec::kZstd, level};
+    try {
+      gen::generate_events(o);
+      FAIL() << "expected an error for level " << level;
+    } catch (const m4h::Error& e) {
+      EXPECT_EQ(e.code(), m4h::ErrorCode::kInvalidArgument) << level;
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(o.output));
+  o.compression = {root::Codec::kZlib, 1};
   o.output = "/nonexistent-dir/x.root";
   try {
     gen::generate_events(o);
