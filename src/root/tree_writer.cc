@@ -41,6 +41,7 @@ LeafType leaf_type(DType t) {
 
 // Appends n native values from src as big-endian bytes.
 void put_values(std::vector<uint8_t>& out, const uint8_t* src, int64_t n, int size) {
+  if (n <= 0) return;  // src may be null for an empty column
   std::size_t at = out.size();
   out.resize(at + static_cast<std::size_t>(n) * size);
   uint8_t* dst = out.data() + at;
