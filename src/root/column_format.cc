@@ -157,7 +157,18 @@ void append_json_entry(std::string& out, const Column& col, int64_t entry) {
 
 void append_csv_cell(std::string& out, const Column& col, int64_t entry) {
   std::string text;
-  append_json_entry(text, col, entry);
+  const bool plain_string = col.dtype == DType::kChar && col.offsets.size() == 1 && col.fields.empty();
+  if (plain_string) {  // the string itself, not its JSON form
+    const auto& off = col.offsets[0];
+    text.assign(reinterpret_cast<const char*>(col.values.data()) + off[entry],
+                static_cast<std::size_t>(off[entry + 1] - off[entry]));
+    if (text.find_first_of(",\"\n\r") == std::string::npos) {
+      out += text;
+      return;
+    }
+  } else {
+    append_json_entry(text, col, entry);
+  }
   bool plain = col.fields.empty() && col.offsets.empty() && col.shape.empty() && text.find_first_of(",\"\n") == std::string::npos;
   if (plain) {
     out += text;

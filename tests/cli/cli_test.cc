@@ -471,3 +471,19 @@ INSTANTIATE_TEST_SUITE_P(Shards, CliRobustness, ::testing::Range(0, kShards));
 
 }  // namespace
 }  // namespace m4h::test
+
+namespace m4h::test {
+namespace {
+// Regression: string cells were written as their JSON text and then CSV-quoted ("""uno""").
+TEST(CliDumpCsv, StringsAreRawAndArraysAreQuotedJson) {
+  M4H_REQUIRE_TESTDATA();
+  auto r = run_cli({"dump", "--format", "csv", testdata_file("uproot-simple.root")});
+  expect_ok(r);
+  EXPECT_EQ(r.out, "one,two,three\n1,1.1,uno\n2,2.2,dos\n3,3.3,tres\n4,4.4,quatro\n");
+  auto v = run_cli({"dump", "--format", "csv", "--stop", "2", "-b", "vector_string",
+                    testdata_file("uproot-stl_containers.root")});
+  expect_ok(v);
+  EXPECT_EQ(v.out, "vector_string\n\"[\"\"one\"\"]\"\n\"[\"\"one\"\",\"\"two\"\"]\"\n");
+}
+}  // namespace
+}  // namespace m4h::test
