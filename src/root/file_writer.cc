@@ -57,6 +57,7 @@ FileWriter::~FileWriter() {
 }
 
 int64_t FileWriter::append(std::span<const uint8_t> bytes) {
+  if (!out_) throw Error(ErrorCode::kInvalidArgument, path_ + ": the file is already closed");
   int64_t at = end_;
   if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), out_) != bytes.size())
     throw Error(ErrorCode::kIo, path_ + ": write failed at offset " + std::to_string(at) + ": " +

@@ -188,6 +188,13 @@ void TreeWriter::append(std::span<const Column> columns) {
       throw Error(ErrorCode::kInvalidArgument, context + ": column layout does not match the branch");
     if (jagged && static_cast<int64_t>(c.offsets[0].size()) != n + 1)
       throw Error(ErrorCode::kInvalidArgument, context + ": offsets do not have entries + 1 elements");
+    if (jagged) {
+      const auto& off = c.offsets[0];
+      if (off.front() != 0 || !std::is_sorted(off.begin(), off.end()))
+        throw Error(ErrorCode::kInvalidArgument, context + ": offsets must start at 0 and never decrease");
+    }
+    if (c.values.size() % dtype_size(c.dtype) != 0)
+      throw Error(ErrorCode::kInvalidArgument, context + ": values are not a whole number of items");
     int64_t expected_values = jagged ? c.offsets[0].back() - c.offsets[0].front() : n * c.items_per_value();
     if (c.value_count() != expected_values)
       throw Error(ErrorCode::kInvalidArgument, context + ": " + std::to_string(c.value_count()) +
