@@ -58,31 +58,9 @@ void append_values(const Interpretation& in, const uint8_t* src, int64_t n, std:
       }
       return;
   }
-  switch (out_size) {
-    case 1:
-      std::memcpy(out, src, static_cast<std::size_t>(n));
-      if (in.dtype == DType::kBool)
-        for (int64_t i = 0; i < n; ++i) out[i] = out[i] != 0;
-      break;
-    case 2:
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t v = load_be<uint16_t>(src + 2 * i);
-        std::memcpy(out + 2 * i, &v, 2);
-      }
-      break;
-    case 4:
-      for (int64_t i = 0; i < n; ++i) {
-        uint32_t v = load_be<uint32_t>(src + 4 * i);
-        std::memcpy(out + 4 * i, &v, 4);
-      }
-      break;
-    case 8:
-      for (int64_t i = 0; i < n; ++i) {
-        uint64_t v = load_be<uint64_t>(src + 8 * i);
-        std::memcpy(out + 8 * i, &v, 8);
-      }
-      break;
-  }
+  swap_copy(out, src, n, out_size);
+  if (in.dtype == DType::kBool)
+    for (int64_t i = 0; i < n; ++i) out[i] = out[i] != 0;
 }
 
 // Skips the byte count + version that prefixes STL containers, when it is there.

@@ -38,6 +38,35 @@ inline T load_be(const uint8_t* p) {
   return t;
 }
 
+// Copies n values of `size` bytes (1, 2, 4 or 8) from src to dst reversing each value's bytes:
+// big-endian <-> native on little-endian hosts, the same operation both ways.
+inline void swap_copy(uint8_t* dst, const uint8_t* src, int64_t n, int size) {
+  if (n <= 0) return;
+  switch (size) {
+    case 1:
+      std::memcpy(dst, src, static_cast<std::size_t>(n));
+      return;
+    case 2:
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t v = load_be<uint16_t>(src + 2 * i);
+        std::memcpy(dst + 2 * i, &v, 2);
+      }
+      return;
+    case 4:
+      for (int64_t i = 0; i < n; ++i) {
+        uint32_t v = load_be<uint32_t>(src + 4 * i);
+        std::memcpy(dst + 4 * i, &v, 4);
+      }
+      return;
+    case 8:
+      for (int64_t i = 0; i < n; ++i) {
+        uint64_t v = load_be<uint64_t>(src + 8 * i);
+        std::memcpy(dst + 8 * i, &v, 8);
+      }
+      return;
+  }
+}
+
 class Cursor {
  public:
   // `base` is the absolute offset of data[0] in the file (or in the decompressed object) and is

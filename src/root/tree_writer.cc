@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "root/cursor.h"
 #include "root/known_streamers.h"
 #include "root/object_writer.h"
 #include "root/sink.h"
@@ -44,36 +45,7 @@ void put_values(std::vector<uint8_t>& out, const uint8_t* src, int64_t n, int si
   if (n <= 0) return;  // src may be null for an empty column
   std::size_t at = out.size();
   out.resize(at + static_cast<std::size_t>(n) * size);
-  uint8_t* dst = out.data() + at;
-  switch (size) {
-    case 1:
-      std::memcpy(dst, src, static_cast<std::size_t>(n));
-      break;
-    case 2:
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t v;
-        std::memcpy(&v, src + 2 * i, 2);
-        v = __builtin_bswap16(v);
-        std::memcpy(dst + 2 * i, &v, 2);
-      }
-      break;
-    case 4:
-      for (int64_t i = 0; i < n; ++i) {
-        uint32_t v;
-        std::memcpy(&v, src + 4 * i, 4);
-        v = __builtin_bswap32(v);
-        std::memcpy(dst + 4 * i, &v, 4);
-      }
-      break;
-    case 8:
-      for (int64_t i = 0; i < n; ++i) {
-        uint64_t v;
-        std::memcpy(&v, src + 8 * i, 8);
-        v = __builtin_bswap64(v);
-        std::memcpy(dst + 8 * i, &v, 8);
-      }
-      break;
-  }
+  swap_copy(out.data() + at, src, n, size);
 }
 
 void put_be32(std::vector<uint8_t>& out, uint32_t v) {
