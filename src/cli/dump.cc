@@ -63,8 +63,8 @@ void run_dump(const DumpOptions& o) {
     }
   }
 
-  ThreadPool pool(o.threads > 0 ? static_cast<std::size_t>(o.threads) : 0);
-  auto columns = root::read_branches(*tree, requests, start, stop, &pool);
+  auto pool = ThreadPool::for_total_threads(static_cast<std::size_t>(o.threads));
+  auto columns = root::read_branches(*tree, requests, start, stop, pool.get());
 
   std::string out;
   if (o.format == "csv") {
@@ -119,7 +119,8 @@ void add_dump(CLI::App& app) {
   cmd->add_option("--start", o->start, "first entry (default 0)");
   cmd->add_option("--stop", o->stop, "one past the last entry (default: all)");
   cmd->add_option("--format", o->format, "json or csv")->check(CLI::IsMember({"json", "csv"}));
-  cmd->add_option("--threads", o->threads, "decompression threads (default: all cores)");
+  cmd->add_option("--threads", o->threads, "threads reading and decompressing baskets, this one included (default 0: all cores)")
+      ->check(CLI::Range(0, 1024));
   cmd->callback([o] { run_dump(*o); });
 }
 

@@ -20,6 +20,7 @@ struct GenArgs {
   int level = 1;
   int64_t basket_size = 32000;
   std::string layout = "nanoaod";
+  int threads = 0;
   std::string output;
 };
 
@@ -36,6 +37,9 @@ void add_gen(CLI::App& app) {
   cmd->add_option("--basket-size", a->basket_size, "bytes of entry data per basket")->capture_default_str();
   cmd->add_option("--layout", a->layout, "nanoaod (nJet + Jet_pt[nJet]) or vector (std::vector branches)")
       ->capture_default_str();
+  cmd->add_option("--threads", a->threads, "threads compressing baskets, this one included (0: all cores; the file's bytes do not depend on it)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
   cmd->add_option("-o,--output", a->output, "output ROOT file")->required();
   cmd->callback([a] {
     gen::GeneratorOptions o;
@@ -45,6 +49,7 @@ void add_gen(CLI::App& app) {
     o.seed = a->seed;
     o.compression = {gen::parse_codec(a->codec), a->codec == "none" ? 0 : a->level};
     o.basket_size = a->basket_size;
+    o.threads = a->threads;
     o.output = a->output;
     auto t0 = std::chrono::steady_clock::now();
     auto r = gen::generate_events(o);

@@ -1,5 +1,7 @@
 #include "gen/event_generator.h"
 
+#include "core/thread_pool.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -310,11 +312,13 @@ GeneratorResult generate_events(const GeneratorOptions& o) {
   if (o.compression.codec != root::Codec::kNone && (o.compression.level < 0 || o.compression.level > 9))
     throw Error(ErrorCode::kInvalidArgument,
                 "gen: --level must be 0-9 (0 = uncompressed), not " + std::to_string(o.compression.level));
+  if (o.threads < 0) throw Error(ErrorCode::kInvalidArgument, "gen: --threads must be >= 0");
+  auto pool = ThreadPool::for_total_threads(static_cast<std::size_t>(o.threads));
   root::FileWriter file(o.output, o.compression);
   root::TreeWriter tree(file, "Events",
                         o.process == Process::kSignal ? "ttH(bb) signal (mlaas4hep gen)"
                                                       : "ttbar background (mlaas4hep gen)",
-                        event_branches(o.layout), {o.basket_size, 0});
+                        event_branches(o.layout), {o.basket_size, 0, pool.get()});
   GeneratorResult result;
   const int64_t chunk = std::max<int64_t>(1, o.chunk_size);
   for (int64_t first = 0; first < o.events; first += chunk) {

@@ -25,6 +25,7 @@ struct GeneratorOptions {
   int64_t basket_size = 32000;
   Layout layout = Layout::kNanoAOD;
   int64_t chunk_size = 10000;  // events generated and appended at a time
+  int threads = 0;             // threads compressing baskets, this one included (0: all cores)
   std::string output;
 };
 

@@ -25,9 +25,9 @@ void Source::read_v(std::span<const ByteRange> ranges, std::span<const std::span
   }
 }
 
-std::vector<uint8_t> Source::read(uint64_t offset, uint64_t length) {
+Bytes Source::read(uint64_t offset, uint64_t length) {
   check_range(offset, length, size());  // before allocating: corrupt lengths can be huge
-  std::vector<uint8_t> buf(length);
+  Bytes buf(length);
   read_at(offset, buf);
   return buf;
 }

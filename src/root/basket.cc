@@ -17,14 +17,19 @@ void take_offsets(BasketData& d, std::span<const uint8_t> after_border, int keyl
   if (n < d.entries) where.fail("basket has " + std::to_string(n) + " entry offsets for " +
                                 std::to_string(d.entries) + " entries");
   d.offsets.resize(static_cast<std::size_t>(d.entries) + 1);
+  // One pass: convert, and check each offset lies in the data and does not decrease.
+  const uint8_t* p = after_border.data() + 4;
+  int64_t prev = 0;
   for (int64_t i = 0; i < d.entries; ++i) {
-    int64_t o = static_cast<int64_t>(c.i32()) - keylen;
-    if (o < 0 || o > d.border) where.fail("basket entry offset " + std::to_string(o) + " outside data");
+    const int64_t o = static_cast<int64_t>(load_be<int32_t>(p + 4 * i)) - keylen;
+    if (o < prev || o > d.border) {
+      if (o < 0 || o > d.border) where.fail("basket entry offset " + std::to_string(o) + " outside data");
+      where.fail("basket entry offsets are not increasing");
+    }
     d.offsets[i] = static_cast<int32_t>(o);
+    prev = o;
   }
   d.offsets[d.entries] = static_cast<int32_t>(d.border);
-  for (int64_t i = 0; i < d.entries; ++i)
-    if (d.offsets[i] > d.offsets[i + 1]) where.fail("basket entry offsets are not increasing");
 }
 
 }  // namespace
@@ -67,41 +72,61 @@ BasketData parse_basket(std::span<const uint8_t> stored, uint64_t at) {
   return d;
 }
 
+namespace {
+
+std::string basket_context(const File& file, const BranchInfo& branch, std::size_t index) {
+  return file.url() + ": branch '" + branch.path + "' basket " + std::to_string(index);
+}
+
+BasketData checked_basket(const BasketRef& r, std::span<const uint8_t> stored) {
+  BasketData d = parse_basket(stored, static_cast<uint64_t>(r.seek));
+  if (d.entries != r.entries)
+    throw Error(ErrorCode::kCorrupt, "basket at offset " + std::to_string(r.seek) + " holds " +
+                                         std::to_string(d.entries) + " entries, the branch says " +
+                                         std::to_string(r.entries));
+  return d;
+}
+
+BasketData embedded_basket(const Object& b) {
+  BasketData d;
+  d.entries = b.i64("fNevBuf");
+  d.bytes.assign(b.payload.begin(), b.payload.end());
+  d.border = static_cast<int64_t>(d.bytes.size());
+  auto offs = b.ints("fEntryOffset");
+  int64_t keylen = b.i64("fKeylen");
+  if (!offs.empty() && static_cast<int64_t>(offs.size()) >= d.entries) {
+    d.offsets.resize(static_cast<std::size_t>(d.entries) + 1);
+    for (int64_t i = 0; i < d.entries; ++i) {
+      int64_t o = offs[i] - keylen;
+      if (o < 0 || o > d.border) throw Error(ErrorCode::kCorrupt, "embedded basket entry offset out of range");
+      d.offsets[i] = static_cast<int32_t>(o);
+    }
+    d.offsets[d.entries] = static_cast<int32_t>(d.border);
+  }
+  return d;
+}
+
+}  // namespace
+
+BasketData basket_from_stored(const File& file, const BranchInfo& branch, std::size_t index,
+                              std::span<const uint8_t> stored) {
+  try {
+    return checked_basket(branch.baskets.at(index), stored);
+  } catch (Error& e) {
+    e.add_context(basket_context(file, branch, index));
+    throw;
+  }
+}
+
 BasketData load_basket(const File& file, const BranchInfo& branch, std::size_t index) {
   const BasketRef& r = branch.baskets.at(index);
-  auto context = [&] {
-    return file.url() + ": branch '" + branch.path + "' basket " + std::to_string(index);
-  };
   try {
-    if (r.embedded) {
-      const Object& b = *r.embedded;
-      BasketData d;
-      d.entries = b.i64("fNevBuf");
-      d.bytes.assign(b.payload.begin(), b.payload.end());
-      d.border = static_cast<int64_t>(d.bytes.size());
-      auto offs = b.ints("fEntryOffset");
-      int64_t keylen = b.i64("fKeylen");
-      if (!offs.empty() && static_cast<int64_t>(offs.size()) >= d.entries) {
-        d.offsets.resize(static_cast<std::size_t>(d.entries) + 1);
-        for (int64_t i = 0; i < d.entries; ++i) {
-          int64_t o = offs[i] - keylen;
-          if (o < 0 || o > d.border) throw Error(ErrorCode::kCorrupt, "embedded basket entry offset out of range");
-          d.offsets[i] = static_cast<int32_t>(o);
-        }
-        d.offsets[d.entries] = static_cast<int32_t>(d.border);
-      }
-      return d;
-    }
+    if (r.embedded) return embedded_basket(*r.embedded);
     if (r.bytes <= 0) throw Error(ErrorCode::kCorrupt, "basket size " + std::to_string(r.bytes) + " is invalid");
     auto stored = file.source().read(static_cast<uint64_t>(r.seek), static_cast<uint64_t>(r.bytes));
-    BasketData d = parse_basket(stored, static_cast<uint64_t>(r.seek));
-    if (d.entries != r.entries)
-      throw Error(ErrorCode::kCorrupt, "basket at offset " + std::to_string(r.seek) + " holds " +
-                                           std::to_string(d.entries) + " entries, the branch says " +
-                                           std::to_string(r.entries));
-    return d;
+    return checked_basket(r, stored);
   } catch (Error& e) {
-    e.add_context(context());
+    e.add_context(basket_context(file, branch, index));
     throw;
   }
 }

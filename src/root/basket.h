@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/bytes.h"
@@ -20,6 +21,11 @@ struct BasketData {
 
 // Thread-safe. Throws m4h::Error (kCorrupt/kIo) naming the branch, basket number and file offset.
 BasketData load_basket(const File& file, const BranchInfo& branch, std::size_t basket_index);
+
+// The same from stored bytes (key included) already read, e.g. by a coalesced read: checks them
+// against the branch's basket table. Errors as load_basket's.
+BasketData basket_from_stored(const File& file, const BranchInfo& branch, std::size_t basket_index,
+                              std::span<const uint8_t> stored);
 
 // Turns the stored bytes of a basket (key included) into BasketData; `at` is the file offset used
 // in messages. Exposed for fuzzing.

@@ -1,9 +1,11 @@
 #include "root/branch_reader.h"
 
 #include <algorithm>
+#include <bit>
 #include <exception>
 #include <future>
 
+#include "io/coalesce.h"
 #include "root/cursor.h"
 #include "root/float_packing.h"
 
@@ -18,13 +20,10 @@ int offset_levels(const Interpretation& in) {
 
 [[noreturn]] void corrupt(const std::string& what) { throw Error(ErrorCode::kCorrupt, what); }
 
-// Converts n stored big-endian values at src into native values appended to dst.
-void append_values(const Interpretation& in, const uint8_t* src, int64_t n, std::vector<uint8_t>& dst) {
+// Converts n stored big-endian values at src into native values at out.
+void convert_values(const Interpretation& in, const uint8_t* src, int64_t n, uint8_t* out) {
   if (n <= 0) return;
   const int out_size = dtype_size(in.dtype);
-  std::size_t at = dst.size();
-  dst.resize(at + static_cast<std::size_t>(n) * out_size);
-  uint8_t* out = dst.data() + at;
   switch (in.packing) {
     case Packing::kNone:
       break;
@@ -61,6 +60,34 @@ void append_values(const Interpretation& in, const uint8_t* src, int64_t n, std:
   swap_copy(out, src, n, out_size);
   if (in.dtype == DType::kBool)
     for (int64_t i = 0; i < n; ++i) out[i] = out[i] != 0;
+}
+
+// The same, appended to dst.
+void append_values(const Interpretation& in, const uint8_t* src, int64_t n, Bytes& dst) {
+  if (n <= 0) return;
+  std::size_t at = dst.size();
+  dst.resize(at + static_cast<std::size_t>(n) * dtype_size(in.dtype));
+  convert_values(in, src, n, dst.data() + at);
+}
+
+// Entries [lo, hi) of a basket of a flat (fixed-size) branch, converted to dst, which has room
+// for them. Entries are checked against the basket's size and entry offsets.
+void decode_flat_into(const Interpretation& in, const BasketData& d, int64_t lo, int64_t hi,
+                      int64_t per_item, uint8_t* dst) {
+  const uint8_t* base = d.bytes.data();
+  const int64_t item = in.disk_item_size();
+  if (!d.offsets.empty()) {
+    const int64_t out_bytes = per_item * dtype_size(in.dtype);
+    for (int64_t i = lo; i < hi; ++i) {
+      if (d.offsets[i + 1] - d.offsets[i] != item) corrupt("flat entry has unexpected size");
+      convert_values(in, base + d.offsets[i], per_item, dst + (i - lo) * out_bytes);
+    }
+    return;
+  }
+  if (hi * item > d.border)
+    corrupt("basket holds " + std::to_string(d.border) + " bytes, fewer than " + std::to_string(hi) +
+            " entries of " + std::to_string(item) + " bytes");
+  convert_values(in, base + lo * item, (hi - lo) * per_item, dst);
 }
 
 // Skips the byte count + version that prefixes STL containers, when it is there.
@@ -191,17 +218,9 @@ void decode_basket(const Interpretation& in, const BasketData& d, int64_t lo, in
   out.entries += hi - lo;
 
   if (in.layout == Layout::kFlat) {
-    int64_t n = hi - lo;
-    if (has_offsets) {
-      for (int64_t i = lo; i < hi; ++i) {
-        if (d.offsets[i + 1] - d.offsets[i] != item) corrupt("flat entry has unexpected size");
-        append_values(in, base + d.offsets[i], per_item, out.values);
-      }
-      return;
-    }
-    if (hi * item > d.border) corrupt("basket holds " + std::to_string(d.border) + " bytes, fewer than " +
-                                      std::to_string(hi) + " entries of " + std::to_string(item) + " bytes");
-    append_values(in, base + lo * item, n * per_item, out.values);
+    const std::size_t at = out.values.size();
+    out.values.resize(at + static_cast<std::size_t>((hi - lo) * per_item * dtype_size(in.dtype)));
+    decode_flat_into(in, d, lo, hi, per_item, out.values.data() + at);
     return;
   }
 
@@ -224,13 +243,32 @@ void decode_basket(const Interpretation& in, const BasketData& d, int64_t lo, in
   if (in.layout == Layout::kCounted && has_offsets && in.header_bytes == 0) {
     // Entries are back to back: convert all their values at once.
     auto& off = out.offsets[0];
+    if (item == 0) corrupt("jagged branch with zero-size items");
+    const std::size_t at = off.size();
+    off.resize(at + static_cast<std::size_t>(hi - lo));
+    int64_t* o = off.data() + at;
+    // Entry offsets are item-aligned relative to the first: count items by dividing them
+    // (a shift for the usual power-of-two item sizes).
+    const int64_t first = d.offsets[lo];
+    const int64_t before = off[at - 1];
+    const bool pow2 = (item & (item - 1)) == 0;
+    const int shift = pow2 ? std::countr_zero(static_cast<uint64_t>(item)) : 0;
+    int64_t bad = 0;  // OR of the remainders: non-zero if an entry is not whole items
     for (int64_t i = lo; i < hi; ++i) {
-      int64_t len = d.offsets[i + 1] - d.offsets[i];
-      if (item == 0 || len % item != 0)
-        corrupt("jagged entry of " + std::to_string(len) + " bytes is not a whole number of " +
-                std::to_string(item) + "-byte items");
-      off.push_back(off.back() + len / item);
+      const int64_t rel = d.offsets[i + 1] - first;
+      if (pow2) {
+        bad |= rel & (item - 1);
+        o[i - lo] = before + (rel >> shift);
+      } else {
+        bad |= rel % item;
+        o[i - lo] = before + rel / item;
+      }
     }
+    if (bad != 0)
+      for (int64_t i = lo; i < hi; ++i)
+        if ((d.offsets[i + 1] - d.offsets[i]) % item != 0)
+          corrupt("jagged entry of " + std::to_string(d.offsets[i + 1] - d.offsets[i]) +
+                  " bytes is not a whole number of " + std::to_string(item) + "-byte items");
     int64_t total = (d.offsets[hi] - d.offsets[lo]) / item;
     append_values(in, base + d.offsets[lo], total * per_item, out.values);
     return;
@@ -296,61 +334,137 @@ struct BasketTask {
   std::size_t request = 0;
   std::size_t basket = 0;
   int64_t lo = 0, hi = 0;  // basket-local range
+  int64_t out_entry = 0;   // index of entry lo in the request's result
 };
 
-void decode_into(const Tree& tree, const BranchRequest& req, const BasketTask& t, int64_t stop,
-                 BasketCache* cache, Column& piece) {
-  const BranchInfo& b = *req.branch;
-  std::shared_ptr<const BasketData> held = cache ? cache->get(&b, t.basket) : nullptr;
-  if (!held) {
-    held = std::make_shared<const BasketData>(load_basket(tree.file(), b, t.basket));
-    const BasketRef& ref = b.baskets[t.basket];
-    if (cache && ref.first_entry + ref.entries > stop) cache->put(&b, t.basket, held);
-  }
-  const BasketData& d = *held;
-  std::vector<int64_t> counts;
-  const std::vector<int64_t>* counts_ptr = nullptr;
-  if (d.offsets.empty() && req.interpretation.layout == Layout::kCounted) {
-    if (!req.interpretation.counter)
-      throw Error(ErrorCode::kCorrupt, "jagged branch '" + b.path + "' has no entry offsets and no counter");
-    int64_t first = b.baskets[t.basket].first_entry;
-    Column cc = read_branch(tree, *req.interpretation.counter, first, first + d.entries, nullptr);
-    counts.resize(static_cast<std::size_t>(cc.entries));
-    for (int64_t i = 0; i < cc.entries; ++i) {
-      switch (cc.dtype) {
-        case DType::kInt32: counts[i] = cc.value<int32_t>(i); break;
-        case DType::kUInt32: counts[i] = cc.value<uint32_t>(i); break;
-        case DType::kInt16: counts[i] = cc.value<int16_t>(i); break;
-        case DType::kUInt16: counts[i] = cc.value<uint16_t>(i); break;
-        case DType::kInt8: counts[i] = cc.value<int8_t>(i); break;
-        case DType::kUInt8: counts[i] = cc.value<uint8_t>(i); break;
-        case DType::kInt64: counts[i] = cc.value<int64_t>(i); break;
-        default: throw Error(ErrorCode::kCorrupt, "counter branch is not an integer");
-      }
-    }
-    counts_ptr = &counts;
-  }
-  try {
-    decode_basket(req.interpretation, d, t.lo, t.hi, piece, counts_ptr);
-  } catch (Error& e) {
-    e.add_context(tree.file().url() + ": branch '" + b.path + "' basket " + std::to_string(t.basket));
-    throw;
-  }
+// Consecutive tasks (request-major order) run by one parallel_for index: small baskets are not
+// worth a task each, and a group's baskets are read with one coalesced request.
+struct TaskGroup {
+  std::size_t first = 0, last = 0;  // [first, last) of the task list
+};
+
+// Decoded entries of one request from one group; a group's pieces are in task order.
+struct Piece {
+  std::size_t request = 0;
+  Column column;
+};
+
+// Flat branches are decoded straight into their pre-sized result (no merge copy).
+bool decodes_in_place(const Interpretation& in) { return in.layout == Layout::kFlat; }
+
+// Pre-sizing trusts the entry counts of the basket table; a corrupt table could ask for terabytes.
+// Sizes no plausible compression ratio explains are decoded piece by piece instead, where memory
+// grows only with bytes actually decompressed (and the basket checks fail first).
+bool plausible_size(int64_t out_bytes, int64_t stored_bytes) {
+  constexpr int64_t kMaxRatio = 256, kSlack = 16 << 20;
+  return out_bytes <= kMaxRatio * stored_bytes + kSlack;
 }
 
-// Consecutive baskets of one branch decoded by one task: small baskets are not worth a task each.
-struct TaskGroup {
-  std::size_t request = 0;
-  std::vector<BasketTask> tasks;
+// The item counts of a basket's entries from the branch's counter, for jagged baskets stored
+// without entry offsets.
+std::vector<int64_t> counts_from_counter(const Tree& tree, const BranchRequest& req, int64_t first,
+                                         int64_t n) {
+  if (!req.interpretation.counter)
+    throw Error(ErrorCode::kCorrupt, "jagged branch '" + req.branch->path + "' has no entry offsets and no counter");
+  Column cc = read_branch(tree, *req.interpretation.counter, first, first + n, nullptr);
+  std::vector<int64_t> counts(static_cast<std::size_t>(cc.entries));
+  for (int64_t i = 0; i < cc.entries; ++i) {
+    switch (cc.dtype) {
+      case DType::kInt32: counts[i] = cc.value<int32_t>(i); break;
+      case DType::kUInt32: counts[i] = cc.value<uint32_t>(i); break;
+      case DType::kInt16: counts[i] = cc.value<int16_t>(i); break;
+      case DType::kUInt16: counts[i] = cc.value<uint16_t>(i); break;
+      case DType::kInt8: counts[i] = cc.value<int8_t>(i); break;
+      case DType::kUInt8: counts[i] = cc.value<uint8_t>(i); break;
+      case DType::kInt64: counts[i] = cc.value<int64_t>(i); break;
+      default: throw Error(ErrorCode::kCorrupt, "counter branch is not an integer");
+    }
+  }
+  return counts;
+}
+
+struct GroupContext {
+  const Tree& tree;
+  std::span<const BranchRequest> requests;
+  const std::vector<BasketTask>& tasks;
+  int64_t stop;
+  BasketCache* cache;
+  std::vector<Column>& out;       // results
+  const std::vector<char>& in_place;  // out[r] is pre-sized and decoded into directly
 };
 
-constexpr int64_t kGroupBytes = 1 << 20;
+// Loads the baskets of tasks [g.first, g.last): from the cache, embedded in the tree, or with
+// one coalesced read of the rest.
+std::vector<std::shared_ptr<const BasketData>> load_group(const GroupContext& ctx, const TaskGroup& g) {
+  const File& file = ctx.tree.file();
+  std::vector<std::shared_ptr<const BasketData>> held(g.last - g.first);
+  std::vector<io::ByteRange> ranges;
+  std::vector<std::size_t> to_read;  // indices into held
+  for (std::size_t k = g.first; k < g.last; ++k) {
+    const BasketTask& t = ctx.tasks[k];
+    const BranchInfo& b = *ctx.requests[t.request].branch;
+    if (ctx.cache) held[k - g.first] = ctx.cache->get(&b, t.basket);
+    if (held[k - g.first]) continue;
+    const BasketRef& ref = b.baskets[t.basket];
+    if (ref.embedded || ref.bytes <= 0 || ref.seek < 0) {  // load_basket handles (or reports) these
+      held[k - g.first] = std::make_shared<const BasketData>(load_basket(file, b, t.basket));
+    } else {
+      ranges.push_back({static_cast<uint64_t>(ref.seek), static_cast<uint64_t>(ref.bytes)});
+      to_read.push_back(k - g.first);
+    }
+  }
+  if (!ranges.empty()) {
+    io::CoalescedRead stored;
+    bool read_ok = true;
+    try {
+      stored = io::read_coalesced(file.source(), ranges, file.source().limits().coalesce_gap);
+    } catch (const Error&) {
+      read_ok = false;  // read the baskets one by one below: the error then names the basket
+    }
+    for (std::size_t j = 0; j < to_read.size(); ++j) {
+      const BasketTask& t = ctx.tasks[g.first + to_read[j]];
+      const BranchInfo& b = *ctx.requests[t.request].branch;
+      held[to_read[j]] = std::make_shared<const BasketData>(
+          read_ok ? basket_from_stored(file, b, t.basket, stored.parts[j]) : load_basket(file, b, t.basket));
+    }
+  }
+  if (ctx.cache)
+    for (std::size_t k = g.first; k < g.last; ++k) {
+      const BasketTask& t = ctx.tasks[k];
+      const BranchInfo& b = *ctx.requests[t.request].branch;
+      const BasketRef& ref = b.baskets[t.basket];
+      if (ref.first_entry + ref.entries > ctx.stop) ctx.cache->put(&b, t.basket, held[k - g.first]);
+    }
+  return held;
+}
 
-Column decode_group(const Tree& tree, const BranchRequest& req, const TaskGroup& g, int64_t stop,
-                    BasketCache* cache) {
-  Column piece = make_column(req.interpretation);
-  for (const auto& t : g.tasks) decode_into(tree, req, t, stop, cache, piece);
-  return piece;
+std::vector<Piece> decode_group(const GroupContext& ctx, const TaskGroup& g) {
+  auto held = load_group(ctx, g);
+  std::vector<Piece> pieces;
+  for (std::size_t k = g.first; k < g.last; ++k) {
+    const BasketTask& t = ctx.tasks[k];
+    const BranchRequest& req = ctx.requests[t.request];
+    const Interpretation& in = req.interpretation;
+    const BasketData& d = *held[k - g.first];
+    try {
+      if (ctx.in_place[t.request]) {
+        Column& out = ctx.out[t.request];
+        const int64_t entry_bytes = out.items_per_value() * dtype_size(in.dtype);
+        decode_flat_into(in, d, t.lo, t.hi, out.items_per_value(), out.values.data() + t.out_entry * entry_bytes);
+        continue;
+      }
+      std::vector<int64_t> counts;
+      if (d.offsets.empty() && in.layout == Layout::kCounted)
+        counts = counts_from_counter(ctx.tree, req, req.branch->baskets[t.basket].first_entry, d.entries);
+      if (pieces.empty() || pieces.back().request != t.request) pieces.push_back({t.request, make_column(in)});
+      decode_basket(in, d, t.lo, t.hi, pieces.back().column,
+                    d.offsets.empty() && in.layout == Layout::kCounted ? &counts : nullptr);
+    } catch (Error& e) {
+      e.add_context(ctx.tree.file().url() + ": branch '" + req.branch->path + "' basket " + std::to_string(t.basket));
+      throw;
+    }
+  }
+  return pieces;
 }
 
 // Concatenates decoded pieces, sizing the result once.
@@ -371,6 +485,14 @@ void merge_pieces(Column& out, std::vector<Column>& pieces) {
   for (auto& p : pieces) out.append(p);
 }
 
+// Stored bytes per group: enough groups to keep every thread busy to the end, few enough that
+// each amortises its scheduling and its read.
+int64_t group_budget(int64_t total_stored, std::size_t threads) {
+  constexpr int64_t kMin = 4 << 10, kMax = 1 << 20;
+  if (threads <= 1) return kMax;
+  return std::clamp<int64_t>(total_stored / static_cast<int64_t>(8 * threads), kMin, kMax);
+}
+
 }  // namespace
 
 std::vector<Column> read_branches(const Tree& tree, std::span<const BranchRequest> requests,
@@ -378,7 +500,10 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
                                   BasketCache* cache) {
   std::vector<Column> out;
   out.reserve(requests.size());
-  std::vector<std::vector<BasketTask>> tasks(requests.size());
+  std::vector<BasketTask> tasks;
+  std::vector<int64_t> stored_bytes;  // per task
+  std::vector<int64_t> covered(requests.size(), 0);  // entries each request's baskets give
+  std::vector<char> in_place(requests.size(), 0);     // decoded straight into out[r]
   for (std::size_t r = 0; r < requests.size(); ++r) {
     const auto& req = requests[r];
     if (!req.interpretation.supported())
@@ -386,58 +511,67 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
                                                (req.interpretation.reason.empty() ? "holds no values of its own" : req.interpretation.reason));
     out.push_back(make_column(req.interpretation));
     const auto& baskets = req.branch->baskets;
+    int64_t& cov = covered[r];
+    int64_t request_stored = 0;
     for (std::size_t i = 0; i < baskets.size(); ++i) {
       int64_t b0 = baskets[i].first_entry, b1 = b0 + baskets[i].entries;
       int64_t lo = std::max(start, b0), hi = std::min(stop, b1);
       if (lo >= hi) continue;
-      tasks[r].push_back({r, i, lo - b0, hi - b0});
+      tasks.push_back({r, i, lo - b0, hi - b0, cov});
+      stored_bytes.push_back(baskets[i].embedded ? static_cast<int64_t>(baskets[i].embedded->payload.size())
+                                                 : baskets[i].bytes);
+      cov += hi - lo;
+      request_stored += std::max<int64_t>(stored_bytes.back(), 0);
+    }
+    int64_t want = std::max<int64_t>(0, std::min(stop, req.branch->entries) - start);
+    if (cov != want)
+      throw Error(ErrorCode::kCorrupt, tree.file().url() + ": branch '" + req.branch->path +
+                                           "': baskets cover " + std::to_string(cov) + " of " +
+                                           std::to_string(want) + " entries requested");
+    Column& c = out.back();
+    const int64_t out_bytes = cov * c.items_per_value() * dtype_size(c.dtype);
+    if (decodes_in_place(req.interpretation) && plausible_size(out_bytes, request_stored)) {
+      in_place[r] = 1;
+      c.values.resize(static_cast<std::size_t>(out_bytes));
+      c.entries = cov;
     }
   }
+
+  const std::size_t threads = pool ? pool->size() + 1 : 1;
+  int64_t total = 0;
+  for (int64_t b : stored_bytes) total += std::max<int64_t>(b, 0);
+  const int64_t budget = group_budget(total, threads);
   std::vector<TaskGroup> groups;
-  for (std::size_t r = 0; r < requests.size(); ++r) {
-    int64_t bytes = 0;
-    bool open = false;  // a group of this request is being filled
-    for (const auto& t : tasks[r]) {
-      const BasketRef& ref = requests[r].branch->baskets[t.basket];
-      int64_t size = ref.embedded ? static_cast<int64_t>(ref.embedded->payload.size()) : ref.bytes;
-      if (!open || bytes + size > kGroupBytes) {
-        open = true;
-        groups.push_back({r, {}});
-        bytes = 0;
-      }
-      groups.back().tasks.push_back(t);
-      bytes += size;
+  int64_t bytes = 0;
+  for (std::size_t k = 0; k < tasks.size(); ++k) {
+    const int64_t size = std::max<int64_t>(stored_bytes[k], 0);
+    if (groups.empty() || bytes + size > budget) {
+      groups.push_back({k, k});
+      bytes = 0;
     }
+    groups.back().last = k + 1;
+    bytes += size;
   }
-  std::vector<std::vector<Column>> pieces(requests.size());
-  if (pool) {
-    std::vector<std::future<Column>> futures;
-    futures.reserve(groups.size());
-    for (const auto& g : groups)
-      futures.push_back(pool->submit([&tree, &requests, &g, stop, cache] {
-        return decode_group(tree, requests[g.request], g, stop, cache);
-      }));
-    // Every task must finish before an error propagates: they reference this frame.
-    std::exception_ptr first_error;
-    for (std::size_t i = 0; i < futures.size(); ++i) {
-      try {
-        pieces[groups[i].request].push_back(futures[i].get());
-      } catch (...) {
-        if (!first_error) first_error = std::current_exception();
-      }
-    }
-    if (first_error) std::rethrow_exception(first_error);
+
+  GroupContext ctx{tree, requests, tasks, stop, cache, out, in_place};
+  std::vector<std::vector<Piece>> group_pieces(groups.size());
+  auto run = [&](std::size_t i) { group_pieces[i] = decode_group(ctx, groups[i]); };
+  if (pool && groups.size() > 1) {
+    pool->parallel_for(groups.size(), run);
   } else {
-    for (const auto& g : groups)
-      pieces[g.request].push_back(decode_group(tree, requests[g.request], g, stop, cache));
+    for (std::size_t i = 0; i < groups.size(); ++i) run(i);
   }
+
+  std::vector<std::vector<Column>> pieces(requests.size());
+  for (auto& gp : group_pieces)
+    for (auto& p : gp) pieces[p.request].push_back(std::move(p.column));
   for (std::size_t r = 0; r < requests.size(); ++r) {
+    if (in_place[r]) continue;
     merge_pieces(out[r], pieces[r]);
-    int64_t want = std::max<int64_t>(0, std::min(stop, requests[r].branch->entries) - start);
-    if (out[r].entries != want)
-      throw Error(ErrorCode::kCorrupt, tree.file().url() + ": branch '" + requests[r].branch->path +
-                                           "': baskets cover " + std::to_string(out[r].entries) +
-                                           " of " + std::to_string(want) + " entries requested");
+    if (out[r].entries != covered[r])
+      throw Error(ErrorCode::kInternal, "branch '" + requests[r].branch->path + "': decoded " +
+                                            std::to_string(out[r].entries) + " entries of " +
+                                            std::to_string(covered[r]));
   }
   return out;
 }

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/bytes.h"
+
 namespace m4h::root {
 
 enum class DType {
@@ -36,7 +38,7 @@ struct Column {
   // offsets[0] has entries+1 elements; offsets[k+1] indexes into the items of level k. Empty for
   // flat columns. Strings add a level whose items are kChar bytes.
   std::vector<std::vector<int64_t>> offsets;
-  std::vector<uint8_t> values;  // native-endian, item count * product(shape) * dtype_size
+  Bytes values;  // native-endian (not zero-filled on resize), item count * product(shape) * dtype_size
   int64_t entries = 0;
   // Records (leaf lists): one column per field, each with `entries` entries; values unused.
   std::vector<std::string> field_names;

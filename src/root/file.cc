@@ -230,7 +230,7 @@ std::vector<uint8_t> File::read_payload(const Key& key) const {
   auto stored_len = static_cast<uint64_t>(key.nbytes - key.keylen);
   uint64_t at = static_cast<uint64_t>(key.seek_key) + key.keylen;
   auto stored = source_->read(at, stored_len);
-  if (!key.is_compressed()) return stored;
+  if (!key.is_compressed()) return std::vector<uint8_t>(stored.begin(), stored.end());
   try {
     // Check the declared size against the block headers before allocating it.
     if (framed_size(stored) < static_cast<uint64_t>(key.objlen))

@@ -1,5 +1,7 @@
 #include "root/file_writer.h"
 
+#include <cstdint>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -110,7 +112,17 @@ int16_t FileWriter::next_cycle(const Directory& d, const std::string& name) cons
 FileWriter::Written FileWriter::write_key(Key key, int dir, std::span<const uint8_t> object_bytes,
                                           bool listed, std::span<const uint8_t> key_extra) {
   std::vector<uint8_t> stored = compress(compression_, object_bytes);
-  key.objlen = static_cast<int32_t>(object_bytes.size());
+  return write_stored_key(std::move(key), dir, stored, static_cast<int64_t>(object_bytes.size()), listed,
+                          key_extra);
+}
+
+FileWriter::Written FileWriter::write_stored_key(Key key, int dir, std::span<const uint8_t> stored,
+                                                 int64_t objlen, bool listed,
+                                                 std::span<const uint8_t> key_extra) {
+  if (objlen > INT32_MAX || static_cast<int64_t>(stored.size()) > INT32_MAX - key.keylen)
+    throw Error(ErrorCode::kInvalidArgument, "object '" + key.name + "' of " + std::to_string(objlen) +
+                                                 " bytes is too large for one key (2 GiB)");
+  key.objlen = static_cast<int32_t>(objlen);
   key.nbytes = static_cast<int32_t>(key.keylen + stored.size());
   key.seek_key = end_;
   key.seek_pdir = dirs_[dir].seek_dir;
@@ -149,9 +161,7 @@ int FileWriter::basket_key_length(const std::string& branch, const std::string& 
   return 18 + 16 + tstring_size("TBasket") + tstring_size(branch) + tstring_size(tree) + 19;
 }
 
-FileWriter::Written FileWriter::write_basket(const std::string& branch, const std::string& tree,
-                                             int dir, std::span<const uint8_t> basket_fields,
-                                             std::span<const uint8_t> payload) {
+Key FileWriter::basket_key(const std::string& branch, const std::string& tree) {
   Key key;
   key.class_name = "TBasket";
   key.name = branch;
@@ -159,7 +169,19 @@ FileWriter::Written FileWriter::write_basket(const std::string& branch, const st
   key.version = 1004;  // ROOT writes basket keys with 64-bit seeks
   key.cycle = 1;
   key.keylen = static_cast<int16_t>(basket_key_length(branch, tree));
-  return write_key(key, dir, payload, false, basket_fields);
+  return key;
+}
+
+FileWriter::Written FileWriter::write_basket(const std::string& branch, const std::string& tree,
+                                             int dir, std::span<const uint8_t> basket_fields,
+                                             std::span<const uint8_t> payload) {
+  return write_key(basket_key(branch, tree), dir, payload, false, basket_fields);
+}
+
+FileWriter::Written FileWriter::write_compressed_basket(const std::string& branch, const std::string& tree,
+                                                        int dir, std::span<const uint8_t> basket_fields,
+                                                        std::span<const uint8_t> stored, int64_t objlen) {
+  return write_stored_key(basket_key(branch, tree), dir, stored, objlen, false, basket_fields);
 }
 
 int FileWriter::mkdir(const std::string& name, int parent) {

@@ -52,6 +52,11 @@ class FileWriter {
   // uncompressed basket buffer (data, then entry offsets if any).
   Written write_basket(const std::string& branch, const std::string& tree, int dir,
                        std::span<const uint8_t> basket_fields, std::span<const uint8_t> payload);
+  // The same for a payload compressed already, e.g. on other threads: `stored` is
+  // compress(compression(), payload) and `objlen` the payload's size.
+  Written write_compressed_basket(const std::string& branch, const std::string& tree, int dir,
+                                  std::span<const uint8_t> basket_fields,
+                                  std::span<const uint8_t> stored, int64_t objlen);
 
   // Classes whose streamer infos the file must carry.
   void add_streamer(const StreamerInfo& info);
@@ -80,6 +85,9 @@ class FileWriter {
   std::vector<uint8_t> directory_record(const Directory& d, int64_t seek_keys, int32_t nbytes_keys) const;
   Written write_key(Key key, int dir, std::span<const uint8_t> object_bytes, bool listed,
                     std::span<const uint8_t> key_extra);
+  Written write_stored_key(Key key, int dir, std::span<const uint8_t> stored, int64_t objlen,
+                           bool listed, std::span<const uint8_t> key_extra);
+  static Key basket_key(const std::string& branch, const std::string& tree);
 
   std::string path_;
   std::string tmp_path_;

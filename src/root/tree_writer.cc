@@ -1,5 +1,7 @@
 #include "root/tree_writer.h"
 
+#include "core/thread_pool.h"
+
 #include <algorithm>
 
 #include "core/error.h"
@@ -250,29 +252,56 @@ void TreeWriter::flush(Branch& b) {
     for (int32_t o : b.offsets) put_be32(b.data, static_cast<uint32_t>(o + keylen));
     put_be32(b.data, 0);
   }
-  const std::vector<uint8_t>& payload = b.data;
+  Sealed s;
+  s.branch = &b;
   Sink fields;
   fields.u16(3);  // TBasket version
-  fields.i32(static_cast<int32_t>(std::max<int64_t>(options_.basket_size, static_cast<int64_t>(payload.size()) + keylen)));
+  fields.i32(static_cast<int32_t>(std::max<int64_t>(options_.basket_size, static_cast<int64_t>(b.data.size()) + keylen)));
   fields.i32(b.variable ? kEntryOffsetLen : static_cast<int32_t>(b.entry_size));
   fields.i32(static_cast<int32_t>(b.basket_entries));
   fields.i32(static_cast<int32_t>(keylen + data_size));
   fields.u8(0);
-  auto w = file_.write_basket(b.spec.name, name_, options_.directory, fields.bytes(), payload);
-  b.basket_bytes.push_back(w.nbytes);
-  b.basket_seek.push_back(w.seek);
+  s.fields.assign(fields.bytes().begin(), fields.bytes().end());
+  s.payload = std::move(b.data);
+  b.data = {};
+  b.data.reserve(static_cast<std::size_t>(options_.basket_size) + 64);
   b.basket_entry.push_back(b.entries);
-  b.tot_bytes += w.objlen + w.keylen;
-  b.zip_bytes += w.nbytes;
-  b.data.clear();
   b.offsets.clear();
   b.basket_entries = 0;
+  sealed_bytes_ += static_cast<int64_t>(s.payload.size());
+  sealed_.push_back(std::move(s));
+  // Without a pool each basket is written as it fills; with one, batches big enough to keep
+  // every thread busy (and memory bounded).
+  if (!options_.pool || sealed_bytes_ >= options_.batch_bytes) write_sealed();
+}
+
+void TreeWriter::write_sealed() {
+  if (sealed_.empty()) return;
+  const CompressionSettings cs = file_.compression();
+  auto compress_one = [&](std::size_t i) { sealed_[i].stored = compress(cs, sealed_[i].payload); };
+  if (options_.pool && sealed_.size() > 1) {
+    options_.pool->parallel_for(sealed_.size(), compress_one);
+  } else {
+    for (std::size_t i = 0; i < sealed_.size(); ++i) compress_one(i);
+  }
+  for (auto& s : sealed_) {
+    Branch& b = *s.branch;
+    auto w = file_.write_compressed_basket(b.spec.name, name_, options_.directory, s.fields, s.stored,
+                                           static_cast<int64_t>(s.payload.size()));
+    b.basket_bytes.push_back(w.nbytes);
+    b.basket_seek.push_back(w.seek);
+    b.tot_bytes += w.objlen + w.keylen;
+    b.zip_bytes += w.nbytes;
+  }
+  sealed_.clear();
+  sealed_bytes_ = 0;
 }
 
 void TreeWriter::close() {
   if (closed_) return;
   closed_ = true;
   for (auto& b : branches_) flush(*b);
+  write_sealed();
 
   const auto& known = known_streamers();
   for (const char* cls : {"TObject", "TNamed", "TAttLine", "TAttFill", "TAttMarker",

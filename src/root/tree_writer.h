@@ -11,6 +11,10 @@
 #include "root/column.h"
 #include "root/file_writer.h"
 
+namespace m4h {
+class ThreadPool;
+}
+
 namespace m4h::root {
 
 struct BranchSpec {
@@ -31,6 +35,11 @@ struct BranchSpec {
 struct TreeWriterOptions {
   int64_t basket_size = 32000;  // bytes of entry data per basket before it is written
   int directory = 0;            // FileWriter::mkdir id
+  // Compresses full baskets in batches on this pool and the calling thread (nullptr: each basket
+  // on this thread as it fills). Baskets are written in the order they filled either way, so the
+  // file's bytes do not depend on the thread count.
+  ThreadPool* pool = nullptr;
+  int64_t batch_bytes = 32 << 20;  // with a pool: uncompressed bytes sealed before a batch is written
 };
 
 class TreeWriter {
@@ -52,7 +61,15 @@ class TreeWriter {
 
  private:
   struct Branch;
-  void flush(Branch& b);
+  // A full basket waiting to be compressed and written.
+  struct Sealed {
+    Branch* branch = nullptr;
+    std::vector<uint8_t> payload;  // data, then entry offsets
+    std::vector<uint8_t> fields;   // the 19 basket bytes after the key fields
+    std::vector<uint8_t> stored;   // compressed payload
+  };
+  void flush(Branch& b);       // seals b's current basket (if any)
+  void write_sealed();          // compresses (in parallel) and writes the sealed baskets in order
 
   FileWriter& file_;
   std::string name_, title_;
@@ -60,6 +77,8 @@ class TreeWriter {
   std::vector<std::unique_ptr<Branch>> branches_;
   int64_t entries_ = 0;
   bool closed_ = false;
+  std::vector<Sealed> sealed_;
+  int64_t sealed_bytes_ = 0;
 };
 
 }  // namespace m4h::root

@@ -207,5 +207,73 @@ TEST(ThreadPool, DroppedFuturesDoNotLoseWork) {
   EXPECT_EQ(ran.load(), 1000);
 }
 
+TEST(ThreadPool, ForTotalThreads) {
+  EXPECT_EQ(ThreadPool::for_total_threads(1), nullptr);
+  EXPECT_EQ(ThreadPool::for_total_threads(3)->size(), 2u);
+  auto all = ThreadPool::for_total_threads(0);
+  EXPECT_EQ(all ? all->size() + 1 : 1u, ThreadPool::hardware_threads());
+}
+
+TEST(ThreadPool, ParallelForRunsEveryIndexOnce) {
+  for (std::size_t workers : {1u, 2u, 5u}) {
+    ThreadPool pool(workers);
+    for (std::size_t count : {0u, 1u, 2u, 7u, 1000u}) {
+      std::vector<std::atomic<int>> hits(count);
+      pool.parallel_for(count, [&](std::size_t i) { hits[i].fetch_add(1); });
+      for (std::size_t i = 0; i < count; ++i) EXPECT_EQ(hits[i].load(), 1) << workers << " " << count << " " << i;
+    }
+  }
+}
+
+TEST(ThreadPool, ParallelForUsesTheCallerAndTheWorkers) {
+  ThreadPool pool(1);
+  std::latch both(2);  // index 0 and 1 can only both pass if two threads run them at once
+  std::mutex mu;
+  std::vector<std::thread::id> ids;
+  pool.parallel_for(2, [&](std::size_t) {
+    both.arrive_and_wait();
+    std::lock_guard lock(mu);
+    ids.push_back(std::this_thread::get_id());
+  });
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_NE(ids[0], ids[1]);
+  EXPECT_TRUE(ids[0] == std::this_thread::get_id() || ids[1] == std::this_thread::get_id());
+}
+
+TEST(ThreadPool, ParallelForRethrowsTheFirstErrorAfterEveryStartedCall) {
+  ThreadPool pool(2);
+  std::atomic<int> running{0}, max_after_throw{0};
+  try {
+    pool.parallel_for(100, [&](std::size_t i) {
+      ++running;
+      if (i == 3) {
+        --running;
+        throw Error(ErrorCode::kCorrupt, "bad basket 3");
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      --running;
+    });
+    FAIL() << "no exception";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCorrupt);
+    EXPECT_NE(std::string(e.what()).find("bad basket 3"), std::string::npos);
+  }
+  EXPECT_EQ(running.load(), 0);  // nothing still running when the error arrives
+  // The pool is still usable.
+  std::atomic<int> n{0};
+  pool.parallel_for(10, [&](std::size_t) { ++n; });
+  EXPECT_EQ(n.load(), 10);
+}
+
+TEST(ThreadPool, ParallelForInsideAWorkerDoesNotDeadlock) {
+  ThreadPool pool(1);  // the only worker calls parallel_for: its helper task can never start
+  auto f = pool.submit([&pool] {
+    std::atomic<int> n{0};
+    pool.parallel_for(50, [&](std::size_t) { ++n; });
+    return n.load();
+  });
+  EXPECT_EQ(f.get(), 50);
+}
+
 }  // namespace
 }  // namespace m4h

@@ -32,8 +32,9 @@ class GeneratorTest : public ::testing::Test {
 
   std::string generate(const std::string& name, gen::Process p, uint64_t seed, int64_t events,
                        gen::Layout layout = gen::Layout::kNanoAOD,
-                       root::CompressionSettings c = {root::Codec::kZlib, 1}) {
+                       root::CompressionSettings c = {root::Codec::kZlib, 1}, int threads = 1) {
     gen::GeneratorOptions o;
+    o.threads = threads;
     o.process = p;
     o.seed = seed;
     o.events = events;
@@ -71,6 +72,17 @@ TEST_F(GeneratorTest, SameSeedGivesTheSameBytes) {
   auto ba = bytes_of(a), bb = bytes_of(b);
   EXPECT_GT(ba.size(), 10000u);
   EXPECT_TRUE(ba == bb) << "the two files differ";
+}
+
+TEST_F(GeneratorTest, ThreadCountDoesNotChangeTheBytes) {
+  for (int threads : {1, 2, 4}) std::filesystem::create_directories(dir_ / std::to_string(threads));
+  const auto one = bytes_of(generate("1/f.root", gen::Process::kBackground, 5, 5000, gen::Layout::kVector,
+                                     {root::Codec::kZstd, 3}, 1));
+  EXPECT_GT(one.size(), 10000u);
+  for (int threads : {2, 4})
+    EXPECT_TRUE(one == bytes_of(generate(std::to_string(threads) + "/f.root", gen::Process::kBackground, 5, 5000,
+                                         gen::Layout::kVector, {root::Codec::kZstd, 3}, threads)))
+        << threads << " threads";
 }
 
 TEST_F(GeneratorTest, DifferentSeedsAndProcessesDiffer) {

@@ -26,6 +26,12 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
+// Source::read returns m4h::Bytes (no zero fill); compare as plain vectors.
+Bytes read_copy(m4h::io::Source& s, uint64_t off, uint64_t len) {
+  auto b = s.read(off, len);
+  return Bytes(b.begin(), b.end());
+}
+
 Bytes pattern(std::size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   Bytes b(n);
@@ -100,7 +106,7 @@ TEST_P(SourceTest, ReadAtGivesTheExactBytes) {
     Bytes got(len);
     source_->read_at(off, got);
     EXPECT_EQ(got, slice(data_, off, len)) << "offset " << off << " length " << len;
-    EXPECT_EQ(source_->read(off, len), slice(data_, off, len)) << "offset " << off << " length " << len;
+    EXPECT_EQ(read_copy(*source_, off, len), slice(data_, off, len)) << "offset " << off << " length " << len;
   }
   // Zero bytes, even at the very end.
   EXPECT_TRUE(source_->read(0, 0).empty());
@@ -149,7 +155,7 @@ TEST_P(SourceTest, ReadVEqualsIndividualReads) {
   source_->read_v(ranges, outs);
   for (std::size_t i = 0; i < ranges.size(); ++i) {
     EXPECT_EQ(bufs[i], slice(data_, ranges[i].offset, ranges[i].length)) << "range " << i;
-    EXPECT_EQ(bufs[i], source_->read(ranges[i].offset, ranges[i].length)) << "range " << i;
+    EXPECT_EQ(bufs[i], read_copy(*source_, ranges[i].offset, ranges[i].length)) << "range " << i;
   }
   // Empty request.
   source_->read_v({}, {});
@@ -266,7 +272,7 @@ TEST(LocalSource, FileUrlAndEmptyFile) {
   TempFile f("m4h-url", data);
   auto s = open_source("file://" + f.path());
   EXPECT_EQ(s->size(), 1000u);
-  EXPECT_EQ(s->read(990, 10), slice(data, 990, 10));
+  EXPECT_EQ(read_copy(*s, 990, 10), slice(data, 990, 10));
   TempFile empty("m4h-empty", {});
   LocalSource e(empty.path());
   EXPECT_EQ(e.size(), 0u);

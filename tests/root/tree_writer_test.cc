@@ -42,7 +42,7 @@ std::filesystem::path temp_dir(const std::string& tag) {
 // Long64 values inside std::vector by 2^32; our own round trips cover the full range).
 bool g_json_safe = false;
 
-void random_value(std::mt19937_64& rng, DType t, std::vector<uint8_t>& out) {
+void random_value(std::mt19937_64& rng, DType t, m4h::Bytes& out) {
   uint64_t bits = rng();
   if (g_json_safe && (t == DType::kInt64 || t == DType::kUInt64))
     bits = t == DType::kInt64 ? static_cast<uint64_t>(static_cast<int64_t>(bits >> 12) - (int64_t{1} << 31))

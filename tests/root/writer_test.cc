@@ -69,7 +69,7 @@ class TempDir {
 };
 
 template <typename T>
-void put(std::vector<uint8_t>& out, T v) {
+void put(m4h::Bytes& out, T v) {
   uint8_t b[sizeof(T)];
   std::memcpy(b, &v, sizeof(T));
   out.insert(out.end(), b, b + sizeof(T));
@@ -132,7 +132,7 @@ struct Gen {
   uint64_t operator()() { return rng(); }
   int64_t uniform(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1)); }
 
-  void value(DType t, std::vector<uint8_t>& out) {
+  void value(DType t, m4h::Bytes& out) {
     uint64_t bits = rng();
     switch (t) {
       case DType::kBool: out.push_back(static_cast<uint8_t>(bits & 1)); return;
@@ -318,7 +318,7 @@ std::vector<Column> read_all(const std::string& path, const std::string& tree_pa
   return read_branches(*o.tree, o.requests, 0, o.tree->entries(), pool);
 }
 
-int64_t first_byte_difference(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
+int64_t first_byte_difference(const m4h::Bytes& a, const m4h::Bytes& b) {
   std::size_t n = std::min(a.size(), b.size());
   for (std::size_t i = 0; i < n; ++i)
     if (a[i] != b[i]) return static_cast<int64_t>(i);
@@ -946,6 +946,44 @@ TEST(WriterEdgeCase, OutputIsReproducible) {
   const std::string a = slurp((dir.path() / "a" / "f.root").string());
   EXPECT_GT(a.size(), 1000u);
   EXPECT_TRUE(a == slurp((dir.path() / "b" / "f.root").string()));
+}
+
+// Baskets compressed on a pool are written in the order they filled: the same bytes as one
+// thread, for every codec, with many small baskets, several chunks and several pool sizes.
+TEST(WriterEdgeCase, PoolWritesTheSameBytesAsOneThread) {
+  TempDir dir("pool");
+  Gen g(11);
+  const auto specs = all_kinds_specs(g);
+  std::vector<std::vector<Column>> chunks;
+  for (int64_t n : {300, 1, 777, 50}) chunks.push_back(random_chunk(g, specs, n));
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  m4h::ThreadPool pool1(1), pool3(3);
+  for (Codec codec : {Codec::kNone, Codec::kZlib, Codec::kLz4, Codec::kZstd, Codec::kLzma}) {
+    std::string reference;
+    int k = 0;
+    for (m4h::ThreadPool* pool : {static_cast<m4h::ThreadPool*>(nullptr), &pool1, &pool3}) {
+      fs::create_directories(dir.path() / std::to_string(k));
+      const std::string path = (dir.path() / std::to_string(k++) / "f.root").string();
+      FileWriter file(path, {codec, codec == Codec::kNone ? 0 : 1});
+      write_tree(file, "T", specs, chunks, {500, 0, pool, 3000});  // many small batches
+      file.close();
+      const std::string bytes = slurp(path);
+      if (reference.empty()) {
+        reference = bytes;
+        auto back = read_all(path, "T");
+        int64_t total = 0;
+        for (const auto& c : chunks) total += c[0].entries;
+        EXPECT_EQ(back[0].entries, total);
+      } else {
+        EXPECT_TRUE(bytes == reference) << "codec " << static_cast<int>(codec) << " pool " << k - 1;
+      }
+    }
+  }
 }
 
 // ------------------------------------------------------------------------------------------
