@@ -218,7 +218,7 @@ std::pair<std::size_t, std::size_t> decode_block(std::span<const uint8_t> in,
 // stores the record raw, as ROOT does).
 class BlockEncoder {
  public:
-  explicit BlockEncoder(CompressionSettings s) : codec_(s.codec), level_(s.level) {
+  explicit BlockEncoder(CompressionSettings s) : codec_(s.codec), level_(s.level), requested_level_(s.level) {
     if (codec_ == Codec::kZlib) {
       level_ = std::min(level_, 12);  // libdeflate's maximum.
       deflate_.reset(libdeflate_alloc_compressor(level_));
@@ -231,6 +231,9 @@ class BlockEncoder {
       level_ = std::min(level_, 9);  // xz presets are 0-9.
     }
   }
+
+  // Whether this encoder was made for `s` (levels are clamped, so compare what was asked).
+  bool matches(CompressionSettings s) const { return s.codec == codec_ && s.level == requested_level_; }
 
   // Checksum space reserved in front of the payload.
   std::size_t prefix_size() const { return codec_ == Codec::kLz4 ? kChecksumSize : 0; }
@@ -271,10 +274,11 @@ class BlockEncoder {
     return ZSTD_isError(n) ? 0 : n;
   }
 
-  std::size_t compress_lzma(std::span<const uint8_t> src, std::span<uint8_t> dst) const {
+  std::size_t compress_lzma(std::span<const uint8_t> src, std::span<uint8_t> dst) {
     // The streaming encoder, as ROOT uses it: its block headers carry no sizes, which some
     // readers (jsroot) require. CRC32 is the integrity check ROOT's own xz streams carry.
-    lzma_stream strm = LZMA_STREAM_INIT;
+    // Re-initialising the same stream reuses its match-finder memory (megabytes) across blocks.
+    lzma_stream& strm = *lzma_;
     if (lzma_easy_encoder(&strm, static_cast<uint32_t>(level_), LZMA_CHECK_CRC32) != LZMA_OK) return 0;
     strm.next_in = src.data();
     strm.avail_in = src.size();
@@ -282,7 +286,6 @@ class BlockEncoder {
     strm.avail_out = dst.size();
     lzma_ret r = lzma_code(&strm, LZMA_FINISH);
     std::size_t written = dst.size() - strm.avail_out;
-    lzma_end(&strm);
     return r == LZMA_STREAM_END ? written : 0;
   }
 
@@ -292,12 +295,28 @@ class BlockEncoder {
   struct FreeZstd {
     void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
   };
+  struct EndLzma {
+    void operator()(lzma_stream* s) const {
+      lzma_end(s);
+      delete s;
+    }
+  };
 
   Codec codec_;
   int level_;
+  int requested_level_;
   std::unique_ptr<libdeflate_compressor, FreeDeflate> deflate_;
   std::unique_ptr<ZSTD_CCtx, FreeZstd> zstd_;
+  std::unique_ptr<lzma_stream, EndLzma> lzma_{new lzma_stream(LZMA_STREAM_INIT)};
 };
+
+// Codec contexts (a zstd context, a libdeflate compressor, xz match-finder memory) are costly to
+// set up for every 32 KB basket: each thread keeps the last one it used.
+BlockEncoder& thread_encoder(CompressionSettings s) {
+  thread_local std::unique_ptr<BlockEncoder> cached;
+  if (!cached || !cached->matches(s)) cached = std::make_unique<BlockEncoder>(s);
+  return *cached;
+}
 
 void write_header(uint8_t* p, Codec codec, std::size_t compressed, std::size_t uncompressed) {
   static constexpr struct {
@@ -434,7 +453,7 @@ std::vector<uint8_t> compress(CompressionSettings settings, std::span<const uint
   if (settings.codec == Codec::kOldRoot) {
     throw Error(ErrorCode::kUnsupported, "cannot write the old ROOT compression algorithm");
   }
-  BlockEncoder encoder(settings);
+  BlockEncoder& encoder = thread_encoder(settings);
   std::vector<uint8_t> out;
   // A framed record as large as the object would read back as raw (stored == object size), so
   // the record must come out strictly smaller.

@@ -272,7 +272,8 @@ void TreeWriter::flush(Branch& b) {
   sealed_.push_back(std::move(s));
   // Without a pool each basket is written as it fills; with one, batches big enough to keep
   // every thread busy (and memory bounded).
-  if (!options_.pool || sealed_bytes_ >= options_.batch_bytes) write_sealed();
+  const bool compressing = file_.compression().codec != Codec::kNone && file_.compression().level > 0;
+  if (!options_.pool || !compressing || sealed_bytes_ >= options_.batch_bytes) write_sealed();
 }
 
 void TreeWriter::write_sealed() {
