@@ -65,7 +65,7 @@ BasketData parse_basket(std::span<const uint8_t> stored, uint64_t at) {
       throw;
     }
   } else {
-    d.bytes.assign(payload.begin(), payload.end());
+    assign_bytes(d.bytes, payload.data(), payload.size());
   }
   if (static_cast<int64_t>(d.bytes.size()) > d.border)
     take_offsets(d, std::span<const uint8_t>(d.bytes).subspan(d.border), key.keylen, c);
@@ -90,7 +90,7 @@ BasketData checked_basket(const BasketRef& r, std::span<const uint8_t> stored) {
 BasketData embedded_basket(const Object& b) {
   BasketData d;
   d.entries = b.i64("fNevBuf");
-  d.bytes.assign(b.payload.begin(), b.payload.end());
+  assign_bytes(d.bytes, b.payload.data(), b.payload.size());
   d.border = static_cast<int64_t>(d.bytes.size());
   auto offs = b.ints("fEntryOffset");
   int64_t keylen = b.i64("fKeylen");

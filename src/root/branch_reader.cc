@@ -66,7 +66,7 @@ void convert_values(const Interpretation& in, const uint8_t* src, int64_t n, uin
 void append_values(const Interpretation& in, const uint8_t* src, int64_t n, Bytes& dst) {
   if (n <= 0) return;
   std::size_t at = dst.size();
-  dst.resize(at + static_cast<std::size_t>(n) * dtype_size(in.dtype));
+  resize_bytes(dst, at + static_cast<std::size_t>(n) * dtype_size(in.dtype));
   convert_values(in, src, n, dst.data() + at);
 }
 
@@ -105,7 +105,7 @@ void read_string(Cursor& c, Column& out, int level) {
   std::size_t n = c.u8();
   if (n == 255) n = c.u32();
   auto b = c.bytes(n);
-  out.values.insert(out.values.end(), b.begin(), b.end());
+  append_bytes(out.values, b.data(), b.size());
   out.offsets[level].push_back(static_cast<int64_t>(out.values.size()));
 }
 
@@ -219,7 +219,7 @@ void decode_basket(const Interpretation& in, const BasketData& d, int64_t lo, in
 
   if (in.layout == Layout::kFlat) {
     const std::size_t at = out.values.size();
-    out.values.resize(at + static_cast<std::size_t>((hi - lo) * per_item * dtype_size(in.dtype)));
+    resize_bytes(out.values, at + static_cast<std::size_t>((hi - lo) * per_item * dtype_size(in.dtype)));
     decode_flat_into(in, d, lo, hi, per_item, out.values.data() + at);
     return;
   }
@@ -541,16 +541,34 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
   int64_t total = 0;
   for (int64_t b : stored_bytes) total += std::max<int64_t>(b, 0);
   const int64_t budget = group_budget(total, threads);
+  // A request that fits the budget stays whole in one group (one piece: no merge copy for jagged
+  // branches), sharing it with neighbours while they fit; a larger one is cut at the budget.
   std::vector<TaskGroup> groups;
   int64_t bytes = 0;
-  for (std::size_t k = 0; k < tasks.size(); ++k) {
-    const int64_t size = std::max<int64_t>(stored_bytes[k], 0);
-    if (groups.empty() || bytes + size > budget) {
-      groups.push_back({k, k});
-      bytes = 0;
+  for (std::size_t k = 0; k < tasks.size();) {
+    std::size_t end = k;  // the tasks of this request: [k, end)
+    int64_t run = 0;
+    while (end < tasks.size() && tasks[end].request == tasks[k].request) run += std::max<int64_t>(stored_bytes[end++], 0);
+    if (run <= budget) {
+      if (groups.empty() || bytes + run > budget) {
+        groups.push_back({k, k});
+        bytes = 0;
+      }
+      groups.back().last = end;
+      bytes += run;
+    } else {
+      for (std::size_t t = k; t < end; ++t) {
+        const int64_t size = std::max<int64_t>(stored_bytes[t], 0);
+        if (t == k || bytes + size > budget) {
+          groups.push_back({t, t});
+          bytes = 0;
+        }
+        groups.back().last = t + 1;
+        bytes += size;
+      }
+      bytes = budget;  // the next request starts a group of its own
     }
-    groups.back().last = k + 1;
-    bytes += size;
+    k = end;
   }
 
   GroupContext ctx{tree, requests, tasks, stop, cache, out, in_place};

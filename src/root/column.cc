@@ -74,10 +74,12 @@ void Column::append(const Column& o) {
     auto& mine = offsets[level];
     const auto& theirs = o.offsets[level];
     if (mine.empty()) mine.push_back(0);
-    int64_t base = mine.back();
-    for (std::size_t i = 1; i < theirs.size(); ++i) mine.push_back(base + theirs[i] - theirs[0]);
+    const int64_t shift = mine.back() - (theirs.empty() ? 0 : theirs[0]);
+    const std::size_t at = mine.size();
+    if (theirs.size() > 1) mine.resize(at + theirs.size() - 1);
+    for (std::size_t i = 1; i < theirs.size(); ++i) mine[at + i - 1] = theirs[i] + shift;
   }
-  values.insert(values.end(), o.values.begin(), o.values.end());
+  append_bytes(values, o.values.data(), o.values.size());
   entries += o.entries;
 }
 
@@ -101,7 +103,7 @@ Column Column::slice(int64_t start, int64_t stop) const {
   }
   if (!fields.empty()) return out;  // a record keeps its data in its fields
   int64_t item_bytes = items_per_value() * dtype_size(dtype);
-  out.values.assign(values.begin() + lo * item_bytes, values.begin() + hi * item_bytes);
+  assign_bytes(out.values, values.data() + lo * item_bytes, static_cast<std::size_t>((hi - lo) * item_bytes));
   return out;
 }
 
