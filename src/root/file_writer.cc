@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -35,8 +36,10 @@ int tstring_size(const std::string& s) { return static_cast<int>(s.size() + (s.s
 
 FileWriter::FileWriter(std::string path, CompressionSettings compression)
     : path_(std::move(path)), compression_(compression) {
-  tmp_path_ = path_ + ".tmp-" + std::to_string(::getpid());
-  out_ = std::fopen(tmp_path_.c_str(), "w+b");
+  // Unique per writer, not only per process: two writers of one path must not share a file.
+  static std::atomic<uint64_t> serial{0};
+  tmp_path_ = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(serial.fetch_add(1));
+  out_ = std::fopen(tmp_path_.c_str(), "w+bx");  // x: never reuse an existing file
   if (!out_) throw Error(ErrorCode::kIo, path_ + ": cannot create: " + std::strerror(errno));
   // Header and top directory are written now with placeholders and completed by close().
   std::vector<uint8_t> zeros(static_cast<std::size_t>(kBegin), 0);
@@ -280,9 +283,12 @@ void FileWriter::close() {
     write_at(record_at, directory_record(dir, seek_keys, key.nbytes));
   }
   // 3. Free segments: one record saying everything after the end of the file is free.
-  bool large = end_ > kSmallLimit;
+  // Its form (32- or 64-bit fields) depends on where the file ends, which includes the record
+  // itself: a file ending just below the limit may pass it with the record.
   Key free_key = new_key("TFile", dirs_[0].name, "", 1);
-  free_key.objlen = large ? 18 : 10;
+  free_key.objlen = 10;
+  bool large = end_ + free_key.keylen + free_key.objlen > kSmallLimit;
+  if (large) free_key.objlen = 18;
   free_key.nbytes = free_key.keylen + free_key.objlen;
   free_key.seek_key = end_;
   free_key.seek_pdir = kBegin;

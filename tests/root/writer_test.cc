@@ -1151,6 +1151,36 @@ TEST(WriterRejects, TreeClosedAfterItsFile) {
   expect_error(m4h::ErrorCode::kInvalidArgument, [&] { t.close(); }, "tree closed after its file");
 }
 
+// Two writers of the same path at once (one process) each write their own temporary file; the
+// last to close wins, whole, and no temporary file is left behind.
+TEST(WriterEdgeCase, TwoWritersOfOnePath) {
+  TempDir dir("twowriters");
+  const std::string path = dir.file("same.root");
+  {
+    FileWriter a(path, {Codec::kZlib, 1});
+    FileWriter b(path, {Codec::kZstd, 1});
+    TreeWriter ta(a, "A", "", {{"x", DType::kFloat64, Kind::kScalar, {}, ""}});
+    TreeWriter tb(b, "B", "", {{"y", DType::kInt32, Kind::kScalar, {}, ""}});
+    for (int k = 0; k < 50; ++k) {
+      ta.append(std::vector<Column>{flat_column<double>(DType::kFloat64, std::vector<double>(1000, 1.5 * k))});
+      tb.append(std::vector<Column>{flat_column<int32_t>(DType::kInt32, std::vector<int32_t>(1000, k))});
+    }
+    ta.close();
+    tb.close();
+    a.close();
+    b.close();
+  }
+  auto back = read_all(path, "B");
+  ASSERT_EQ(back[0].entries, 50000);
+  EXPECT_EQ(back[0].value<int32_t>(49999), 49);
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    (void)e;
+    ++files;
+  }
+  EXPECT_EQ(files, 1) << "temporary files left behind";
+}
+
 TEST(WriterRejects, NoFileUnderTheFinalNameWithoutClose) {
   TempDir dir("noclose");
   const std::string path = dir.file("x.root");
