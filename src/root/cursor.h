@@ -39,33 +39,10 @@ inline T load_be(const uint8_t* p) {
 }
 
 // Copies n values of `size` bytes (1, 2, 4 or 8) from src to dst reversing each value's bytes:
-// big-endian <-> native on little-endian hosts, the same operation both ways.
-inline void swap_copy(uint8_t* dst, const uint8_t* src, int64_t n, int size) {
-  if (n <= 0) return;
-  switch (size) {
-    case 1:
-      std::memcpy(dst, src, static_cast<std::size_t>(n));
-      return;
-    case 2:
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t v = load_be<uint16_t>(src + 2 * i);
-        std::memcpy(dst + 2 * i, &v, 2);
-      }
-      return;
-    case 4:
-      for (int64_t i = 0; i < n; ++i) {
-        uint32_t v = load_be<uint32_t>(src + 4 * i);
-        std::memcpy(dst + 4 * i, &v, 4);
-      }
-      return;
-    case 8:
-      for (int64_t i = 0; i < n; ++i) {
-        uint64_t v = load_be<uint64_t>(src + 8 * i);
-        std::memcpy(dst + 8 * i, &v, 8);
-      }
-      return;
-  }
-}
+// big-endian <-> native on little-endian hosts, the same operation both ways. Out of line
+// (byte_order.cc) so that it can carry an AVX2 clone, chosen at load time: the baseline x86-64
+// build does not vectorise byte swaps, and this loop is what every column passes through.
+void swap_copy(uint8_t* dst, const uint8_t* src, int64_t n, int size);
 
 class Cursor {
  public:
