@@ -229,14 +229,17 @@ xrd_start() {
 xrd_stop() {
   local name=$1 sig=${2:-TERM} pid=${XRD_PID[$1]:-}
   [ -n "$pid" ] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -s "$sig" "$pid" 2>/dev/null
-    kill -s CONT "$pid" 2>/dev/null  # a paused server acts on the signal only once resumed
-    local deadline=$((SECONDS + 5))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
-    kill -0 "$pid" 2>/dev/null && kill -s KILL "$pid" 2>/dev/null
-  fi
-  wait "$pid" 2>/dev/null
+  # stderr of the whole block goes away: bash reports a killed job ("Killed ...") on its stderr.
+  {
+    if kill -0 "$pid"; then
+      kill -s "$sig" "$pid"
+      kill -s CONT "$pid"  # a paused server acts on the signal only once resumed
+      local deadline=$((SECONDS + 5))
+      while kill -0 "$pid" && ((SECONDS < deadline)); do sleep 0.05; done
+      kill -0 "$pid" && kill -s KILL "$pid"
+    fi
+    wait "$pid"
+  } 2>/dev/null
   unset 'XRD_PID[$name]'
   rm -f "$XRD_WORK/$name.pid"
 }
