@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev libdeflate-dev liblz4-dev libzstd-dev liblzma-dev libxxhash-dev
   libcli11-dev nlohmann-json3-dev
+  libxrootd-client-dev libcurl4-openssl-dev   # remote sources: XRootD (XrdCl) and HTTP(S) (libcurl)
   xrootd-server xrootd-client curl iproute2   # real XRootD/HTTP servers in tests/remote and bench/remote_bench.sh
 )
 # Node.js and npm run the jsroot oracle. A machine may already have them from another source

@@ -1,12 +1,15 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <limits>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/source_options.h"
 #include "cli/tree_spec.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -24,12 +27,54 @@ struct DumpOptions {
   int64_t stop = -1;
   std::string format = "json";
   int threads = 0;
+  int64_t chunk_size = 0;
+  bool verbose = false;
+  io::SourceOptions source;
 };
 
 void write_out(const std::string& s) { std::fwrite(s.data(), 1, s.size(), stdout); }
 
+// --verbose: the I/O of one step (opening, a chunk, everything) on stderr.
+class IoReport {
+ public:
+  IoReport(const io::Source& source, bool on) : source_(source), on_(on) { mark(); }
+  void mark() {
+    last_ = source_.stats();
+    t_ = std::chrono::steady_clock::now();
+  }
+  // Prints what happened since the last mark (or since `from`) and marks.
+  void print(const std::string& what, const io::IoStats* from = nullptr) {
+    if (!on_) return;
+    const io::IoStats now = source_.stats(), base = from ? *from : last_;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_).count();
+    std::fprintf(stderr, "mlaas4hep: %s: %llu requests, %llu ranges, %llu bytes, %llu retries",
+                 what.c_str(), static_cast<unsigned long long>(now.requests - base.requests),
+                 static_cast<unsigned long long>(now.ranges - base.ranges),
+                 static_cast<unsigned long long>(now.bytes - base.bytes),
+                 static_cast<unsigned long long>(now.retries - base.retries));
+    if (!from) std::fprintf(stderr, " in %.3f s", s);
+    std::fprintf(stderr, "\n");
+    mark();
+  }
+
+ private:
+  const io::Source& source_;
+  bool on_;
+  io::IoStats last_;
+  std::chrono::steady_clock::time_point t_;
+};
+
 void run_dump(const DumpOptions& o) {
-  auto tree = open_tree(split_tree_spec(o.spec));
+  auto tree = open_tree(split_tree_spec(o.spec), o.source);
+  io::Source& source = tree->file().source();
+  IoReport report(source, o.verbose);
+  if (o.verbose)
+    std::fprintf(stderr, "mlaas4hep: %s: %llu bytes, coalescing gap %llu bytes%s\n", source.url().c_str(),
+                 static_cast<unsigned long long>(source.size()),
+                 static_cast<unsigned long long>(source.limits().coalesce_gap),
+                 source.limits().coalesce ? "" : " (coalescing off)");
+  const io::IoStats none{};
+  report.print("open (header, streamers, tree)", &none);
   int64_t entries = tree->entries();
   int64_t start = std::clamp<int64_t>(o.start, 0, entries);
   int64_t stop = o.stop < 0 ? entries : std::clamp<int64_t>(o.stop, start, entries);
@@ -64,7 +109,22 @@ void run_dump(const DumpOptions& o) {
   }
 
   auto pool = ThreadPool::for_total_threads(static_cast<std::size_t>(o.threads));
-  auto columns = root::read_branches(*tree, requests, start, stop, pool.get());
+  const io::IoStats before_read = source.stats();
+  std::vector<root::Column> columns;
+  if (o.chunk_size > 0 && stop > start) {
+    for (const auto& r : requests) columns.push_back(root::make_column(r.interpretation));
+    root::ChunkIterator chunks(*tree, requests, o.chunk_size, start, stop, pool.get());
+    int64_t a = 0, b = 0;
+    std::vector<root::Column> chunk;
+    for (int n = 0; chunks.next(a, b, chunk); ++n) {
+      for (std::size_t k = 0; k < columns.size(); ++k) columns[k].append(chunk[k]);
+      report.print("chunk " + std::to_string(n) + " entries [" + std::to_string(a) + ", " + std::to_string(b) + ")");
+    }
+  } else {
+    columns = root::read_branches(*tree, requests, start, stop, pool.get());
+    report.print("entries [" + std::to_string(start) + ", " + std::to_string(stop) + ")");
+  }
+  report.print("read in total", &before_read);
 
   std::string out;
   if (o.format == "csv") {
@@ -121,6 +181,13 @@ void add_dump(CLI::App& app) {
   cmd->add_option("--format", o->format, "json or csv")->check(CLI::IsMember({"json", "csv"}));
   cmd->add_option("--threads", o->threads, "threads reading and decompressing baskets, this one included (default 0: all cores)")
       ->check(CLI::Range(0, 1024));
+  cmd->add_option("--chunk-size", o->chunk_size,
+                  "read this many entries at a time (default 0: the whole range in one read)")
+      ->check(CLI::Range(int64_t{0}, std::numeric_limits<int64_t>::max()));
+  cmd->add_flag("-v,--verbose", o->verbose,
+                "after reading, print on stderr the I/O statistics (requests, ranges, bytes, retries) "
+                "of opening, of each chunk and in total");
+  add_source_options(*cmd, o->source);
   cmd->callback([o] { run_dump(*o); });
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/source_options.h"
 #include "cli/tree_spec.h"
 #include "root/interpretation.h"
 
@@ -14,9 +15,11 @@ void add_show(CLI::App& app) {
   auto* cmd = app.add_subcommand("show", "Describe a tree: entries, and per branch its C++ type, "
                                          "interpretation, bytes and baskets");
   auto spec = std::make_shared<std::string>();
+  auto options = std::make_shared<io::SourceOptions>();
   cmd->add_option("file_tree", *spec, "FILE[:TREE]")->required();
-  cmd->callback([spec] {
-    auto tree = open_tree(split_tree_spec(*spec));
+  add_source_options(*cmd, *options);
+  cmd->callback([spec, options] {
+    auto tree = open_tree(split_tree_spec(*spec), *options);
     std::printf("tree: %s (%s)  title: \"%s\"  entries: %lld  branches: %zu\n", tree->path().c_str(),
                 tree->class_name().c_str(), tree->title().c_str(),
                 static_cast<long long>(tree->entries()), tree->all_branches().size());

@@ -22,7 +22,7 @@ uint64_t end_of(const ByteRange& r) { return r.offset + r.length; }
 }  // namespace
 
 std::vector<ByteRange> plan_blocks(std::span<const ByteRange> ranges, uint64_t max_gap,
-                                   uint64_t max_block_bytes) {
+                                   uint64_t max_block_bytes, bool coalesce) {
   std::vector<ByteRange> blocks;
   for (std::size_t i : by_offset(ranges)) {
     const ByteRange& r = ranges[i];
@@ -31,7 +31,8 @@ std::vector<ByteRange> plan_blocks(std::span<const ByteRange> ranges, uint64_t m
       ByteRange& b = blocks.back();
       const uint64_t b_end = end_of(b);
       const uint64_t new_end = std::max(b_end, end_of(r));
-      if (r.offset <= b_end + max_gap && new_end - b.offset <= max_block_bytes) {
+      const bool near = coalesce ? r.offset <= b_end + max_gap : r.offset < b_end;
+      if (near && (new_end - b.offset <= max_block_bytes || !coalesce)) {
         b.length = new_end - b.offset;
         continue;
       }
@@ -44,7 +45,7 @@ std::vector<ByteRange> plan_blocks(std::span<const ByteRange> ranges, uint64_t m
 CoalescedRead read_coalesced(Source& source, std::span<const ByteRange> ranges, uint64_t max_gap) {
   const SourceLimits limits = source.limits();
   CoalescedRead out;
-  out.blocks = plan_blocks(ranges, max_gap, limits.max_bytes_per_range);
+  out.blocks = plan_blocks(ranges, max_gap, limits.max_bytes_per_range, limits.coalesce);
   uint64_t total = 0;
   std::vector<uint64_t> at(out.blocks.size());  // where each block lies in the buffer
   for (std::size_t k = 0; k < out.blocks.size(); ++k) {

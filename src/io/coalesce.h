@@ -20,12 +20,14 @@ struct CoalescedRead {
 
 // Plans the merged blocks for `ranges` (any order, overlaps allowed): sorted by offset, a range
 // joins the previous block when it starts at most max_gap bytes after the block's end and the
-// block stays within the source's per-range limit.
+// block stays within the source's per-range limit. With `coalesce` false only overlapping ranges
+// share a block (each basket is its own request; max_gap is ignored).
 std::vector<ByteRange> plan_blocks(std::span<const ByteRange> ranges, uint64_t max_gap,
-                                   uint64_t max_block_bytes);
+                                   uint64_t max_block_bytes, bool coalesce = true);
 
 // Reads every range with as few requests as the plan allows (one read_v call per
-// limits().max_ranges_per_request blocks). Errors are the source's.
+// limits().max_ranges_per_request blocks; no merging beyond overlaps when limits().coalesce is
+// false). Errors are the source's.
 CoalescedRead read_coalesced(Source& source, std::span<const ByteRange> ranges, uint64_t max_gap);
 
 }  // namespace m4h::io

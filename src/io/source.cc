@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
 #include "core/error.h"
+#include "io/http_source.h"
+#include "io/xrootd_source.h"
 
 namespace m4h::io {
 
@@ -41,7 +44,18 @@ void Source::check_range(uint64_t offset, uint64_t length, uint64_t size) const 
   }
 }
 
-LocalSource::LocalSource(std::string path) : path_(std::move(path)) {
+SourceLimits apply_coalesce_option(SourceLimits limits, int64_t coalesce_gap) {
+  if (coalesce_gap == 0) {
+    limits.coalesce_gap = 0;
+    limits.coalesce = false;
+  } else if (coalesce_gap > 0) {
+    limits.coalesce_gap = static_cast<uint64_t>(coalesce_gap);
+  }
+  return limits;
+}
+
+LocalSource::LocalSource(std::string path, int64_t coalesce_gap)
+    : path_(std::move(path)), limits_(apply_coalesce_option({}, coalesce_gap)) {
   fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) {
     int err = errno;
@@ -88,14 +102,64 @@ void MemorySource::read_at(uint64_t offset, std::span<uint8_t> out) {
   count(1, 1, out.size());
 }
 
-std::unique_ptr<Source> open_source(const std::string& url) {
-  std::string_view u = url;
-  if (u.starts_with("file://")) return std::make_unique<LocalSource>(std::string(u.substr(7)));
-  auto scheme_end = u.find("://");
-  if (scheme_end != std::string_view::npos)
-    throw Error(ErrorCode::kUnsupported,
-                url + ": URL scheme '" + std::string(u.substr(0, scheme_end)) + "' is not supported yet");
-  return std::make_unique<LocalSource>(url);
+namespace {
+
+// "scheme" of "scheme://rest" (RFC 3986 letters), lowercased; empty when `url` is not a URL.
+std::string scheme_of(std::string_view url) {
+  auto end = url.find("://");
+  if (end == std::string_view::npos || end == 0) return {};
+  if (!std::isalpha(static_cast<unsigned char>(url[0]))) return {};
+  std::string scheme;
+  for (char c : url.substr(0, end)) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return {};
+    scheme += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return scheme;
+}
+
+bool local_path_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+ResolvedUrl resolve_url(const std::string& url, const SourceOptions& options) {
+  std::string scheme = scheme_of(url);
+  if (scheme.empty()) {
+    if (options.redirector.empty() || url.empty() || local_path_exists(url)) return {SourceKind::kLocal, url};
+    std::string prefix = options.redirector;
+    while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+    const std::string rs = scheme_of(prefix);
+    if (rs.empty() || prefix.size() <= rs.size() + 3)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "redirector '" + options.redirector + "' is not a URL with a host (e.g. root://cms-xrd-global.cern.ch)");
+    if (rs == "file")
+      throw Error(ErrorCode::kInvalidArgument, "redirector '" + options.redirector + "' must be a remote URL");
+    // The reference rule: redirector + "/" + path ("/store/x" -> "root://host//store/x").
+    return resolve_url(prefix + "/" + url, SourceOptions{});
+  }
+  const std::string rest = url.substr(scheme.size() + 3);
+  if (scheme == "file") return {SourceKind::kLocal, rest};
+  if (scheme == "root" || scheme == "roots" || scheme == "xroot" || scheme == "xroots")
+    return {SourceKind::kXRootD, url};
+  if (scheme == "http" || scheme == "https") return {SourceKind::kHttp, url};
+  if (scheme == "dav") return {SourceKind::kHttp, "http://" + rest};
+  if (scheme == "davs") return {SourceKind::kHttp, "https://" + rest};
+  throw Error(ErrorCode::kUnsupported,
+              url + ": URL scheme '" + scheme + "' is not supported (use a local path, file://, root://, roots://, http:// or https://)");
+}
+
+std::unique_ptr<Source> open_source(const std::string& url) { return open_source(url, SourceOptions{}); }
+
+std::unique_ptr<Source> open_source(const std::string& url, const SourceOptions& options) {
+  ResolvedUrl r = resolve_url(url, options);
+  switch (r.kind) {
+    case SourceKind::kLocal: return std::make_unique<LocalSource>(std::move(r.url), options.coalesce_gap);
+    case SourceKind::kXRootD: return std::make_unique<XRootDSource>(std::move(r.url), options);
+    case SourceKind::kHttp: return std::make_unique<HttpSource>(std::move(r.url), options);
+  }
+  throw Error(ErrorCode::kInternal, url + ": no backend");
 }
 
 }  // namespace m4h::io

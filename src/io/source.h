@@ -25,7 +25,33 @@ struct SourceLimits {
   // Ranges closer than this are worth reading as one (see io/coalesce.h): a local read costs a
   // system call (~1-2 us, the time to copy ~16 KB from the page cache).
   uint64_t coalesce_gap = 16 << 10;
+  // False: ranges are never merged for being close, only when they overlap (--coalesce-gap 0).
+  bool coalesce = true;
 };
+
+// How a source is opened (open_source, root::File::open, the CLI's --timeout/--retries/...).
+// Local files use only coalesce_gap; remote backends use everything.
+struct SourceOptions {
+  // Each remote request (open, stat, read) must finish within this many seconds.
+  double timeout_s = 60;
+  // A request that failed for a reason worth retrying (connection lost, timeout, HTTP 5xx) is
+  // tried again up to this many times, after backoff_s, then twice that, ... (capped at 30 s).
+  int retries = 3;
+  double backoff_s = 0.5;
+  // HTTP(S): sent as "Authorization: Bearer ..."; empty means $BEARER_TOKEN, then the contents
+  // of $BEARER_TOKEN_FILE, else none. XRootD reads its credentials from the environment itself.
+  std::string bearer_token;
+  // Merge ranges closer than this into one request; -1: the backend's default (16 KiB locally,
+  // 256 KiB remotely), 0: no merging of ranges that do not overlap.
+  int64_t coalesce_gap = -1;
+  // Prefix for a path that is neither a URL nor an existing local file, e.g.
+  // "root://cms-xrd-global.cern.ch": "/store/x.root" -> "root://cms-xrd-global.cern.ch//store/x.root".
+  // Empty: such a path stays local (and a missing file is kNotFound).
+  std::string redirector;
+};
+
+// The limits a source reports given the backend's defaults and the options' coalesce_gap.
+SourceLimits apply_coalesce_option(SourceLimits limits, int64_t coalesce_gap);
 
 struct IoStats {
   uint64_t requests = 0;  // backend requests issued (a vectored read counts once per request)
@@ -73,16 +99,19 @@ class Source {
 // A local file read with pread(2); one descriptor shared by all threads.
 class LocalSource final : public Source {
  public:
-  explicit LocalSource(std::string path);
+  // coalesce_gap as in SourceOptions (-1: the default).
+  explicit LocalSource(std::string path, int64_t coalesce_gap = -1);
   ~LocalSource() override;
   const std::string& url() const override { return path_; }
   uint64_t size() override { return size_; }
   void read_at(uint64_t offset, std::span<uint8_t> out) override;
+  SourceLimits limits() const override { return limits_; }
 
  private:
   std::string path_;
   int fd_ = -1;
   uint64_t size_ = 0;
+  SourceLimits limits_;
 };
 
 // Bytes held in memory: tests, fuzzing, generated files.
@@ -98,7 +127,22 @@ class MemorySource final : public Source {
   std::vector<uint8_t> bytes_;
 };
 
-// Opens a source by URL: a plain path or file:// for now. Throws kNotFound / kIo / kUnsupported.
+// What open_source does with a URL or path: the backend and the URL it opens.
+enum class SourceKind { kLocal, kXRootD, kHttp };
+struct ResolvedUrl {
+  SourceKind kind = SourceKind::kLocal;
+  std::string url;  // for kLocal: the local path (file:// removed)
+};
+
+// Picks the backend: a local path or file://PATH (kLocal), root:// roots:// xroot:// xroots://
+// (kXRootD), http:// https:// (kHttp; dav:// and davs:// are read as http:// and https://).
+// A path that is not a URL and not an existing local file gets the redirector prefix when one is
+// configured (see SourceOptions::redirector). Throws kUnsupported for other schemes and
+// kInvalidArgument for a malformed redirector.
+ResolvedUrl resolve_url(const std::string& url, const SourceOptions& options = {});
+
+// Opens a source by URL (see resolve_url). Throws kNotFound / kIo / kUnsupported, naming the URL.
 std::unique_ptr<Source> open_source(const std::string& url);
+std::unique_ptr<Source> open_source(const std::string& url, const SourceOptions& options);
 
 }  // namespace m4h::io

@@ -68,6 +68,10 @@ std::shared_ptr<File> File::open(const std::string& url) {
   return std::make_shared<File>(io::open_source(url));
 }
 
+std::shared_ptr<File> File::open(const std::string& url, const io::SourceOptions& options) {
+  return std::make_shared<File>(io::open_source(url, options));
+}
+
 File::File(std::unique_ptr<io::Source> source) : source_(std::move(source)) {
   try {
     read_header();

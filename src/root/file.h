@@ -61,6 +61,8 @@ class File {
  public:
   // Opens a local path or URL; throws m4h::Error (kNotFound, kIo, kCorrupt: "not a ROOT file").
   static std::shared_ptr<File> open(const std::string& url);
+  // The same with remote-access options (timeouts, retries, coalescing, redirector).
+  static std::shared_ptr<File> open(const std::string& url, const io::SourceOptions& options);
   explicit File(std::unique_ptr<io::Source> source);
 
   const std::string& url() const { return source_->url(); }

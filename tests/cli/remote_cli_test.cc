@@ -1,0 +1,254 @@
+// The CLI with URLs: FILE:TREE splitting when FILE is a URL, and ls/show/dump over HTTP against the
+// in-test HTTP server (tests/support/http_test_server.h) serving real test files: the same output
+// as the local file, --verbose I/O statistics (per chunk with --chunk-size), --coalesce-gap,
+// --redirector, and the error contract for remote failures. Real xrootd servers: tests/remote.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/tree_spec.h"
+#include "support/http_test_server.h"
+#include "support/testdata.h"
+
+extern char** environ;
+
+namespace m4h::test {
+namespace {
+
+namespace fs = std::filesystem;
+using cli::split_tree_spec;
+
+// ---------------------------------------------------------------------------------------------
+// FILE:TREE with URLs
+
+void expect_split(const std::string& arg, const std::string& file, const std::string& tree) {
+  auto s = split_tree_spec(arg);
+  EXPECT_EQ(s.file, file) << arg;
+  EXPECT_EQ(s.tree, tree) << arg;
+}
+
+TEST(TreeSpecUrl, ColonsOfSchemeAndPortNeverSplit) {
+  expect_split("root://host//store/f.root", "root://host//store/f.root", "");
+  expect_split("root://host:1094//store/f.root", "root://host:1094//store/f.root", "");
+  expect_split("root://host:1094//store/f.root:Events", "root://host:1094//store/f.root", "Events");
+  expect_split("root://host//store/f.root:dir/sub/tree", "root://host//store/f.root", "dir/sub/tree");
+  expect_split("http://host:8080/f.root", "http://host:8080/f.root", "");
+  expect_split("https://host:8443/data/f.root:Events", "https://host:8443/data/f.root", "Events");
+  expect_split("http://host:8080", "http://host:8080", "");
+  expect_split("file:///tmp/f.root:t", "file:///tmp/f.root", "t");
+}
+
+TEST(TreeSpecUrl, PathsForTheRedirectorAndLocalPaths) {
+  expect_split("/store/mc/f.root:Events", "/store/mc/f.root", "Events");
+  expect_split("/store/mc/f.root", "/store/mc/f.root", "");
+  expect_split("dir/f.root:one/two/tree", "dir/f.root", "one/two/tree");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The CLI over HTTP
+
+struct RunResult {
+  int status = -1;  // exit status; -1 if killed
+  std::string out, err;
+};
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::vector<uint8_t> read_bytes(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Runs the CLI (no shell), killed after timeout_s.
+RunResult run_cli(const std::vector<std::string>& args, int timeout_s = 60) {
+  static int n = 0;
+  const fs::path dir = fs::temp_directory_path();
+  const std::string stem = "m4h-remote-cli-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+  const fs::path out_path = dir / (stem + ".out"), err_path = dir / (stem + ".err");
+  std::vector<std::string> argv_s{cli_path()};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  RunResult r;
+  int rc = posix_spawn(&pid, argv_s[0].c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    ADD_FAILURE() << "cannot start " << argv_s[0];
+    return r;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  int wstatus = 0;
+  for (;;) {
+    if (::waitpid(pid, &wstatus, WNOHANG) == pid) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &wstatus, 0);
+      ADD_FAILURE() << "mlaas4hep timed out";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (WIFEXITED(wstatus)) r.status = WEXITSTATUS(wstatus);
+  r.out = read_text(out_path);
+  r.err = read_text(err_path);
+  fs::remove(out_path);
+  fs::remove(err_path);
+  return r;
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> v;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) v.push_back(line);
+  return v;
+}
+
+// The one-line error contract, naming `url`.
+void expect_error(const RunResult& r, const std::string& url) {
+  EXPECT_EQ(r.status, 2) << r.err;
+  auto lines = lines_of(r.err);
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_EQ(lines[0].rfind("mlaas4hep: error: ", 0), 0u) << lines[0];
+  EXPECT_NE(lines[0].find(url), std::string::npos) << lines[0];
+}
+
+// "N requests, M ranges" from a --verbose line starting with `what`.
+std::pair<long, long> io_counts(const std::string& err, const std::string& what) {
+  std::regex re("mlaas4hep: " + what + ".*: ([0-9]+) requests, ([0-9]+) ranges");
+  for (const auto& line : lines_of(err)) {
+    std::smatch m;
+    if (std::regex_search(line, m, re)) return {std::stol(m[1]), std::stol(m[2])};
+  }
+  ADD_FAILURE() << "no '" << what << "' line in:\n" << err;
+  return {-1, -1};
+}
+
+TEST(RemoteCli, DumpOverHttpMatchesTheLocalFile) {
+  M4H_REQUIRE_TESTDATA();
+  const std::vector<std::string> specs = {"uproot-simple.root", "uproot-HZZ-zlib.root",
+                                          "uproot-nesteddirs.root:one/two/tree",
+                                          "nanoAOD_2015_CMS_Open_Data_ttbar.root:Events",
+                                          "uproot-small-dy-withoffsets.root"};
+  for (const std::string& spec : specs) {
+    const auto colon = spec.find(':');
+    const std::string file = spec.substr(0, colon), tree = colon == std::string::npos ? "" : spec.substr(colon);
+    HttpTestServer server(read_bytes(testdata_file(file)), HttpTestServer::Mode::kRanges);
+    const std::string url = server.url() + tree;
+    auto local = run_cli({"dump", testdata_file(file) + tree, "--stop", "3000"});
+    ASSERT_EQ(local.status, 0) << local.err;
+    auto remote = run_cli({"dump", url, "--stop", "3000", "--timeout", "10"});
+    ASSERT_EQ(remote.status, 0) << remote.err;
+    EXPECT_EQ(remote.out, local.out) << spec;
+    EXPECT_EQ(remote.err, local.err) << spec;  // the same skipped-branch lines, nothing more
+    auto show = run_cli({"show", url});
+    EXPECT_EQ(show.status, 0) << show.err;
+    EXPECT_EQ(show.out, run_cli({"show", testdata_file(file) + tree}).out);
+  }
+}
+
+TEST(RemoteCli, LsOverHttpMatchesTheLocalFile) {
+  M4H_REQUIRE_TESTDATA();
+  HttpTestServer server(read_bytes(testdata_file("uproot-nesteddirs.root")), HttpTestServer::Mode::kRanges);
+  auto remote = run_cli({"ls", server.url(), "--retries", "1"});
+  ASSERT_EQ(remote.status, 0) << remote.err;
+  EXPECT_EQ(remote.out, run_cli({"ls", testdata_file("uproot-nesteddirs.root")}).out);
+}
+
+TEST(RemoteCli, VerbosePrintsIoStatisticsPerChunk) {
+  M4H_REQUIRE_TESTDATA();
+  const std::string file = testdata_file("uproot-HZZ-zlib.root");
+  HttpTestServer server(read_bytes(file), HttpTestServer::Mode::kRanges);
+  auto whole = run_cli({"dump", server.url(), "--verbose"});
+  ASSERT_EQ(whole.status, 0) << whole.err;
+  EXPECT_GT(io_counts(whole.err, "open").first, 0);
+  EXPECT_GT(io_counts(whole.err, "entries \\[0, 2421\\)").first, 0);
+  EXPECT_GT(io_counts(whole.err, "read in total").second, 0);
+  auto chunked = run_cli({"dump", server.url(), "--verbose", "--chunk-size", "1000"});
+  ASSERT_EQ(chunked.status, 0) << chunked.err;
+  EXPECT_EQ(chunked.out, whole.out);
+  EXPECT_GT(io_counts(chunked.err, "chunk 0 entries \\[0, 1000\\)").first, 0);
+  EXPECT_GE(io_counts(chunked.err, "chunk 1 entries \\[1000, 2000\\)").first, 0);
+  EXPECT_GE(io_counts(chunked.err, "chunk 2 entries \\[2000, 2421\\)").first, 0);
+  // Local files report the same statistics.
+  auto local = run_cli({"dump", file, "-v", "--chunk-size", "1000"});
+  EXPECT_EQ(local.out, whole.out);
+  EXPECT_GT(io_counts(local.err, "chunk 0").first, 0);
+}
+
+TEST(RemoteCli, CoalesceGapZeroAsksForEveryBasketOnItsOwn) {
+  M4H_REQUIRE_TESTDATA();
+  const std::string file = testdata_file("uproot-HZZ-zlib.root");
+  HttpTestServer server(read_bytes(file), HttpTestServer::Mode::kRanges);
+  auto merged = run_cli({"dump", server.url(), "-v", "--threads", "1"});
+  auto separate = run_cli({"dump", server.url(), "-v", "--threads", "1", "--coalesce-gap", "0"});
+  ASSERT_EQ(merged.status, 0) << merged.err;
+  ASSERT_EQ(separate.status, 0) << separate.err;
+  EXPECT_EQ(merged.out, separate.out);
+  const auto m = io_counts(merged.err, "read in total"), s = io_counts(separate.err, "read in total");
+  EXPECT_LT(m.second, s.second) << "coalesced ranges " << m.second << ", without coalescing " << s.second;
+  EXPECT_LE(m.first, s.first);
+  EXPECT_NE(separate.err.find("coalescing off"), std::string::npos) << separate.err;
+}
+
+TEST(RemoteCli, RedirectorIsPrefixedToPathsThatAreNotLocal) {
+  M4H_REQUIRE_TESTDATA();
+  HttpTestServer server(read_bytes(testdata_file("uproot-simple.root")), HttpTestServer::Mode::kRanges);
+  const std::string redirector = "http://127.0.0.1:" + std::to_string(server.port());
+  auto r = run_cli({"dump", "/file.root:tree", "--redirector", redirector});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, run_cli({"dump", testdata_file("uproot-simple.root")}).out);
+  // Without the redirector the same path is a missing local file.
+  expect_error(run_cli({"dump", "/file.root:tree"}), "/file.root");
+}
+
+TEST(RemoteCli, RemoteFailuresFollowTheErrorContract) {
+  HttpTestServer server(1000, HttpTestServer::Mode::kRanges);
+  const std::string missing = server.url("/missing.root");
+  expect_error(run_cli({"dump", missing}), missing);
+  expect_error(run_cli({"show", missing + ":Events"}), missing);
+  expect_error(run_cli({"ls", missing}), missing);
+  // Not a ROOT file (the server's pattern bytes).
+  expect_error(run_cli({"ls", server.url()}), server.url());
+  // Nothing listening: fails at once, without XrdCl's or curl's own chatter.
+  HttpTestServer gone(1000, HttpTestServer::Mode::kRanges);
+  const int port = gone.port();
+  gone.stop();
+  for (const std::string& url : {"root://127.0.0.1:" + std::to_string(port) + "//f.root",
+                                "http://127.0.0.1:" + std::to_string(port) + "/f.root"}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    expect_error(run_cli({"dump", url + ":Events", "--retries", "0", "--timeout", "5"}, 30), url);
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0) << url;
+  }
+  auto bad = run_cli({"dump", server.url(), "--timeout", "0"});
+  EXPECT_EQ(bad.status, 2);
+  auto bad_gap = run_cli({"dump", server.url(), "--coalesce-gap", "-5"});
+  EXPECT_EQ(bad_gap.status, 2);
+}
+
+}  // namespace
+}  // namespace m4h::test
