@@ -238,7 +238,7 @@ xrd_stop() {
       while kill -0 "$pid" && ((SECONDS < deadline)); do sleep 0.05; done
       kill -0 "$pid" && kill -s KILL "$pid"
     fi
-    wait "$pid"
+    wait "$pid" || true  # its exit status (143 after TERM) is not ours: callers may run set -e
   } 2>/dev/null
   unset 'XRD_PID[$name]'
   rm -f "$XRD_WORK/$name.pid"
@@ -251,6 +251,7 @@ xrd_resume_origin() { kill -s CONT "${XRD_PID[origin]}"; }
 xrd_stop_all() {
   local name
   for name in proxy origin; do xrd_stop "$name"; done
+  return 0
 }
 
 # ---------------------------------------------------------------------------------------------
