@@ -21,7 +21,7 @@
 #        completes with the same values;
 #      - a wrong path (root:// and http://), a port nobody listens on, an unknown host: exit 2
 #        and a message naming the URL.
-#      The long reads use a ~200 MB file from `mlaas4hep gen` (kept in BUILD_DIR/remote-test/) and
+#      The long reads use a ~200 MB file from `mlaas4hep gen` (kept in $M4H_REMOTE_DATA_DIR) and
 #      loopback limited with tc to ~30 MB/s, so that "the middle of the read" is seconds long.
 #
 # Exit status: 0 all passed, 1 a failure, 77 skipped (no private network namespace, no xrootd,
@@ -31,7 +31,8 @@
 # M4H_REMOTE_PARTS (default "equality cache faults": the parts to run; "cache" needs "equality"),
 # M4H_REMOTE_WAYS (default "root-direct root-proxy http-direct http-proxy": the remote ways each
 # tree is dumped), M4H_REMOTE_JOBS (files compared at a time, default 3), M4H_REMOTE_FILE_STRIDE
-# (compare one file in N, default 1: all; the sanitizer build uses 3).
+# (compare one file in N, default 1: all; the sanitizer build uses 3), M4H_REMOTE_DATA_DIR (where
+# the generated file is kept, default ${TMPDIR:-/tmp}/m4h-remote-test-data).
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=../../scripts/xrootd-servers.sh
@@ -71,14 +72,15 @@ fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 ok() { checks=$((checks + 1)); }
 elapsed() { awk -v a="$1" -v b="${EPOCHREALTIME}" 'BEGIN { printf "%.1f", b - a }'; }
 
-# --- the long file for the fault tests (generated once per build directory) --------------------
-long_dir="$build/remote-test"
+# --- the long file for the fault tests (generated once, shared by build directories) ------------
+# Any build's gen output will do: every read of it is compared with a local read of the same file.
+long_dir=${M4H_REMOTE_DATA_DIR:-${TMPDIR:-/tmp}/m4h-remote-test-data}
 long="$long_dir/long-200mb.root"
 if [ ! -s "$long" ]; then
-  mkdir -p "$long_dir"
+  mkdir -p "$long_dir" && chmod 755 "$long_dir"
   echo "generating $long (~200 MB, kept for later runs)"
   timeout 300 "$cli" gen --process signal --events 1100000 --codec zlib --level 1 --threads 2 \
-    -o "$long.tmp" >/dev/null && mv "$long.tmp" "$long" || { echo "FAIL: mlaas4hep gen failed"; exit 1; }
+    -o "$long.tmp.$$" >/dev/null && mv "$long.tmp.$$" "$long" || { echo "FAIL: mlaas4hep gen failed"; exit 1; }
 fi
 
 # --- servers -----------------------------------------------------------------------------------
