@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <span>
 #include <vector>
 
 #include "core/error.h"
@@ -22,7 +23,7 @@ constexpr int kBasketsPerBranch = 2;
 constexpr int kBasketsPerFile = 40;
 constexpr int64_t kMaxBasketBytes = 64 * 1024;
 
-void write_file(const fs::path& p, const std::vector<uint8_t>& bytes) {
+void write_file(const fs::path& p, std::span<const uint8_t> bytes) {
   std::ofstream out(p, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
