@@ -492,7 +492,6 @@ void HttpSource::run(std::vector<Transfer*> todo, const std::string& what, bool 
     }
     if (res != CURLE_OK) {
       std::string msg = t->errbuf[0] ? std::string(t->errbuf) : std::string(curl_easy_strerror(res));
-      if (res == CURLE_OPERATION_TIMEDOUT) msg += " (timeout " + std::to_string(options_.timeout_s) + " s)";
       retry_or_throw(t, ErrorCode::kIo, msg, retriable_curl(res));
       return;
     }

@@ -7,6 +7,7 @@
 #include <XrdCl/XrdClXRootDResponses.hh>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -95,8 +96,11 @@ std::string range_text(uint64_t offset, uint64_t length) {
 struct XRootDSource::Handle {
   XrdCl::File file{false};  // no client plug-ins: plain XRootD
   uint16_t timeout = 0;
+  std::atomic<bool> failed{false};  // dropped after a connection error
   ~Handle() {
-    if (file.IsOpen()) {
+    // A healthy file is closed politely. After a connection error the server may hang: leave
+    // the close to XrdCl's destructor, which does not wait for an answer.
+    if (!failed && file.IsOpen()) {
       XrdCl::XRootDStatus st = file.Close(timeout);
       (void)st;  // read-only: nothing to lose
     }
@@ -126,19 +130,31 @@ XRootDSource::XRootDSource(std::string url, const SourceOptions& options)
 XRootDSource::~XRootDSource() = default;
 
 std::shared_ptr<XRootDSource::Handle> XRootDSource::current(XrdCl::XRootDStatus& status) {
+  const uint64_t seen = open_attempts_.load();
   std::lock_guard lock(mu_);
-  if (!handle_) {
-    auto h = std::make_shared<Handle>();
-    h->timeout = std::min<uint16_t>(timeout_, 5);  // closing a file after an error should not wait long
-    status = h->file.Open(url_, XrdCl::OpenFlags::Read, XrdCl::Access::None, timeout_);
-    if (!status.IsOK()) return nullptr;
-    handle_ = std::move(h);
+  if (handle_) return handle_;
+  if (open_attempts_.load() != seen && last_open_failure_) {
+    // Another thread tried while this one waited, and failed: share its answer rather than
+    // make every reading thread wait out its own timeout in turn.
+    status = *last_open_failure_;
+    return nullptr;
   }
+  ++open_attempts_;
+  auto h = std::make_shared<Handle>();
+  h->timeout = std::min<uint16_t>(timeout_, 5);  // closing a file should not wait long
+  status = h->file.Open(url_, XrdCl::OpenFlags::Read, XrdCl::Access::None, timeout_);
+  if (!status.IsOK()) {
+    last_open_failure_ = std::make_shared<XrdCl::XRootDStatus>(status);
+    return nullptr;
+  }
+  last_open_failure_.reset();
+  handle_ = std::move(h);
   return handle_;
 }
 
 void XRootDSource::reopen(const std::shared_ptr<Handle>& failed) {
   std::lock_guard lock(mu_);
+  failed->failed = true;
   if (handle_ == failed) handle_.reset();  // the next current() opens a new one
 }
 

@@ -4,6 +4,7 @@
 // defaults set here. XrdCl's headers stay in the .cc file.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -54,6 +55,8 @@ class XRootDSource final : public Source {
   uint64_t size_ = 0;
   std::mutex mu_;
   std::shared_ptr<Handle> handle_;
+  std::atomic<uint64_t> open_attempts_{0};
+  std::shared_ptr<XrdCl::XRootDStatus> last_open_failure_;  // of the latest attempt, if it failed
 };
 
 }  // namespace m4h::io

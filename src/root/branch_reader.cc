@@ -418,8 +418,12 @@ std::vector<std::shared_ptr<const BasketData>> load_group(const GroupContext& ct
     bool read_ok = true;
     try {
       stored = io::read_coalesced(file.source(), ranges, file.source().limits().coalesce_gap);
-    } catch (const Error&) {
-      read_ok = false;  // read the baskets one by one below: the error then names the basket
+    } catch (const Error& e) {
+      // A range past the end: read the baskets one by one below, so that the error names the
+      // basket. A failed backend (connection, timeout) fails the same way for every basket:
+      // report it now rather than retrying each one.
+      if (e.code() != ErrorCode::kCorrupt) throw;
+      read_ok = false;
     }
     for (std::size_t j = 0; j < to_read.size(); ++j) {
       const BasketTask& t = ctx.tasks[g.first + to_read[j]];
