@@ -3,15 +3,17 @@
 # caching proxy) and over http:// (direct and through the proxy), from real xrootd servers on
 # loopback (deploy/xrootd/, started by scripts/xrootd-servers.sh in a private network namespace).
 #
-#   bench/remote_bench.sh [--repeat R] [--chunk N] [--threads K]
+#   bench/remote_bench.sh [--repeat R] [--chunk N] [--threads K]     (R rounds, default 3)
 #
 # Files (generated once into $BENCH_DATA_DIR and reused):
 #   gen-1g-zlib.root   `mlaas4hep gen --events 4500000 --codec zlib --level 1` (~800 MB, 24 branches)
 #   wide-113.root      bench/remote/make_wide_file: a NanoAOD-like tree of 113 branches
 # For each file and way, build/bench/remote_read_bench reads every branch chunk by chunk
-# (root::ChunkIterator, as an analysis job does), decodes, drops the columns, and reports MB/s and
-# the I/O per chunk (requests, ranges, bytes), with the default coalescing gap and with
-# --coalesce-gap 0. `mlaas4hep dump --verbose` prints the same I/O statistics for one read.
+# (root::ChunkIterator, as an analysis job does), decodes, drops the columns, and reports the time
+# and the I/O per chunk (requests, ranges, bytes), with the default coalescing gap and with
+# --coalesce-gap 0. The ways are read in turn, R rounds, and medians reported, so that load on the
+# machine hits them alike; the CPU time of the client and of both servers is reported too (on one
+# machine they share its cores). `mlaas4hep dump --verbose` prints the same I/O statistics.
 #
 # Environment:
 #   BUILD_DIR        build directory (default build; configured Release if it does not exist)
@@ -78,59 +80,107 @@ trap 'xrd_stop_all; rm -rf "$work"' EXIT
 
 bench="$BUILD_DIR/bench/remote_read_bench"
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); load average $(cut -d' ' -f1-3 /proc/loadavg);" \
-  "build: $BUILD_DIR ($(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt")); $threads threads, chunks of $chunk entries, median of $repeat passes"
+  "build: $BUILD_DIR ($(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt")); $threads threads, chunks of $chunk entries;" \
+  "$repeat rounds, each reading once every way in turn; medians"
 echo
 
-# row LABEL URL [remote_read_bench options...]: one table row.
-row() {
-  local label=$1 url=$2
+tck=$(getconf CLK_TCK)
+server_ticks() {  # CPU ticks (user + system) used so far by both servers
+  local t=0 pid
+  for pid in "${XRD_PID[origin]}" "${XRD_PID[proxy]}"; do
+    t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+  done
+  echo "$t"
+}
+
+# pass LABEL URL [remote_read_bench options...]: one read; appends its fields and the servers'
+# CPU seconds to $work/passes.tsv.
+pass() {
+  local label=$1 url=$2 t0 line
   shift 2
   echo "  $label" >&2
-  "$bench" --repeat "$repeat" --chunk "$chunk" --threads "$threads" --label "$label" "$@" "$url:Events"
+  t0=$(server_ticks)
+  line=$("$bench" --repeat 1 --tsv --chunk "$chunk" --threads "$threads" --label "$label" "$@" "$url:Events")
+  echo "$line	$(awk -v a="$t0" -v b="$(server_ticks)" -v t="$tck" 'BEGIN { printf "%.2f", (b - a) / t }')" >>"$work/passes.tsv"
 }
 
 for f in gen-1g-zlib.root wide-113.root; do
-  echo "### $f ($(du -m "$BENCH_DATA_DIR/$f" | cut -f1) MB)"
-  echo
   echo "reading $f" >&2
-  row "local" "$BENCH_DATA_DIR/$f" --header | tee "$work/$f.default.md"
-  row "root:// direct" "$XRD_ORIGIN_URL//$f" | tee -a "$work/$f.default.md"
-  # The first pass through the proxy fills its cache (cold); the next ones are served by it.
-  "$bench" --repeat 1 --chunk "$chunk" --threads "$threads" --label "root:// proxy, cold cache" \
-    "$XRD_PROXY_URL//$f:Events" | tee -a "$work/$f.cold.md"
-  row "root:// proxy" "$XRD_PROXY_URL//$f" | tee -a "$work/$f.default.md"
-  row "http:// direct" "$XRD_ORIGIN_HTTP_URL/$f" | tee -a "$work/$f.default.md"
-  row "http:// proxy" "$XRD_PROXY_HTTP_URL/$f" | tee -a "$work/$f.default.md"
-  for way in "local|$BENCH_DATA_DIR/$f" "root:// direct|$XRD_ORIGIN_URL//$f" "http:// direct|$XRD_ORIGIN_HTTP_URL/$f"; do
-    row "${way%%|*}, --coalesce-gap 0" "${way#*|}" --coalesce-gap 0 | tee -a "$work/$f.gap0.md"
+  : >"$work/passes.tsv"
+  ways=(
+    "local|$BENCH_DATA_DIR/$f|"
+    "root:// direct|$XRD_ORIGIN_URL//$f|"
+    "root:// proxy|$XRD_PROXY_URL//$f|"
+    "http:// direct|$XRD_ORIGIN_HTTP_URL/$f|"
+    "http:// proxy|$XRD_PROXY_HTTP_URL/$f|"
+    "local, --coalesce-gap 0|$BENCH_DATA_DIR/$f|--coalesce-gap 0"
+    "root:// direct, --coalesce-gap 0|$XRD_ORIGIN_URL//$f|--coalesce-gap 0"
+    "http:// direct, --coalesce-gap 0|$XRD_ORIGIN_HTTP_URL/$f|--coalesce-gap 0"
+  )
+  # The first read through the proxy fills its cache; the rounds below read a warm cache.
+  pass "root:// proxy, cold cache" "$XRD_PROXY_URL//$f"
+  for ((r = 0; r < repeat; r++)); do
+    for w in "${ways[@]}"; do
+      IFS='|' read -r label url opts <<<"$w"
+      # shellcheck disable=SC2086
+      pass "$label" "$url" $opts
+    done
   done
+  cp "$work/passes.tsv" "$work/$f.tsv"
+  echo "### $f ($(du -m "$BENCH_DATA_DIR/$f" | cut -f1) MB on disk)"
+  echo
+  # One row per way: medians of its passes; "% of local" compares medians of the same rounds.
+  awk -F'\t' '
+    function median(key,   n, i, j, t, v) {
+      n = split(vals[key], v, " ")
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
+      return v[int((n + 1) / 2)]
+    }
+    {
+      l = $1
+      if (!(l in seen)) { seen[l] = 1; order[++n] = l }
+      vals[l "s"] = vals[l "s"] " " $6; vals[l "cpu"] = vals[l "cpu"] " " $13; vals[l "srv"] = vals[l "srv"] " " $14
+      br[l] = $2; mb[l] = $7; req[l] = $8; maxreq[l] = $9; ranges[l] = $10; kb[l] = $11
+    }
+    END {
+      print "| read | branches | s | MB/s | % of local | requests/chunk (max) | ranges/chunk | KB/request | client CPU s | servers CPU s |"
+      print "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+      base = median("local" "s")
+      for (i = 1; i <= n; i++) {
+        l = order[i]; s = median(l "s")
+        printf "| %s | %d | %.2f | %.0f | %.0f%% | %.1f (%d) | %.1f | %.0f | %.2f | %.2f |\n", l, br[l], s, mb[l] / s,
+               100 * base / s, req[l], maxreq[l], ranges[l], kb[l], median(l "cpu"), median(l "srv")
+      }
+    }' "$work/$f.tsv" | tee "$work/$f.md"
   echo
 done
 
-# The issue's targets, from the rows above: remote loopback >= 70% of local MB/s; requests per
-# chunk <= branches / 10 for the 113-branch file (default coalescing).
+# The issue's targets: remote loopback >= 70% of local; requests per chunk <= branches / 10 for
+# the 113-branch file (default coalescing).
 echo "### Targets"
 echo
 for f in gen-1g-zlib.root wide-113.root; do
   awk -F'|' -v f="$f" '
     function trim(s) { gsub(/^ +| +$/, "", s); return s }
-    /^\| / && $2 !~ /read/ {
-      label = trim($2); mbs = trim($9) + 0; req = trim($10); sub(/ .*/, "", req); req += 0; br = trim($3) + 0
-      if (label == "local") { local_mbs = mbs; next }
-      line = sprintf("- %s, %s: %.0f%% of local (target >= 70%%: %s)", f, label, 100 * mbs / local_mbs,
-                     mbs >= 0.7 * local_mbs ? "met" : "MISSED")
+    NR > 2 {
+      label = trim($2); pct = trim($6) + 0; req = trim($7); sub(/ .*/, "", req); req += 0; br = trim($3) + 0
+      if (label == "local" || label ~ /coalesce-gap|cold/) next
+      line = sprintf("- %s, %s: %d%% of local (target >= 70%%: %s)", f, label, pct, pct >= 70 ? "met" : "MISSED")
       if (f ~ /wide/)
-        line = line sprintf("; %s requests per chunk for %s branches (target <= %.1f: %s)", req, br, br / 10,
+        line = line sprintf("; %.1f requests per chunk for %d branches (target <= %.1f: %s)", req, br, br / 10,
                             req <= br / 10 ? "met" : "MISSED")
       print line
-    }' "$work/$f.default.md"
+    }' "$work/$f.md"
 done
 echo
-echo "Requests per chunk, default coalescing vs --coalesce-gap 0 (wide-113.root):"
-for way in local "root:// direct" "http:// direct"; do
-  d=$(awk -F'|' -v w="$way" '{ l = $2; gsub(/^ +| +$/, "", l) } l == w { r = $10; gsub(/^ +| +$/, "", r); print r }' "$work/wide-113.root.default.md")
-  z=$(awk -F'|' -v w="$way, --coalesce-gap 0" '{ l = $2; gsub(/^ +| +$/, "", l) } l == w { r = $10; gsub(/^ +| +$/, "", r); print r }' "$work/wide-113.root.gap0.md")
-  echo "- $way: $d with coalescing, $z without"
+echo "Requests per chunk with the default coalescing gap and with --coalesce-gap 0:"
+for f in gen-1g-zlib.root wide-113.root; do
+  for way in local "root:// direct" "http:// direct"; do
+    awk -F'|' -v w="$way" -v f="$f" '
+      function trim(s) { gsub(/^ +| +$/, "", s); return s }
+      { l = trim($2) } l == w { d = trim($7); dr = trim($8) } l == w ", --coalesce-gap 0" { z = trim($7); zr = trim($8) }
+      END { printf "- %s, %s: %s requests (%s ranges) with coalescing, %s (%s ranges) without\n", f, w, d, dr, z, zr }' "$work/$f.md"
+  done
 done
 echo
 echo "One read as the CLI reports it (mlaas4hep dump --verbose --chunk-size $chunk, wide-113.root over root://, last lines):"

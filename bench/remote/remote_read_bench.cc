@@ -14,9 +14,15 @@
 //     -b BRANCH          read only this branch (repeatable)
 //     --label TEXT       first column of the output rows (default: the input)
 //     --header           print the table header first
+//     --tsv              tab-separated fields instead of a markdown row (for scripts): label,
+//                        branches, entries, chunks, stored MB, s, MB (uncompressed), requests per
+//                        chunk, max requests in a chunk, ranges per chunk, KB per request, open
+//                        requests, CPU s of this process
 // One markdown row per input on stdout:
 //   | label | branches | entries | chunks | stored MB | s | stored MB/s | MB/s (uncompressed) |
-//   requests/chunk (max) | ranges/chunk | KB/request | open requests |
+//   requests/chunk (max) | ranges/chunk | KB/request | open requests | CPU s |
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -44,10 +50,19 @@ struct Options {
   std::vector<std::string> branches;
   std::string label;
   bool header = false;
+  bool tsv = false;
 };
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
 
 struct Pass {
   double seconds = 0;
+  double cpu = 0;  // CPU seconds of this process (all threads)
   int64_t entries = 0;
   int64_t chunks = 0;
   std::size_t branches = 0;
@@ -77,6 +92,7 @@ std::pair<std::string, std::string> split(const std::string& arg) {
 Pass one_pass(const std::string& input, const Options& o) {
   auto [url, tree_path] = split(input);
   auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = cpu_seconds();
   auto file = root::File::open(url, o.source);
   if (tree_path.empty()) {
     auto trees = root::tree_paths(*file);
@@ -118,13 +134,14 @@ Pass one_pass(const std::string& input, const Options& o) {
   }
   p.chunk_io = minus(file->source().stats(), p.open_io);
   p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  p.cpu = cpu_seconds() - cpu0;
   return p;
 }
 
 int usage() {
   std::fprintf(stderr,
                "usage: remote_read_bench [--chunk N] [--threads K] [--coalesce-gap B] [--timeout S] "
-               "[--retries R] [--repeat R] [-b BRANCH]... [--label TEXT] [--header] FILE_OR_URL[:TREE]...\n");
+               "[--retries R] [--repeat R] [-b BRANCH]... [--label TEXT] [--header] [--tsv] FILE_OR_URL[:TREE]...\n");
   return 2;
 }
 
@@ -148,14 +165,15 @@ int main(int argc, char** argv) {
     else if (k == "-b") o.branches.push_back(next());
     else if (k == "--label") o.label = next();
     else if (k == "--header") o.header = true;
+    else if (k == "--tsv") o.tsv = true;
     else if (!k.empty() && k[0] == '-') return usage();
     else inputs.push_back(k);
   }
   if (inputs.empty()) return usage();
-  if (o.header) {
+  if (o.header && !o.tsv) {
     std::printf("| read | branches | entries | chunks | stored MB | s | stored MB/s | MB/s | requests/chunk (max) "
-                "| ranges/chunk | KB/request | open requests |\n");
-    std::printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+                "| ranges/chunk | KB/request | open requests | CPU s |\n");
+    std::printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
   }
   int rc = 0;
   for (const auto& input : inputs) {
@@ -166,14 +184,24 @@ int main(int argc, char** argv) {
       const Pass& p = passes[passes.size() / 2];
       const double chunks = std::max<double>(1, static_cast<double>(p.chunks));
       const double requests = std::max<double>(1, static_cast<double>(p.chunk_io.requests));
-      std::printf("| %s | %zu | %lld | %lld | %.1f | %.3f | %.1f | %.1f | %.1f (%llu) | %.1f | %.0f | %llu |\n",
-                  (o.label.empty() ? input : o.label).c_str(), p.branches, static_cast<long long>(p.entries),
-                  static_cast<long long>(p.chunks), p.stored_bytes / 1e6, p.seconds,
-                  p.stored_bytes / 1e6 / p.seconds, p.uncompressed_bytes / 1e6 / p.seconds,
-                  static_cast<double>(p.chunk_io.requests) / chunks,
-                  static_cast<unsigned long long>(p.max_requests_per_chunk),
-                  static_cast<double>(p.chunk_io.ranges) / chunks, static_cast<double>(p.chunk_io.bytes) / requests / 1e3,
-                  static_cast<unsigned long long>(p.open_io.requests));
+      const std::string label = o.label.empty() ? input : o.label;
+      const double req_per_chunk = static_cast<double>(p.chunk_io.requests) / chunks;
+      const double ranges_per_chunk = static_cast<double>(p.chunk_io.ranges) / chunks;
+      const double kb_per_request = static_cast<double>(p.chunk_io.bytes) / requests / 1e3;
+      if (o.tsv) {
+        std::printf("%s\t%zu\t%lld\t%lld\t%.3f\t%.4f\t%.3f\t%.2f\t%llu\t%.2f\t%.1f\t%llu\t%.3f\n", label.c_str(),
+                    p.branches, static_cast<long long>(p.entries), static_cast<long long>(p.chunks),
+                    p.stored_bytes / 1e6, p.seconds, p.uncompressed_bytes / 1e6, req_per_chunk,
+                    static_cast<unsigned long long>(p.max_requests_per_chunk), ranges_per_chunk, kb_per_request,
+                    static_cast<unsigned long long>(p.open_io.requests), p.cpu);
+      } else {
+        std::printf("| %s | %zu | %lld | %lld | %.1f | %.3f | %.1f | %.1f | %.1f (%llu) | %.1f | %.0f | %llu | %.2f |\n",
+                    label.c_str(), p.branches, static_cast<long long>(p.entries), static_cast<long long>(p.chunks),
+                    p.stored_bytes / 1e6, p.seconds, p.stored_bytes / 1e6 / p.seconds,
+                    p.uncompressed_bytes / 1e6 / p.seconds, req_per_chunk,
+                    static_cast<unsigned long long>(p.max_requests_per_chunk), ranges_per_chunk, kb_per_request,
+                    static_cast<unsigned long long>(p.open_io.requests), p.cpu);
+      }
       std::fflush(stdout);
     } catch (const Error& e) {
       std::fprintf(stderr, "remote_read_bench: error: %s\n", e.what());
