@@ -12,8 +12,9 @@
 #      its first tree the same output, over one of the remote ways, in turn;
 #   2. the proxy's cache holds what was read, and serves a repeated read while the origin hangs;
 #   3. faults, each bounded in time:
-#      - the origin hangs (SIGSTOP) in the middle of a long read with --timeout 5 --retries 0:
-#        exit 2 within the timeout plus a margin, with a message naming the URL;
+#      - the origin hangs (SIGSTOP) in the middle of a long read with --timeout 5 --retries 0,
+#        over root:// and over http://: exit 2 within the timeout plus a margin, with a message
+#        naming the URL;
 #      - the origin dies (SIGKILL) in the middle of a long read: exit 2, message naming the URL;
 #      - the origin is down when a read with --retries 5 starts and comes back while it waits:
 #        the read completes with the local JSON;
@@ -255,15 +256,19 @@ expect_error() {
   fi
 }
 
-# mid_read_fault LABEL ACTION BOUND CLI_ARGS...: starts a long read, then ACTION (pause: SIGSTOP,
-# kill: SIGKILL) on the origin once the read is underway; expects exit 2 within BOUND seconds of
-# the action and a message naming the URL.
+# mid_read_fault LABEL ACTION BOUND SCHEME CLI_ARGS...: starts a long read over SCHEME (root or
+# http), then ACTION (pause: SIGSTOP, kill: SIGKILL) on the origin once the read is underway;
+# expects exit 2 within BOUND seconds of the action and a message naming the URL.
 mid_read_fault() {
-  local label=$1 action=$2 bound=$3
-  shift 3
-  local lname url
+  local label=$1 action=$2 bound=$3 scheme=$4
+  shift 4
+  local lname url port
   lname=$(basename "$long")
-  url="$XRD_ORIGIN_URL//$lname"
+  if [ "$scheme" = http ]; then
+    url="$XRD_ORIGIN_HTTP_URL/$lname" port=${XRD_PORTS[origin_http]}
+  else
+    url="$XRD_ORIGIN_URL//$lname" port=${XRD_PORTS[origin]}
+  fi
   timeout 120 "$cli" dump "$url" --format csv "$@" >/dev/null 2>"$work/err" &
   local pid=$!
   sleep 1.5
@@ -281,7 +286,7 @@ mid_read_fault() {
     fail "$label: exit status $rc (expected 2) ${secs}s after the origin stopped: $(tail -n 2 "$work/err" | tr '\n' ' ')"
   elif awk -v s="$secs" -v m="$bound" 'BEGIN { exit !(s > m) }'; then
     fail "$label: exited ${secs}s after the origin stopped (at most ${bound}s expected): $(tail -n 1 "$work/err")"
-  elif ! grep -qF "127.0.0.1:${XRD_PORTS[origin]}" "$work/err" || ! grep -qF "$lname" "$work/err"; then
+  elif ! grep -qF "127.0.0.1:$port" "$work/err" || ! grep -qF "$lname" "$work/err"; then
     fail "$label: the message does not name the URL $url: $(tail -n 1 "$work/err")"
   else
     ok
@@ -298,11 +303,14 @@ if part faults; then
 
   if shape 240mbit; then
     # A hung server: only the timeout ends the read (no retries): 5 s plus a margin of 5 s.
-    mid_read_fault "origin hangs mid-read (--timeout 5 --retries 0)" pause 10 --timeout 5 --retries 0
+    mid_read_fault "origin hangs mid-read over root:// (--timeout 5 --retries 0)" pause 10 root --timeout 5 --retries 0
+    xrd_stop_origin KILL
+    restart_origin
+    mid_read_fault "origin hangs mid-read over http:// (--timeout 5 --retries 0)" pause 10 http --timeout 5 --retries 0
     xrd_stop_origin KILL
     restart_origin
     # A dead server: connection refused on every retry (default 3, backoff 0.5 + 1 + 2 s).
-    mid_read_fault "origin killed mid-read (--timeout 5)" kill 15 --timeout 5
+    mid_read_fault "origin killed mid-read over root:// (--timeout 5)" kill 15 root --timeout 5
     restart_origin
 
     # Killed in the middle of a read and restarted while the client retries: the local values.
