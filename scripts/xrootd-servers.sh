@@ -86,9 +86,15 @@ xrd_enter_netns() {
     wrapper "$(id -u)" "$(id -g)" "$script" "$@"
 }
 
-# The user the servers run as: XRD_USER when we are root (xrootd refuses root), else ourselves.
-xrd_runas_args() {
-  if [ "$(id -u)" = 0 ]; then echo "-R $XRD_USER"; fi
+# The servers run as XRD_USER when we are root (xrootd refuses to run as root; setpriv switches
+# user before xrootd starts, like xrootd's own -R), else as ourselves. They get SIGKILL if this
+# shell dies without stopping them (a test killed on timeout leaves no server behind).
+xrd_runas() {
+  if [ "$(id -u)" = 0 ]; then
+    echo "setpriv --reuid=$XRD_USER --regid=$XRD_USER --init-groups --pdeathsig=KILL"
+  else
+    echo "setpriv --pdeathsig=KILL"
+  fi
 }
 
 # Prints each PATH argument the server's user cannot read (one setpriv for all: it is slow).
@@ -164,13 +170,16 @@ xrd_wait_ready() {
   return 1
 }
 
-# Starts server NAME (origin or proxy) with the environment given as KEY=VALUE arguments.
+# Starts server NAME (origin or proxy) with the environment given as KEY=VALUE arguments. The
+# server reads its config after switching to its user, and makes a directory in its working
+# directory: both are in WORK_DIR (the repository may not be readable by that user).
 xrd_launch() {
   local name=$1
   shift
+  cp "$XRD_CONFIG_DIR/$name.cfg" "$XRD_WORK/$name.cfg" && chmod 644 "$XRD_WORK/$name.cfg" || return 1
   # shellcheck disable=SC2046
-  env "$@" XRD_RUN_DIR="$XRD_WORK/run" \
-    xrootd -c "$XRD_CONFIG_DIR/$name.cfg" -n "$name" $(xrd_runas_args) -l "$XRD_WORK/run/$name.log" \
+  (cd "$XRD_WORK/run" && exec env "$@" XRD_RUN_DIR="$XRD_WORK/run" \
+    $(xrd_runas) xrootd -c "$XRD_WORK/$name.cfg" -n "$name" -l "$XRD_WORK/run/$name.log") \
     >>"$XRD_WORK/$name.out" 2>&1 </dev/null &
   XRD_PID[$name]=$!
   echo "${XRD_PID[$name]}" >"$XRD_WORK/$name.pid"
