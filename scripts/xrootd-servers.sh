@@ -178,7 +178,7 @@ xrd_launch() {
   shift
   cp "$XRD_CONFIG_DIR/$name.cfg" "$XRD_WORK/$name.cfg" && chmod 644 "$XRD_WORK/$name.cfg" || return 1
   # shellcheck disable=SC2046
-  (cd "$XRD_WORK/run" && exec env "$@" XRD_RUN_DIR="$XRD_WORK/run" \
+  (cd "$XRD_WORK/run" && exec env "$@" M4H_XRD_RUN_DIR="$XRD_WORK/run" \
     $(xrd_runas) xrootd -c "$XRD_WORK/$name.cfg" -n "$name" -l "$XRD_WORK/run/$name.log") \
     >>"$XRD_WORK/$name.out" 2>&1 </dev/null &
   XRD_PID[$name]=$!
@@ -186,14 +186,14 @@ xrd_launch() {
 }
 
 xrd_start_origin() {
-  xrd_launch origin XRD_DATA_DIR="$XRD_DATA" XRD_PORT="${XRD_PORTS[origin]}" \
-    XRD_HTTP_PORT="${XRD_PORTS[origin_http]}"
+  xrd_launch origin M4H_XRD_DATA_DIR="$XRD_DATA" M4H_XRD_PORT="${XRD_PORTS[origin]}" \
+    M4H_XRD_HTTP_PORT="${XRD_PORTS[origin_http]}"
   xrd_wait_ready origin "${XRD_PORTS[origin]}" "${XRD_PORTS[origin_http]}"
 }
 
 xrd_start_proxy() {
-  xrd_launch proxy XRD_ORIGIN="127.0.0.1:${XRD_PORTS[origin]}" XRD_PORT="${XRD_PORTS[proxy]}" \
-    XRD_HTTP_PORT="${XRD_PORTS[proxy_http]}" XRD_CACHE_DIR="$XRD_WORK/cache" XRD_CACHE_RAM=1g
+  xrd_launch proxy M4H_XRD_ORIGIN="127.0.0.1:${XRD_PORTS[origin]}" M4H_XRD_PORT="${XRD_PORTS[proxy]}" \
+    M4H_XRD_HTTP_PORT="${XRD_PORTS[proxy_http]}" M4H_XRD_CACHE_DIR="$XRD_WORK/cache" M4H_XRD_CACHE_RAM=1g
   xrd_wait_ready proxy "${XRD_PORTS[proxy]}" "${XRD_PORTS[proxy_http]}"
 }
 
