@@ -28,6 +28,7 @@ struct DumpOptions {
   std::string format = "json";
   int threads = 0;
   int64_t chunk_size = 0;
+  bool read_ahead = false;
   bool verbose = false;
   io::SourceOptions source;
 };
@@ -114,6 +115,7 @@ void run_dump(const DumpOptions& o) {
   if (o.chunk_size > 0 && stop > start) {
     for (const auto& r : requests) columns.push_back(root::make_column(r.interpretation));
     root::ChunkIterator chunks(*tree, requests, o.chunk_size, start, stop, pool.get());
+    chunks.set_read_ahead(o.read_ahead);
     int64_t a = 0, b = 0;
     std::vector<root::Column> chunk;
     for (int n = 0; chunks.next(a, b, chunk); ++n) {
@@ -184,6 +186,8 @@ void add_dump(CLI::App& app) {
   cmd->add_option("--chunk-size", o->chunk_size,
                   "read this many entries at a time (default 0: the whole range in one read)")
       ->check(CLI::Range(int64_t{0}, std::numeric_limits<int64_t>::max()));
+  cmd->add_flag("--read-ahead", o->read_ahead,
+                "with --chunk-size: read the next chunk's baskets in the background while this one is decoded");
   cmd->add_flag("-v,--verbose", o->verbose,
                 "after reading, print on stderr the I/O statistics (requests, ranges, bytes, retries) "
                 "of opening, of each chunk and in total");

@@ -313,7 +313,8 @@ HttpSource::HttpSource(std::string url, const SourceOptions& options) : url_(std
   global_init();
   limits_.max_ranges_per_request = 1 << 16;  // read_v plans its own requests
   limits_.max_bytes_per_range = kMaxBytesPerRequest;
-  limits_.coalesce_gap = 256 << 10;  // a round trip costs far more than reading 256 KiB more
+  limits_.coalesce_gap = kRemoteCoalesceGap;
+  limits_.batch_reads = true;
   limits_ = apply_coalesce_option(limits_, options.coalesce_gap);
   std::string token = options.bearer_token;
   if (token.empty())

@@ -27,7 +27,16 @@ struct SourceLimits {
   uint64_t coalesce_gap = 16 << 10;
   // False: ranges are never merged for being close, only when they overlap (--coalesce-gap 0).
   bool coalesce = true;
+  // True where a round trip costs far more than copying (remote sources): readers gather the
+  // ranges of a whole chunk into one coalesced read instead of one read per parallel task.
+  bool batch_reads = false;
 };
+
+// The default coalescing gap of remote sources. Remote readers gather a whole chunk into one
+// request anyway (batch_reads), so the gap trades fewer ranges per request against bytes read for
+// nothing: on a generated 24-branch file, chunks of 20000 entries, 16/64/256 KiB gave 267/159/68
+// ranges for 0.1%/5%/39% more bytes than the baskets hold.
+inline constexpr uint64_t kRemoteCoalesceGap = 64 << 10;
 
 // How a source is opened (open_source, root::File::open, the CLI's --timeout/--retries/...).
 // Local files use only coalesce_gap; remote backends use everything.
@@ -42,7 +51,7 @@ struct SourceOptions {
   // of $BEARER_TOKEN_FILE, else none. XRootD reads its credentials from the environment itself.
   std::string bearer_token;
   // Merge ranges closer than this into one request; -1: the backend's default (16 KiB locally,
-  // 256 KiB remotely), 0: no merging of ranges that do not overlap.
+  // kRemoteCoalesceGap remotely), 0: no merging of ranges that do not overlap.
   int64_t coalesce_gap = -1;
   // Prefix for a path that is neither a URL nor an existing local file, e.g.
   // "root://cms-xrd-global.cern.ch": "/store/x.root" -> "root://cms-xrd-global.cern.ch//store/x.root".

@@ -32,6 +32,9 @@ void configure_xrdcl(uint16_t timeout_s) {
     env->PutInt("ConnectionRetry", 1);
     env->PutInt("ConnectionWindow", timeout_s);
     env->PutInt("StreamErrorWindow", 0);
+    // A response that stops flowing halfway (a large vector read from a server that hangs) is
+    // not covered by the request timeout: the stream timeout (default 60 s) declares it broken.
+    env->PutInt("StreamTimeout", timeout_s);
     // Timeouts are checked every TimeoutResolution seconds (default 15): make them prompt.
     env->PutInt("TimeoutResolution", 1);
     // XrdCl prints errors on stderr by default; ours name the URL and the range already.
@@ -111,7 +114,8 @@ XRootDSource::XRootDSource(std::string url, const SourceOptions& options)
     : url_(std::move(url)), options_(options) {
   limits_.max_ranges_per_request = kMaxChunks;
   limits_.max_bytes_per_range = kMaxChunkBytes;
-  limits_.coalesce_gap = 256 << 10;  // a round trip costs far more than reading 256 KiB more
+  limits_.coalesce_gap = kRemoteCoalesceGap;
+  limits_.batch_reads = true;
   limits_ = apply_coalesce_option(limits_, options.coalesce_gap);
   timeout_ = static_cast<uint16_t>(std::clamp(std::ceil(options.timeout_s), 1.0, 65535.0));
   configure_xrdcl(timeout_);

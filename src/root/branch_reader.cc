@@ -196,6 +196,25 @@ void BasketCache::evict_before(int64_t entry) {
   });
 }
 
+void BasketCache::put_stored(const BranchInfo* branch, std::size_t basket, Stored stored) {
+  std::lock_guard lock(mu_);
+  stored_[{branch, basket}] = std::move(stored);
+}
+
+bool BasketCache::has_stored(const BranchInfo* branch, std::size_t basket) {
+  std::lock_guard lock(mu_);
+  return stored_.count({branch, basket}) > 0;
+}
+
+std::optional<BasketCache::Stored> BasketCache::take_stored(const BranchInfo* branch, std::size_t basket) {
+  std::lock_guard lock(mu_);
+  auto it = stored_.find({branch, basket});
+  if (it == stored_.end()) return std::nullopt;
+  Stored s = std::move(it->second);
+  stored_.erase(it);
+  return s;
+}
+
 Column make_column(const Interpretation& in) {
   Column c;
   c.dtype = in.dtype;
@@ -389,9 +408,12 @@ struct GroupContext {
   const std::vector<BasketTask>& tasks;
   int64_t stop;
   BasketCache* cache;
+  BasketCache* batch;             // stored bytes read for the whole call (batch_reads sources)
   std::vector<Column>& out;       // results
   const std::vector<char>& in_place;  // out[r] is pre-sized and decoded into directly
 };
+
+bool reads_separately(const BasketRef& ref) { return ref.embedded || ref.bytes <= 0 || ref.seek < 0; }
 
 // Loads the baskets of tasks [g.first, g.last): from the cache, embedded in the tree, or with
 // one coalesced read of the rest.
@@ -405,8 +427,15 @@ std::vector<std::shared_ptr<const BasketData>> load_group(const GroupContext& ct
     const BranchInfo& b = *ctx.requests[t.request].branch;
     if (ctx.cache) held[k - g.first] = ctx.cache->get(&b, t.basket);
     if (held[k - g.first]) continue;
+    std::optional<BasketCache::Stored> stored;  // read ahead, or read for the whole call
+    if (ctx.cache) stored = ctx.cache->take_stored(&b, t.basket);
+    if (!stored && ctx.batch) stored = ctx.batch->take_stored(&b, t.basket);
+    if (stored) {
+      held[k - g.first] = std::make_shared<const BasketData>(basket_from_stored(file, b, t.basket, stored->bytes));
+      continue;
+    }
     const BasketRef& ref = b.baskets[t.basket];
-    if (ref.embedded || ref.bytes <= 0 || ref.seek < 0) {  // load_basket handles (or reports) these
+    if (reads_separately(ref)) {  // load_basket handles (or reports) these
       held[k - g.first] = std::make_shared<const BasketData>(load_basket(file, b, t.basket));
     } else {
       ranges.push_back({static_cast<uint64_t>(ref.seek), static_cast<uint64_t>(ref.bytes)});
@@ -575,13 +604,49 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
     k = end;
   }
 
-  GroupContext ctx{tree, requests, tasks, stop, cache, out, in_place};
+  // Where a round trip is expensive (remote sources), the stored bytes of many groups are read
+  // with one coalesced request (a wave of up to kWaveBytes), then the wave's groups decode in
+  // parallel from memory. Locally each group reads its own baskets, in parallel.
+  constexpr int64_t kWaveBytes = 64 << 20;
+  io::Source& source = tree.file().source();
+  const io::SourceLimits limits = source.limits();
+  BasketCache batch;
+  GroupContext ctx{tree, requests, tasks, stop, cache, limits.batch_reads ? &batch : nullptr, out, in_place};
   std::vector<std::vector<Piece>> group_pieces(groups.size());
-  auto run = [&](std::size_t i) { group_pieces[i] = decode_group(ctx, groups[i]); };
-  if (pool && groups.size() > 1) {
-    pool->parallel_for(groups.size(), run);
-  } else {
-    for (std::size_t i = 0; i < groups.size(); ++i) run(i);
+  for (std::size_t g0 = 0; g0 < groups.size();) {
+    std::size_t g1 = groups.size();
+    if (limits.batch_reads) {
+      std::vector<io::ByteRange> ranges;
+      std::vector<const BasketTask*> which;
+      int64_t wave = 0;
+      for (g1 = g0; g1 < groups.size() && (g1 == g0 || wave < kWaveBytes); ++g1)
+        for (std::size_t k = groups[g1].first; k < groups[g1].last; ++k) {
+          const BasketTask& t = tasks[k];
+          const BranchInfo* b = requests[t.request].branch;
+          const BasketRef& ref = b->baskets[t.basket];
+          if (reads_separately(ref)) continue;
+          if (cache && (cache->get(b, t.basket) || cache->has_stored(b, t.basket))) continue;
+          ranges.push_back({static_cast<uint64_t>(ref.seek), static_cast<uint64_t>(ref.bytes)});
+          which.push_back(&t);
+          wave += ref.bytes;
+        }
+      if (!ranges.empty()) {
+        try {
+          auto read = std::make_shared<io::CoalescedRead>(io::read_coalesced(source, ranges, limits.coalesce_gap));
+          for (std::size_t j = 0; j < which.size(); ++j)
+            batch.put_stored(requests[which[j]->request].branch, which[j]->basket, {read, read->parts[j]});
+        } catch (const Error& e) {
+          if (e.code() != ErrorCode::kCorrupt) throw;  // else: per group, naming the basket
+        }
+      }
+    }
+    auto run = [&](std::size_t i) { group_pieces[g0 + i] = decode_group(ctx, groups[g0 + i]); };
+    if (pool && g1 - g0 > 1) {
+      pool->parallel_for(g1 - g0, run);
+    } else {
+      for (std::size_t i = 0; i < g1 - g0; ++i) run(i);
+    }
+    g0 = g1;
   }
 
   std::vector<std::vector<Column>> pieces(requests.size());
@@ -610,10 +675,44 @@ ChunkIterator::ChunkIterator(const Tree& tree, std::vector<BranchRequest> reques
     : tree_(tree), requests_(std::move(requests)), chunk_size_(chunk_size), next_(start),
       stop_(stop), pool_(pool) {}
 
+ChunkIterator::~ChunkIterator() {
+  if (ahead_.valid()) ahead_.wait();  // it writes into cache_
+}
+
+void ChunkIterator::prefetch(int64_t from, int64_t to) {
+  std::vector<io::ByteRange> ranges;
+  std::vector<std::pair<const BranchInfo*, std::size_t>> which;
+  for (const auto& req : requests_) {
+    const auto& baskets = req.branch->baskets;
+    for (std::size_t i = 0; i < baskets.size(); ++i) {
+      const BasketRef& ref = baskets[i];
+      // Baskets that start before `from` belong to the current chunk too: it reads them.
+      if (ref.first_entry < from || ref.first_entry >= to || ref.entries <= 0) continue;
+      if (reads_separately(ref)) continue;
+      ranges.push_back({static_cast<uint64_t>(ref.seek), static_cast<uint64_t>(ref.bytes)});
+      which.emplace_back(req.branch, i);
+    }
+  }
+  if (ranges.empty()) return;
+  io::Source& source = tree_.file().source();
+  try {
+    auto read = std::make_shared<io::CoalescedRead>(io::read_coalesced(source, ranges, source.limits().coalesce_gap));
+    for (std::size_t j = 0; j < which.size(); ++j)
+      cache_.put_stored(which[j].first, which[j].second, {read, read->parts[j]});
+  } catch (const Error&) {
+    // The chunk's own read tries again and reports the error with its context.
+  }
+}
+
 bool ChunkIterator::next(int64_t& chunk_start, int64_t& chunk_stop, std::vector<Column>& columns) {
+  if (ahead_.valid()) ahead_.wait();  // this chunk's stored bytes are in the cache
   if (next_ >= stop_) return false;
   chunk_start = next_;
   chunk_stop = chunk_size_ > 0 ? std::min(stop_, next_ + chunk_size_) : stop_;
+  if (read_ahead_ && chunk_stop < stop_) {
+    const int64_t from = chunk_stop, to = chunk_size_ > 0 ? std::min(stop_, chunk_stop + chunk_size_) : stop_;
+    ahead_ = std::async(std::launch::async, [this, from, to] { prefetch(from, to); });
+  }
   columns = read_branches(tree_, requests_, chunk_start, chunk_stop, pool_, &cache_);
   cache_.evict_before(chunk_stop);
   next_ = chunk_stop;

@@ -3,9 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -31,13 +35,24 @@ struct BranchRequest {
 };
 
 // Keeps decompressed baskets that reach past the current chunk so that the next chunk does not
-// read and decompress them again. Thread-safe.
+// read and decompress them again, and the stored (still compressed) bytes of baskets read ahead.
+// Thread-safe.
 class BasketCache {
  public:
   std::shared_ptr<const BasketData> get(const BranchInfo* branch, std::size_t basket);
   void put(const BranchInfo* branch, std::size_t basket, std::shared_ptr<const BasketData> data);
   // Drops baskets that end at or before `entry`.
   void evict_before(int64_t entry);
+
+  // Stored bytes read ahead (key included, as basket_from_stored takes them); `owner` keeps the
+  // buffer that `bytes` points into alive. take_stored hands them out once.
+  struct Stored {
+    std::shared_ptr<const void> owner;
+    std::span<const uint8_t> bytes;
+  };
+  void put_stored(const BranchInfo* branch, std::size_t basket, Stored stored);
+  std::optional<Stored> take_stored(const BranchInfo* branch, std::size_t basket);
+  bool has_stored(const BranchInfo* branch, std::size_t basket);
 
  private:
   struct Slot {
@@ -47,6 +62,7 @@ class BasketCache {
   };
   std::mutex mu_;
   std::vector<Slot> slots_;
+  std::map<std::pair<const BranchInfo*, std::size_t>, Stored> stored_;
 };
 
 // Reads [start, stop) of each requested branch. `pool` may be null (read on this thread).
@@ -64,10 +80,19 @@ class ChunkIterator {
  public:
   ChunkIterator(const Tree& tree, std::vector<BranchRequest> requests, int64_t chunk_size,
                 int64_t start, int64_t stop, ThreadPool* pool);
+  ~ChunkIterator();
+  // Read-ahead (off by default): while a chunk is decoded, a background thread reads the stored
+  // bytes of the next chunk's baskets with one coalesced request, so that the next call finds
+  // them in memory and only decompresses. A failed read-ahead is ignored (the chunk's own read
+  // then reports the error).
+  void set_read_ahead(bool on) { read_ahead_ = on; }
   // Fills the columns of the next chunk and its range; false at the end.
   bool next(int64_t& chunk_start, int64_t& chunk_stop, std::vector<Column>& columns);
 
  private:
+  // Reads the stored bytes of the baskets that start in [from, to) into the cache.
+  void prefetch(int64_t from, int64_t to);
+
   const Tree& tree_;
   std::vector<BranchRequest> requests_;
   int64_t chunk_size_;
@@ -75,6 +100,8 @@ class ChunkIterator {
   int64_t stop_;
   ThreadPool* pool_;
   BasketCache cache_;
+  bool read_ahead_ = false;
+  std::future<void> ahead_;
 };
 
 }  // namespace m4h::root

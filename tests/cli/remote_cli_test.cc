@@ -194,6 +194,9 @@ TEST(RemoteCli, VerbosePrintsIoStatisticsPerChunk) {
   EXPECT_GT(io_counts(chunked.err, "chunk 0 entries [0, 1000)").first, 0);
   EXPECT_GE(io_counts(chunked.err, "chunk 1 entries [1000, 2000)").first, 0);
   EXPECT_GE(io_counts(chunked.err, "chunk 2 entries [2000, 2421)").first, 0);
+  auto ahead = run_cli({"dump", server.url(), "--chunk-size", "700", "--read-ahead", "--threads", "2"});
+  ASSERT_EQ(ahead.status, 0) << ahead.err;
+  EXPECT_EQ(ahead.out, whole.out);
   // Local files report the same statistics.
   auto local = run_cli({"dump", file, "-v", "--chunk-size", "1000"});
   EXPECT_EQ(local.out, whole.out);
