@@ -10,10 +10,11 @@
 #   wide-113.root      bench/remote/make_wide_file: a NanoAOD-like tree of 113 branches
 # For each file and way, build/bench/remote_read_bench reads every branch chunk by chunk
 # (root::ChunkIterator, as an analysis job does), decodes, drops the columns, and reports the time
-# and the I/O per chunk (requests, ranges, bytes), with the default coalescing gap and with
-# --coalesce-gap 0. The ways are read in turn, R rounds, and medians reported, so that load on the
-# machine hits them alike; the CPU time of the client and of both servers is reported too (on one
-# machine they share its cores). `mlaas4hep dump --verbose` prints the same I/O statistics.
+# and the I/O per chunk (requests, ranges, bytes): with the default coalescing gap, with
+# --coalesce-gap 0, and with read-ahead of the next chunk. The ways are read in turn, R rounds,
+# and medians reported, so that load on the machine hits them alike; the CPU time of the client
+# and of both servers is reported too (on one machine they share its cores).
+# `mlaas4hep dump --verbose` prints the same I/O statistics.
 #
 # Environment:
 #   BUILD_DIR        build directory (default build; configured Release if it does not exist)
@@ -113,6 +114,8 @@ for f in gen-1g-zlib.root wide-113.root; do
     "root:// proxy|$XRD_PROXY_URL//$f|"
     "http:// direct|$XRD_ORIGIN_HTTP_URL/$f|"
     "http:// proxy|$XRD_PROXY_HTTP_URL/$f|"
+    "root:// direct, --read-ahead|$XRD_ORIGIN_URL//$f|--read-ahead"
+    "http:// direct, --read-ahead|$XRD_ORIGIN_HTTP_URL/$f|--read-ahead"
     "local, --coalesce-gap 0|$BENCH_DATA_DIR/$f|--coalesce-gap 0"
     "root:// direct, --coalesce-gap 0|$XRD_ORIGIN_URL//$f|--coalesce-gap 0"
     "http:// direct, --coalesce-gap 0|$XRD_ORIGIN_HTTP_URL/$f|--coalesce-gap 0"
@@ -164,7 +167,7 @@ for f in gen-1g-zlib.root wide-113.root; do
     function trim(s) { gsub(/^ +| +$/, "", s); return s }
     NR > 2 {
       label = trim($2); pct = trim($6) + 0; req = trim($7); sub(/ .*/, "", req); req += 0; br = trim($3) + 0
-      if (label == "local" || label ~ /coalesce-gap|cold/) next
+      if (label == "local" || label ~ /coalesce-gap|cold|read-ahead/) next
       line = sprintf("- %s, %s: %d%% of local (target >= 70%%: %s)", f, label, pct, pct >= 70 ? "met" : "MISSED")
       if (f ~ /wide/)
         line = line sprintf("; %.1f requests per chunk for %d branches (target <= %.1f: %s)", req, br, br / 10,

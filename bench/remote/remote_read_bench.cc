@@ -11,6 +11,8 @@
 //     --timeout S        seconds per remote request (default 60)
 //     --retries R        retries of a failed remote request (default 3)
 //     --repeat R         passes over each input; the median pass is reported (default 3)
+//     --read-ahead       read the next chunk's baskets while the current one decodes
+//                        (ChunkIterator::set_read_ahead)
 //     -b BRANCH          read only this branch (repeatable)
 //     --label TEXT       first column of the output rows (default: the input)
 //     --header           print the table header first
@@ -21,6 +23,7 @@
 // One markdown row per input on stdout:
 //   | label | branches | entries | chunks | stored MB | s | stored MB/s | MB/s (uncompressed) |
 //   requests/chunk (max) | ranges/chunk | KB/request | open requests | CPU s |
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -51,6 +54,7 @@ struct Options {
   std::string label;
   bool header = false;
   bool tsv = false;
+  bool read_ahead = false;
 };
 
 double cpu_seconds() {
@@ -122,6 +126,7 @@ Pass one_pass(const std::string& input, const Options& o) {
   p.open_io = file->source().stats();
   auto pool = ThreadPool::for_total_threads(static_cast<std::size_t>(o.threads));
   root::ChunkIterator it(*tree, std::move(requests), o.chunk, 0, tree->entries(), pool.get());
+  it.set_read_ahead(o.read_ahead);
   int64_t lo = 0, hi = 0;
   std::vector<root::Column> columns;
   io::IoStats before = p.open_io;
@@ -141,13 +146,17 @@ Pass one_pass(const std::string& input, const Options& o) {
 int usage() {
   std::fprintf(stderr,
                "usage: remote_read_bench [--chunk N] [--threads K] [--coalesce-gap B] [--timeout S] "
-               "[--retries R] [--repeat R] [-b BRANCH]... [--label TEXT] [--header] [--tsv] FILE_OR_URL[:TREE]...\n");
+               "[--retries R] [--repeat R] [--read-ahead] [-b BRANCH]... [--label TEXT] [--header] [--tsv] FILE_OR_URL[:TREE]...\n");
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As the CLI does (src/cli/main.cc): keep freed memory instead of returning every large column
+  // and read buffer to the kernel, whose page faults would then dominate on small VMs.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
   Options o;
   std::vector<std::string> inputs;
   for (int a = 1; a < argc; ++a) {
@@ -166,6 +175,7 @@ int main(int argc, char** argv) {
     else if (k == "--label") o.label = next();
     else if (k == "--header") o.header = true;
     else if (k == "--tsv") o.tsv = true;
+    else if (k == "--read-ahead") o.read_ahead = true;
     else if (!k.empty() && k[0] == '-') return usage();
     else inputs.push_back(k);
   }
