@@ -614,12 +614,14 @@ void HttpSource::fill(std::span<const ByteRange> ranges, std::span<const std::sp
   if (pieces.empty()) return;
   std::sort(pieces.begin(), pieces.end(), [](const auto& a, const auto& b) { return a.offset < b.offset; });
   // Requests of about total / kConnections bytes each, so that the connections share the work.
-  const uint64_t per_request = std::clamp<uint64_t>(total / kConnections, 256 << 10, kMaxBytesPerRequest);
+  const uint64_t per_request =
+      std::clamp<uint64_t>((total + kConnections - 1) / kConnections, 256 << 10, kMaxBytesPerRequest);
   std::vector<std::unique_ptr<Transfer>> transfers;
   uint64_t bytes = 0;
   for (const auto& p : pieces) {
     Transfer* t = transfers.empty() ? nullptr : transfers.back().get();
-    if (!t || !multi || t->pieces.size() >= kMaxRangesPerRequest || bytes + p.length > per_request) {
+    if (!t || !multi || t->pieces.size() >= kMaxRangesPerRequest || bytes >= per_request ||
+        bytes + p.length > kMaxBytesPerRequest) {
       transfers.push_back(std::make_unique<Transfer>());
       t = transfers.back().get();
       bytes = 0;

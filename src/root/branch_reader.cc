@@ -605,48 +605,64 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
   }
 
   // Where a round trip is expensive (remote sources), the stored bytes of many groups are read
-  // with one coalesced request (a wave of up to kWaveBytes), then the wave's groups decode in
-  // parallel from memory. Locally each group reads its own baskets, in parallel.
-  constexpr int64_t kWaveBytes = 64 << 20;
+  // with one coalesced request (a wave of half the call's bytes, 4-64 MiB), and the next wave is
+  // read in the background while this one's groups decode in parallel from memory. Locally each
+  // group reads its own baskets, in parallel. (A 113-branch file over loopback XRootD, 55 MB
+  // chunks: 1, 2, 4 waves per chunk ran at 75%, 82%, 85% of local speed; HTTP at 81%, 82%, 73%
+  // with 8, 10, 13 requests per chunk.)
   io::Source& source = tree.file().source();
   const io::SourceLimits limits = source.limits();
+  std::vector<std::pair<std::size_t, std::size_t>> waves;  // [first, last) group of each wave
+  if (limits.batch_reads) {
+    const int64_t wave_bytes = std::clamp<int64_t>(total / 2, 4 << 20, 64 << 20);
+    for (std::size_t g0 = 0, g1; g0 < groups.size(); g0 = g1) {
+      int64_t bytes = 0;
+      for (g1 = g0; g1 < groups.size() && (g1 == g0 || bytes < wave_bytes); ++g1)
+        for (std::size_t k = groups[g1].first; k < groups[g1].last; ++k) bytes += std::max<int64_t>(stored_bytes[k], 0);
+      waves.emplace_back(g0, g1);
+    }
+  } else if (!groups.empty()) {
+    waves.emplace_back(0, groups.size());
+  }
   BasketCache batch;
+  // Reads the stored bytes of wave w's baskets (those not cached or read ahead) into `batch`.
+  auto read_wave = [&](std::size_t w) {
+    std::vector<io::ByteRange> ranges;
+    std::vector<const BasketTask*> which;
+    for (std::size_t g = waves[w].first; g < waves[w].second; ++g)
+      for (std::size_t k = groups[g].first; k < groups[g].last; ++k) {
+        const BasketTask& t = tasks[k];
+        const BranchInfo* b = requests[t.request].branch;
+        const BasketRef& ref = b->baskets[t.basket];
+        if (reads_separately(ref)) continue;
+        if (cache && (cache->get(b, t.basket) || cache->has_stored(b, t.basket))) continue;
+        ranges.push_back({static_cast<uint64_t>(ref.seek), static_cast<uint64_t>(ref.bytes)});
+        which.push_back(&t);
+      }
+    if (ranges.empty()) return;
+    try {
+      auto read = std::make_shared<io::CoalescedRead>(io::read_coalesced(source, ranges, limits.coalesce_gap));
+      for (std::size_t j = 0; j < which.size(); ++j)
+        batch.put_stored(requests[which[j]->request].branch, which[j]->basket, {read, read->parts[j]});
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kCorrupt) throw;  // else: the groups read again, naming the basket
+    }
+  };
   GroupContext ctx{tree, requests, tasks, stop, cache, limits.batch_reads ? &batch : nullptr, out, in_place};
   std::vector<std::vector<Piece>> group_pieces(groups.size());
-  for (std::size_t g0 = 0; g0 < groups.size();) {
-    std::size_t g1 = groups.size();
-    if (limits.batch_reads) {
-      std::vector<io::ByteRange> ranges;
-      std::vector<const BasketTask*> which;
-      int64_t wave = 0;
-      for (g1 = g0; g1 < groups.size() && (g1 == g0 || wave < kWaveBytes); ++g1)
-        for (std::size_t k = groups[g1].first; k < groups[g1].last; ++k) {
-          const BasketTask& t = tasks[k];
-          const BranchInfo* b = requests[t.request].branch;
-          const BasketRef& ref = b->baskets[t.basket];
-          if (reads_separately(ref)) continue;
-          if (cache && (cache->get(b, t.basket) || cache->has_stored(b, t.basket))) continue;
-          ranges.push_back({static_cast<uint64_t>(ref.seek), static_cast<uint64_t>(ref.bytes)});
-          which.push_back(&t);
-          wave += ref.bytes;
-        }
-      if (!ranges.empty()) {
-        try {
-          auto read = std::make_shared<io::CoalescedRead>(io::read_coalesced(source, ranges, limits.coalesce_gap));
-          for (std::size_t j = 0; j < which.size(); ++j)
-            batch.put_stored(requests[which[j]->request].branch, which[j]->basket, {read, read->parts[j]});
-        } catch (const Error& e) {
-          if (e.code() != ErrorCode::kCorrupt) throw;  // else: per group, naming the basket
-        }
-      }
-    }
+  std::future<void> next_wave;  // destroyed (waited for) before what it uses
+  if (limits.batch_reads && !waves.empty()) read_wave(0);
+  for (std::size_t w = 0; w < waves.size(); ++w) {
+    if (limits.batch_reads && w + 1 < waves.size())
+      next_wave = std::async(std::launch::async, read_wave, w + 1);
+    const std::size_t g0 = waves[w].first, n = waves[w].second - g0;
     auto run = [&](std::size_t i) { group_pieces[g0 + i] = decode_group(ctx, groups[g0 + i]); };
-    if (pool && g1 - g0 > 1) {
-      pool->parallel_for(g1 - g0, run);
+    if (pool && n > 1) {
+      pool->parallel_for(n, run);
     } else {
-      for (std::size_t i = 0; i < g1 - g0; ++i) run(i);
+      for (std::size_t i = 0; i < n; ++i) run(i);
     }
-    g0 = g1;
+    if (next_wave.valid()) next_wave.get();  // its error, if any, is this call's
   }
 
   std::vector<std::vector<Column>> pieces(requests.size());

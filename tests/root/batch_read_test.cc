@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -13,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "gen/event_generator.h"
 #include "io/source.h"
 #include "root/branch_reader.h"
 #include "root/file.h"
@@ -114,6 +116,45 @@ TEST(BatchReads, SameColumnsWithBatchReadsAndReadAhead) {
     }
   }
   EXPECT_GE(trees, 8);
+}
+
+TEST(BatchReads, LargeReadsComeInWavesReadAheadOfDecoding) {
+  // ~20 MB of stored baskets: read in waves of half of it, the second read while the first decodes.
+  const auto path = std::filesystem::temp_directory_path() / ("m4h-waves-" + std::to_string(::getpid()) + ".root");
+  gen::GeneratorOptions g;
+  g.events = 120000;
+  g.compression = {Codec::kNone, 0};
+  g.output = path.string();
+  g.threads = 1;
+  gen::generate_events(g);
+  const auto bytes = file_bytes(path.string());
+  std::filesystem::remove(path);
+  auto plain_file = std::make_shared<File>(std::make_unique<BatchSource>("waves", bytes, false));
+  auto source = std::make_unique<BatchSource>("waves", bytes, true);
+  auto* src = source.get();
+  auto batch_file = std::make_shared<File>(std::move(source));
+  auto plain = Tree::load(plain_file, "Events");
+  auto batch = Tree::load(batch_file, "Events");
+  ThreadPool pool(2);
+  const auto expected = read_branches(*plain, supported(*plain), 0, plain->entries(), &pool);
+  const io::IoStats before = src->stats();
+  EXPECT_EQ(read_branches(*batch, supported(*batch), 0, batch->entries(), &pool), expected);
+  const io::IoStats after = src->stats();
+  EXPECT_GT(after.bytes - before.bytes, uint64_t{16} << 20);
+  EXPECT_GE(after.requests - before.requests, 2u);
+  EXPECT_LE(after.requests - before.requests, 3u);
+  // Chunked, with and without read-ahead, and single-threaded.
+  const auto reqs = supported(*batch);
+  EXPECT_EQ(read_chunked(*batch, reqs, 50000, true, &pool), expected);
+  EXPECT_EQ(read_chunked(*batch, reqs, 50000, false, nullptr), expected);
+  // A source that dies after the first wave: the second wave's error is the call's.
+  src->fail_after_ = src->calls_.load() + 1;
+  try {
+    read_branches(*batch, reqs, 0, batch->entries(), &pool);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("injected failure"), std::string::npos) << e.what();
+  }
 }
 
 TEST(BatchReads, OneVectorReadPerChunk) {
