@@ -174,6 +174,8 @@ struct HttpSource::Transfer {
   bool multi = false;         // several ranges in one request
   bool accept_whole = false;  // a 200 with the whole file is usable (the size probe, whole downloads)
   bool probe = false;
+  bool origin = false;        // ask url_, not the cached redirect target
+  std::string target;         // the URL of the current attempt
   int attempt = 0;
   Clock::time_point not_before{};
 
@@ -191,6 +193,7 @@ struct HttpSource::Transfer {
   bool unusable = false;      // the server ignored the ranges asked (200 or an oversized body)
   std::string callback_error;
   std::vector<Interval> delivered;
+  std::string effective_url;  // after redirects
   char errbuf[CURL_ERROR_SIZE] = {};
 
   void reset(CURL* e) {
@@ -380,7 +383,6 @@ std::unique_ptr<HttpSource::Session> HttpSource::acquire() {
     CURL* e = curl_easy_init();
     if (!e) throw Error(ErrorCode::kInternal, url_ + ": curl_easy_init failed");
     s->easy.push_back(e);
-    curl_easy_setopt(e, CURLOPT_URL, url_.c_str());
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
@@ -456,6 +458,16 @@ void HttpSource::run(std::vector<Transfer*> todo, const std::string& what, bool 
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::clamp(s, 0.0, 30.0)));
   };
   auto retry_or_throw = [&](Transfer* t, ErrorCode code, const std::string& msg, bool retriable) {
+    if (t->target != url_) {
+      // The cached redirect target failed (it may have expired): ask the original URL again.
+      {
+        std::lock_guard lock(data_url_mu_);
+        if (data_url_ == t->target) data_url_.clear();
+      }
+      t->origin = true;
+      queue.push_back(t);
+      return;
+    }
     if (retriable && t->attempt < options_.retries) {
       ++t->attempt;
       count_retry();
@@ -554,6 +566,11 @@ void HttpSource::run(std::vector<Transfer*> todo, const std::string& what, bool 
       CURL* e = free_easy.back();
       free_easy.pop_back();
       t->reset(e);
+      {
+        std::lock_guard lock(data_url_mu_);
+        t->target = t->origin || data_url_.empty() ? url_ : data_url_;
+      }
+      curl_easy_setopt(e, CURLOPT_URL, t->target.c_str());
       curl_easy_setopt(e, CURLOPT_PRIVATE, t);
       curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
       curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
@@ -581,6 +598,14 @@ void HttpSource::run(std::vector<Transfer*> todo, const std::string& what, bool 
       active.erase(e);
       free_easy.push_back(e);
       if (t->status == 0) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &t->status);
+      char* effective = nullptr;
+      if (curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &effective) == CURLE_OK && effective)
+        t->effective_url = effective;
+      if (res == CURLE_OK && (t->status == 200 || t->status == 206) && t->target == url_ &&
+          !t->effective_url.empty() && t->effective_url != url_) {
+        std::lock_guard lock(data_url_mu_);
+        data_url_ = t->effective_url;  // redirected: go there directly from now on
+      }
       curl_easy_setopt(e, CURLOPT_ERRORBUFFER, nullptr);  // t's buffer may not outlive this call
       finish(t, res);
     }

@@ -56,6 +56,10 @@ class HttpSource final : public Source {
   void fill(std::span<const ByteRange> ranges, std::span<const std::span<uint8_t>> outs, bool multi);
 
   std::string url_;
+  // Where the server redirected the size request: later requests go there directly (one round
+  // trip instead of two), and back to url_ when a request there fails.
+  std::string data_url_;
+  std::mutex data_url_mu_;
   SourceOptions options_;
   SourceLimits limits_;
   std::string auth_header_;

@@ -339,11 +339,21 @@ TEST(HttpSourceTest, ServiceUnavailableIsRetriedWithBackoff) {
   EXPECT_NE(std::string(e.what()).find("tried 4 times"), std::string::npos) << e.what();
 }
 
-TEST(HttpSourceTest, FollowsRedirects) {
+TEST(HttpSourceTest, FollowsRedirectsAndGoesToTheTargetDirectly) {
   HttpTestServer server(10'000, HttpTestServer::Mode::kRanges);
   auto src = open_source(server.url("/moved"), fast_options());
   EXPECT_EQ(src->size(), 10'000u);
+  EXPECT_EQ(src->url(), server.url("/moved"));
+  EXPECT_EQ(server.requests(), 2);  // the redirect and its target
   EXPECT_EQ(read_vec(*src, 5000, 100), expected(5000, 100));
+  EXPECT_EQ(server.requests(), 3);  // straight to the target
+  // The target fails once: the read goes back through the original URL (not a retry).
+  server.fail_next(1);
+  EXPECT_EQ(read_vec(*src, 100, 100), expected(100, 100));
+  EXPECT_EQ(server.requests(), 6);
+  EXPECT_EQ(src->stats().retries, 0u);
+  EXPECT_EQ(read_vec(*src, 200, 100), expected(200, 100));
+  EXPECT_EQ(server.requests(), 7);  // the target again
 }
 
 TEST(HttpSourceTest, BearerTokenFromOptionsOrEnvironment) {
