@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -190,6 +191,10 @@ struct HttpSource::Transfer {
   std::vector<uint8_t> body;  // a multipart body
   uint64_t body_limit = 0;
   bool stopped = false;       // our write callback ended the transfer on purpose
+  bool stalled = false;       // our progress callback ended it: no byte for the timeout
+  Clock::duration stall_limit{};
+  Clock::time_point last_progress{};
+  curl_off_t last_now = -1;
   bool unusable = false;      // the server ignored the ranges asked (200 or an oversized body)
   std::string callback_error;
   std::vector<Interval> delivered;
@@ -213,7 +218,9 @@ struct HttpSource::Transfer {
     }
     body.clear();
     body_limit = 2 * requested + (1 << 20);
-    stopped = unusable = false;
+    stopped = unusable = stalled = false;
+    last_progress = Clock::now();
+    last_now = -1;
     callback_error.clear();
     delivered.clear();
     errbuf[0] = 0;
@@ -281,6 +288,21 @@ struct HttpSource::Transfer {
       case Mode::kUndecided: t->stopped = true; return 0;  // unusable or callback_error
     }
     return 0;
+  }
+
+  // curl calls this about once a second even when nothing arrives: a transfer whose byte
+  // count has not moved for the timeout is ended (a hung server), however long it has run.
+  static int on_progress(void* user, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
+    auto* t = static_cast<Transfer*>(user);
+    const auto now = Clock::now();
+    if (dlnow + ulnow != t->last_now) {
+      t->last_now = dlnow + ulnow;
+      t->last_progress = now;
+      return 0;
+    }
+    if (now - t->last_progress < t->stall_limit) return 0;
+    t->stalled = true;
+    return 1;
   }
 
   static size_t on_header(char* data, size_t size, size_t n, void* user) {
@@ -389,7 +411,12 @@ std::unique_ptr<HttpSource::Session> HttpSource::acquire() {
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    // The timeout bounds a stall, not a whole transfer: a request of tens of MB over a slow
+    // link may take longer than --timeout; one that receives nothing for that long is hung
+    // (Transfer::on_progress). curl's own low-speed check averages over several seconds and
+    // fired up to twice the timeout after a fast transfer stopped.
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, &Transfer::on_progress);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "mlaas4hep/0.1");
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
@@ -505,7 +532,14 @@ void HttpSource::run(std::vector<Transfer*> todo, const std::string& what, bool 
     }
     if (res != CURLE_OK) {
       std::string msg = t->errbuf[0] ? std::string(t->errbuf) : std::string(curl_easy_strerror(res));
-      retry_or_throw(t, ErrorCode::kIo, msg, retriable_curl(res));
+      const bool timed_out = res == CURLE_OPERATION_TIMEDOUT || (res == CURLE_ABORTED_BY_CALLBACK && t->stalled);
+      if (timed_out) {
+        char secs[32];
+        std::snprintf(secs, sizeof secs, "%g", options_.timeout_s);
+        msg = t->stalled ? std::string("timed out: no data for ") + secs + " s"
+                         : std::string("timed out after ") + secs + " s: " + msg;
+      }
+      retry_or_throw(t, ErrorCode::kIo, msg, timed_out || retriable_curl(res));
       return;
     }
     if (t->probe && (t->status == 416 || t->status == 206 || t->status == 200)) return;
@@ -574,6 +608,9 @@ void HttpSource::run(std::vector<Transfer*> todo, const std::string& what, bool 
       curl_easy_setopt(e, CURLOPT_PRIVATE, t);
       curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
       curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+      curl_easy_setopt(e, CURLOPT_XFERINFODATA, t);
+      t->stall_limit = std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double>(std::clamp(options_.timeout_s, 0.001, 1e6)));
       curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
       curl_easy_setopt(e, CURLOPT_RANGE, t->range.empty() ? nullptr : t->range.c_str());
       CURLMcode mc = curl_multi_add_handle(session->multi, e);

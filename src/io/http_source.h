@@ -37,7 +37,7 @@ class HttpSource final : public Source {
   // One request asks for at most this many ranges and this many bytes; a range larger than
   // kMaxBytesPerRequest is fetched as several requests in parallel.
   static constexpr std::size_t kMaxRangesPerRequest = 64;
-  static constexpr uint64_t kMaxBytesPerRequest = 8 << 20;
+  static constexpr uint64_t kMaxBytesPerRequest = 32 << 20;
   static constexpr uint64_t kWholeFileLimit = 64 << 20;
 
   // Whether the server answered several ranges in one multipart response so far (tests).

@@ -471,6 +471,28 @@ std::vector<std::shared_ptr<const BasketData>> load_group(const GroupContext& ct
   return held;
 }
 
+// Sizes a jagged piece once for the run of tasks of one request that starts at task k (their
+// baskets are loaded, so their entry offsets give the exact item count): growing it basket by
+// basket copied it again at every doubling, into fresh pages.
+void reserve_piece(const GroupContext& ctx, const TaskGroup& g, std::size_t k,
+                   const std::vector<std::shared_ptr<const BasketData>>& held, Column& piece) {
+  const Interpretation& in = ctx.requests[ctx.tasks[k].request].interpretation;
+  const int64_t item = in.disk_item_size();
+  if (in.layout != Layout::kCounted || in.header_bytes != 0 || item <= 0 || piece.offsets.size() != 1) return;
+  int64_t items = 0, entries = 0;
+  for (std::size_t j = k; j < g.last && ctx.tasks[j].request == ctx.tasks[k].request; ++j) {
+    const BasketTask& t = ctx.tasks[j];
+    const BasketData& d = *held[j - g.first];
+    if (d.offsets.empty() || t.hi >= static_cast<int64_t>(d.offsets.size()) || t.lo < 0) return;
+    const int64_t bytes = d.offsets[t.hi] - d.offsets[t.lo];
+    if (bytes < 0 || bytes > static_cast<int64_t>(d.bytes.size())) return;  // decode reports it
+    items += bytes / item;
+    entries += t.hi - t.lo;
+  }
+  piece.values.reserve(static_cast<std::size_t>(items * piece.items_per_value() * dtype_size(in.dtype)));
+  piece.offsets[0].reserve(static_cast<std::size_t>(entries) + 1);
+}
+
 std::vector<Piece> decode_group(const GroupContext& ctx, const TaskGroup& g) {
   auto held = load_group(ctx, g);
   std::vector<Piece> pieces;
@@ -489,7 +511,10 @@ std::vector<Piece> decode_group(const GroupContext& ctx, const TaskGroup& g) {
       std::vector<int64_t> counts;
       if (d.offsets.empty() && in.layout == Layout::kCounted)
         counts = counts_from_counter(ctx.tree, req, req.branch->baskets[t.basket].first_entry, d.entries);
-      if (pieces.empty() || pieces.back().request != t.request) pieces.push_back({t.request, make_column(in)});
+      if (pieces.empty() || pieces.back().request != t.request) {
+        pieces.push_back({t.request, make_column(in)});
+        reserve_piece(ctx, g, k, held, pieces.back().column);
+      }
       decode_basket(in, d, t.lo, t.hi, pieces.back().column,
                     d.offsets.empty() && in.layout == Layout::kCounted ? &counts : nullptr);
     } catch (Error& e) {
@@ -574,6 +599,10 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
   int64_t total = 0;
   for (int64_t b : stored_bytes) total += std::max<int64_t>(b, 0);
   const int64_t budget = group_budget(total, threads);
+  // Jagged (not in-place) branches are decoded into pieces that are concatenated afterwards: kept
+  // whole up to a larger budget (a single piece is moved, not copied), still small enough for
+  // the threads to share the work.
+  const int64_t whole_budget = std::max(budget, total / static_cast<int64_t>(2 * threads));
   // A request that fits the budget stays whole in one group (one piece: no merge copy for jagged
   // branches), sharing it with neighbours while they fit; a larger one is cut at the budget.
   std::vector<TaskGroup> groups;
@@ -582,7 +611,10 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
     std::size_t end = k;  // the tasks of this request: [k, end)
     int64_t run = 0;
     while (end < tasks.size() && tasks[end].request == tasks[k].request) run += std::max<int64_t>(stored_bytes[end++], 0);
-    if (run <= budget) {
+    if (run > budget && run <= whole_budget && !in_place[tasks[k].request]) {
+      groups.push_back({k, end});
+      bytes = budget;  // the next request starts a group of its own
+    } else if (run <= budget) {
       if (groups.empty() || bytes + run > budget) {
         groups.push_back({k, k});
         bytes = 0;
