@@ -42,10 +42,38 @@ std::vector<ByteRange> plan_blocks(std::span<const ByteRange> ranges, uint64_t m
   return blocks;
 }
 
+// The block that holds range r: the last one starting at or before it.
+static std::size_t block_of(const std::vector<ByteRange>& blocks, const ByteRange& r) {
+  auto it = std::upper_bound(blocks.begin(), blocks.end(), r.offset,
+                             [](uint64_t off, const ByteRange& b) { return off < b.offset; });
+  if (it == blocks.begin()) throw Error(ErrorCode::kInternal, "coalesced read lost a range");
+  const std::size_t k = static_cast<std::size_t>(it - blocks.begin()) - 1;
+  if (end_of(r) > end_of(blocks[k])) throw Error(ErrorCode::kInternal, "coalesced read lost a range");
+  return k;
+}
+
 CoalescedRead read_coalesced(Source& source, std::span<const ByteRange> ranges, uint64_t max_gap) {
   const SourceLimits limits = source.limits();
   CoalescedRead out;
   out.blocks = plan_blocks(ranges, max_gap, limits.max_bytes_per_range, limits.coalesce);
+  out.parts.resize(ranges.size());
+  if (out.blocks.empty()) return out;
+
+  // A mapped file: the parts point into the mapping and nothing is copied.
+  if (auto first = source.view(out.blocks[0].offset, out.blocks[0].length); !first.empty()) {
+    std::vector<std::span<const uint8_t>> views{first};
+    views.reserve(out.blocks.size());
+    for (std::size_t k = 1; k < out.blocks.size(); ++k)
+      views.push_back(source.view(out.blocks[k].offset, out.blocks[k].length));
+    for (std::size_t i = 0; i < ranges.size(); ++i) {
+      const ByteRange& r = ranges[i];
+      if (r.length == 0) continue;
+      const std::size_t k = block_of(out.blocks, r);
+      out.parts[i] = views[k].subspan(r.offset - out.blocks[k].offset, r.length);
+    }
+    return out;
+  }
+
   uint64_t total = 0;
   std::vector<uint64_t> at(out.blocks.size());  // where each block lies in the buffer
   for (std::size_t k = 0; k < out.blocks.size(); ++k) {
@@ -63,16 +91,10 @@ CoalescedRead read_coalesced(Source& source, std::span<const ByteRange> ranges, 
     source.read_v(std::span<const ByteRange>(out.blocks).subspan(k, n),
                   std::span<const std::span<uint8_t>>(outs).subspan(k, n));
   }
-  // Each range lies inside exactly one block: the block that starts at or before it, last.
-  out.parts.resize(ranges.size());
   for (std::size_t i = 0; i < ranges.size(); ++i) {
     const ByteRange& r = ranges[i];
     if (r.length == 0) continue;
-    auto it = std::upper_bound(out.blocks.begin(), out.blocks.end(), r.offset,
-                               [](uint64_t off, const ByteRange& b) { return off < b.offset; });
-    if (it == out.blocks.begin()) throw Error(ErrorCode::kInternal, "coalesced read lost a range");
-    const std::size_t k = static_cast<std::size_t>(it - out.blocks.begin()) - 1;
-    if (end_of(r) > end_of(out.blocks[k])) throw Error(ErrorCode::kInternal, "coalesced read lost a range");
+    const std::size_t k = block_of(out.blocks, r);
     out.parts[i] = std::span<const uint8_t>(out.buffer.data() + at[k] + (r.offset - out.blocks[k].offset), r.length);
   }
   return out;

@@ -14,7 +14,8 @@ namespace m4h::io {
 
 struct CoalescedRead {
   Bytes buffer;                                 // the merged blocks, back to back
-  std::vector<std::span<const uint8_t>> parts;  // parts[i] holds ranges[i], inside buffer
+  std::vector<std::span<const uint8_t>> parts;  // parts[i] holds ranges[i]: inside buffer, or
+                                                // inside the source's mapping (Source::view)
   std::vector<ByteRange> blocks;                // what was asked of the source
 };
 

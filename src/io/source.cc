@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "io/file_mapping.h"
 #include "io/http_source.h"
 #include "io/xrootd_source.h"
 
@@ -69,10 +70,24 @@ LocalSource::LocalSource(std::string path, int64_t coalesce_gap)
     throw Error(ErrorCode::kIo, path_ + ": not a regular file");
   }
   size_ = static_cast<uint64_t>(st.st_size);
+  mapping_ = std::make_unique<FileMapping>(fd_, size_, path_);
 }
 
 LocalSource::~LocalSource() {
+  mapping_.reset();
   if (fd_ >= 0) ::close(fd_);
+}
+
+std::span<const uint8_t> LocalSource::view(uint64_t offset, uint64_t length) {
+  check_range(offset, length, size_);
+  if (!mapping_->valid() || length == 0) return {};
+  count(1, 1, length);
+  return mapping_->view(offset, length);
+}
+
+std::span<const uint8_t> Source::view(uint64_t offset, uint64_t length) {
+  check_range(offset, length, size());
+  return {};
 }
 
 void LocalSource::read_at(uint64_t offset, std::span<uint8_t> out) {

@@ -85,6 +85,11 @@ class Source {
   // can do better than a loop (XRootD vector reads, HTTP multi-range) override it.
   virtual void read_v(std::span<const ByteRange> ranges, std::span<const std::span<uint8_t>> outs);
 
+  // Zero-copy access where the backend holds the file in memory (a mapped local file): the bytes
+  // [offset, offset + length), valid while the source lives, counted as one request. Empty when
+  // the backend must copy (use read_at/read_v). Throws like read_at for a range past the end.
+  virtual std::span<const uint8_t> view(uint64_t offset, uint64_t length);
+
   virtual SourceLimits limits() const { return {}; }
   IoStats stats() const;
 
@@ -105,7 +110,10 @@ class Source {
   std::atomic<uint64_t> requests_{0}, ranges_{0}, bytes_{0}, retries_{0};
 };
 
-// A local file read with pread(2); one descriptor shared by all threads.
+class FileMapping;
+
+// A local file: read with pread(2) (one descriptor shared by all threads), and mapped into
+// memory for view() (see io/file_mapping.h; M4H_NO_MMAP=1 in the environment turns that off).
 class LocalSource final : public Source {
  public:
   // coalesce_gap as in SourceOptions (-1: the default).
@@ -114,6 +122,7 @@ class LocalSource final : public Source {
   const std::string& url() const override { return path_; }
   uint64_t size() override { return size_; }
   void read_at(uint64_t offset, std::span<uint8_t> out) override;
+  std::span<const uint8_t> view(uint64_t offset, uint64_t length) override;
   SourceLimits limits() const override { return limits_; }
 
  private:
@@ -121,6 +130,7 @@ class LocalSource final : public Source {
   int fd_ = -1;
   uint64_t size_ = 0;
   SourceLimits limits_;
+  std::unique_ptr<FileMapping> mapping_;
 };
 
 // Bytes held in memory: tests, fuzzing, generated files.

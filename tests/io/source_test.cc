@@ -312,3 +312,50 @@ TEST(SourceRegression, HugeLengthPastTheEndFailsBeforeAllocating) {
   }
   EXPECT_THROW(src.read(50, uint64_t{1} << 62), m4h::Error);
 }
+
+namespace m4h::io {
+namespace {
+
+TEST(LocalSourceMapping, ViewGivesTheFileBytesWithoutCopying) {
+  Bytes data(200'000);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7 + 3);
+  TempFile f("m4h-map-test", data);
+  LocalSource s(f.path());
+  auto v = s.view(1000, 5000);
+  ASSERT_EQ(v.size(), 5000u);
+  EXPECT_EQ(Bytes(v.begin(), v.end()), slice(data, 1000, 5000));
+  EXPECT_EQ(s.view(1000, 5000).data(), v.data());  // the same mapped bytes, not a copy
+  EXPECT_EQ(s.stats().requests, 2u);
+  EXPECT_EQ(error_of([&] { s.view(199'999, 2); }).code(), ErrorCode::kCorrupt);
+}
+
+TEST(LocalSourceMapping, NoMmapEnvironmentReadsWithPread) {
+  Bytes data(4096, 1);
+  TempFile f("m4h-map-test", data);
+  ::setenv("M4H_NO_MMAP", "1", 1);
+  LocalSource s(f.path());
+  ::unsetenv("M4H_NO_MMAP");
+  EXPECT_TRUE(s.view(0, 100).empty());
+  EXPECT_EQ(read_copy(s, 0, 100), slice(data, 0, 100));
+}
+
+// A mapped file that shrinks under its reader: one error line naming the file, exit status 2,
+// not a crash (the kernel raises SIGBUS on the pages that are gone).
+TEST(LocalSourceMappingDeathTest, FileShrinkingUnderTheReaderExitsWithAnError) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  Bytes data(1 << 20, 5);
+  TempFile f("m4h-map-shrink", data);
+  EXPECT_EXIT(
+      {
+        LocalSource s(f.path());
+        auto v = s.view(0, data.size());
+        if (::truncate(f.path().c_str(), 0) != 0) std::_Exit(3);
+        volatile uint8_t sum = 0;
+        for (std::size_t i = 0; i < v.size(); i += 4096) sum = sum + v[i];
+        std::_Exit(4);  // not reached: the pages are gone
+      },
+      ::testing::ExitedWithCode(2), "shrank while it was being read");
+}
+
+}  // namespace
+}  // namespace m4h::io
