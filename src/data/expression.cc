@@ -64,7 +64,7 @@ Error syntax_error(std::string_view text, int column, const std::string& what) {
 }
 
 std::string where_of(const Node& n) {
-  return "at column " + std::to_string(n.column) + " ('" + n.text + "')";
+  return "at column " + std::to_string(n.column);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1024,7 +1024,7 @@ class Evaluator {
                 "'" + a.origin->text + "' and '" + b.origin->text +
                     "' have lists of different lengths (event " + std::to_string(e) + ": " +
                     std::to_string(x[e + 1] - x[e]) + " and " + std::to_string(y[e + 1] - y[e]) +
-                    ") in '" + n.text + "' at column " + std::to_string(n.column));
+                    ") at column " + std::to_string(n.column));
   }
 
   size_t count_of(Shape s, const std::vector<int64_t>* off) const {

@@ -388,6 +388,13 @@ void Preprocess::apply(Table& table, PreprocessReport* report) const {
                         (a.jagged() ? "a list per event" : "one value per event"));
     table.set(b.name, std::move(a));
   }
+  // Definitions ran in dependency order; the table lists the new branches last, in file order,
+  // so that the feature order does not depend on how definitions refer to each other.
+  for (const std::string& name : im.branch_names) {
+    Array a = std::move(table.at(name));
+    table.remove(name);
+    table.set(name, std::move(a));
+  }
 
   // One pass per cut over its column; `keep` accumulates, so each cut's count is the events it
   // rejects among those the cuts before it kept (a cut flow: the counts add up).
