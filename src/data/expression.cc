@@ -767,6 +767,34 @@ void print(const Node& n, std::string& out) {
 // ---------------------------------------------------------------------------------------------
 // Evaluation: each node computes a whole column.
 
+// Buffers of temporaries kept per thread between evaluations, so that the next chunk reuses
+// this chunk's memory instead of faulting in fresh pages (which cost more than the arithmetic).
+// At most kPoolSize buffers, each as large as the largest column seen.
+constexpr size_t kPoolSize = 8;
+
+std::vector<std::vector<double>>& buffer_pool() {
+  thread_local std::vector<std::vector<double>> pool;
+  return pool;
+}
+
+std::vector<double> take_buffer(size_t n) {
+  auto& pool = buffer_pool();
+  for (size_t i = pool.size(); i-- > 0;)
+    if (pool[i].capacity() >= n) {
+      std::vector<double> v = std::move(pool[i]);
+      pool.erase(pool.begin() + static_cast<std::ptrdiff_t>(i));
+      v.resize(n);
+      return v;
+    }
+  return std::vector<double>(n);
+}
+
+void give_buffer(std::vector<double>&& v) {
+  auto& pool = buffer_pool();
+  if (v.capacity() == 0 || pool.size() >= kPoolSize) return;
+  pool.push_back(std::move(v));
+}
+
 // A node's result: a number (broadcast on use), or a column that either views a table's array
 // or owns its buffer. Jagged columns point at the offsets of the table array they came from
 // (element-wise operations never change list lengths, so no node makes offsets of its own).
@@ -780,6 +808,31 @@ struct Value {
   const std::vector<int64_t>* offsets = nullptr;
   const Node* origin = nullptr;  // the node whose lists these are, for error messages
 
+  Value() = default;
+  Value(const Value&) = delete;
+  Value& operator=(const Value&) = delete;
+  Value(Value&& o) noexcept { *this = std::move(o); }
+  Value& operator=(Value&& o) noexcept {
+    if (this == &o) return *this;
+    release();
+    shape = o.shape;
+    scalar = o.scalar;
+    view = o.view;
+    size = o.size;
+    owned = o.owned;
+    own = std::move(o.own);
+    offsets = o.offsets;
+    origin = o.origin;
+    o.owned = false;
+    return *this;
+  }
+  ~Value() { release(); }
+
+  void release() {
+    if (owned) give_buffer(std::move(own));
+    own = {};
+    owned = false;
+  }
   const double* data() const { return owned ? own.data() : view; }
   bool jagged() const { return shape == Shape::kJagged; }
 
@@ -816,7 +869,7 @@ Value result_like(Shape s, size_t n, std::initializer_list<Value*> operands) {
       v->view = r.own.data();
       return r;
     }
-  r.own.resize(n);
+  r.own = take_buffer(n);
   return r;
 }
 
@@ -1251,6 +1304,55 @@ Array Expression::evaluate(const Table& table) const {
       break;
   }
   return out;
+}
+
+int64_t Expression::select(const Table& table, Pass pass, std::vector<uint8_t>& keep) const {
+  if (!root_) throw empty_expression();
+  const int64_t n = std::max<int64_t>(table.entries(), 0);
+  if (static_cast<int64_t>(keep.size()) != n)
+    throw Error(ErrorCode::kInternal, "cut mask size differs from the chunk's entries");
+  Value v;
+  try {
+    v = Evaluator(table).eval(*root_);
+    if (v.jagged() && pass == Pass::kValue)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "gives a list per event where one value per event is needed");
+  } catch (Error& e) {
+    throw e.add_context("'" + text_ + "'");
+  }
+  uint8_t* k = keep.data();
+  int64_t cleared = 0;
+  if (v.shape == Shape::kScalar) {
+    if (v.scalar != 0) return 0;
+    for (int64_t e = 0; e < n; ++e) {
+      cleared += k[e];
+      k[e] = 0;
+    }
+    return cleared;
+  }
+  const double* p = v.data();
+  if (!v.jagged()) {
+    for (int64_t e = 0; e < n; ++e) {
+      const uint8_t ok = p[e] != 0;
+      cleared += k[e] & !ok;
+      k[e] &= ok;
+    }
+    return cleared;
+  }
+  const int64_t* o = v.offsets->data();
+  const bool all = pass == Pass::kAll;
+  for (int64_t e = 0; e < n; ++e) {
+    // "all" fails at the first 0, "any" passes at the first non-0.
+    bool ok = all;
+    for (int64_t j = o[e]; j < o[e + 1]; ++j)
+      if ((p[j] != 0) != all) {
+        ok = !all;
+        break;
+      }
+    cleared += k[e] & !ok;
+    k[e] &= static_cast<uint8_t>(ok);
+  }
+  return cleared;
 }
 
 }  // namespace m4h::data

@@ -1,7 +1,8 @@
 // The expression language of pre-processing (preproc.json "def" and "cut" strings): Python-like
 // syntax as uproot's expressions use it, parsed once into a tree and evaluated column at a time
 // over a chunk's Table: every node loops over whole arrays, never one event at a time through
-// the tree.
+// the tree. Temporaries come from a small per-thread pool of buffers (at most 8, each the size
+// of the largest column seen), so steady-state evaluation allocates only its result.
 //
 // Grammar (lowest precedence first):
 //   or      := and (("or" | "|") and)*
@@ -40,6 +41,7 @@
 //     default are numbers in the text.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -73,6 +75,16 @@ class Expression {
   // an unknown branch (named, with its column); kInvalidArgument for shape errors (lists of
   // different lengths, a reduction or an index on a flat value).
   Array evaluate(const Table& table) const;
+
+  // How an entry passes a cut: kValue, its value is not 0 (a jagged result is an error);
+  // kAll / kAny, every / some element of its list is not 0 (ak.all / ak.any: an empty list
+  // passes kAll and fails kAny; a flat value counts as a list of one).
+  enum class Pass { kValue, kAll, kAny };
+
+  // For cuts, without materialising the result: clears keep[i] (one byte per entry of `table`)
+  // for the entries that fail, and returns how many it cleared (those already 0 not counted).
+  // Throws as evaluate() does, and kInvalidArgument for a jagged result under kValue.
+  int64_t select(const Table& table, Pass pass, std::vector<uint8_t>& keep) const;
 
   struct Node;
 

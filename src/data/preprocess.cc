@@ -403,36 +403,17 @@ void Preprocess::apply(Table& table, PreprocessReport* report) const {
   int64_t kept = n;
   for (size_t c = 0; c < im.cuts.size(); ++c) {
     const Cut& cut = im.cuts[c];
-    const Array v = in_context(cut.name, [&] { return cut.expr.evaluate(table); });
-    int64_t r = 0;
-    if (!v.jagged()) {
-      // One value per event; under "all"/"any" it is the event's only element.
-      for (int64_t e = 0; e < n; ++e) {
-        const uint8_t pass = v.values[e] != 0;
-        r += keep[e] & !pass;
-        keep[e] &= pass;
-      }
-    } else if (cut.mode == CutMode::kFlat) {
-      throw invalid(im.origin, cut.name,
+    const int64_t r = in_context(cut.name, [&] {
+      if (cut.mode == CutMode::kFlat && cut.expr.jagged_result(table))
+        throw Error(ErrorCode::kInvalidArgument,
                     "'" + cut.expr.text() +
                         "' gives a list per event; a flat cut needs one value per event (put it "
                         "in jagged_cut as [\"expression\", \"all\" or \"any\"])");
-    } else {
-      // ak.all / ak.any over axis 1: an empty list passes "all" and fails "any".
-      const bool all = cut.mode == CutMode::kAll;
-      const int64_t* o = v.offsets.data();
-      const double* p = v.values.data();
-      for (int64_t e = 0; e < n; ++e) {
-        bool pass = all;
-        for (int64_t j = o[e]; j < o[e + 1]; ++j)
-          if ((p[j] != 0) != all) {
-            pass = !all;
-            break;
-          }
-        r += keep[e] & !pass;
-        keep[e] &= static_cast<uint8_t>(pass);
-      }
-    }
+      const auto pass = cut.mode == CutMode::kAll   ? Expression::Pass::kAll
+                        : cut.mode == CutMode::kAny ? Expression::Pass::kAny
+                                                    : Expression::Pass::kValue;
+      return cut.expr.select(table, pass, keep);
+    });
     rejected[c] = r;
     kept -= r;
   }

@@ -411,6 +411,30 @@ TEST(Expression, EvaluatesOverEmptyTablesAndLeavesTheTableAlone) {
   for (const std::string& name : before.names()) EXPECT_EQ(t.at(name), before.at(name)) << name;
 }
 
+TEST(Expression, SelectClearsTheFailingEntriesAndCountsThem) {
+  const Table t = sample();  // j: [1 2] [] [3 4 -5] [6]; x: 1 -2.5 0 4
+  std::vector<uint8_t> keep{1, 1, 1, 1};
+  EXPECT_EQ(Expression::parse("x >= 0").select(t, Expression::Pass::kValue, keep), 1);
+  EXPECT_EQ(keep, (std::vector<uint8_t>{1, 0, 1, 1}));
+  // Already-cleared entries are not counted again.
+  EXPECT_EQ(Expression::parse("x > 0").select(t, Expression::Pass::kValue, keep), 1);
+  EXPECT_EQ(keep, (std::vector<uint8_t>{1, 0, 0, 1}));
+  keep = {1, 1, 1, 1};
+  EXPECT_EQ(Expression::parse("j > 0").select(t, Expression::Pass::kAll, keep), 1);
+  EXPECT_EQ(keep, (std::vector<uint8_t>{1, 1, 0, 1}));  // [] passes "all"
+  keep = {1, 1, 1, 1};
+  EXPECT_EQ(Expression::parse("j > 3").select(t, Expression::Pass::kAny, keep), 2);
+  EXPECT_EQ(keep, (std::vector<uint8_t>{0, 0, 1, 1}));  // [] fails "any"
+  keep = {1, 1, 1, 1};
+  EXPECT_EQ(Expression::parse("x").select(t, Expression::Pass::kAny, keep), 1);  // flat: itself
+  EXPECT_EQ(Expression::parse("1 > 2").select(t, Expression::Pass::kValue, keep), 3);
+  EXPECT_EQ(keep, (std::vector<uint8_t>{0, 0, 0, 0}));
+  const std::string msg = error_of(
+      [&] { Expression::parse("j > 0").select(t, Expression::Pass::kValue, keep); },
+      ErrorCode::kInvalidArgument);
+  EXPECT_HAS(msg, "'j > 0': gives a list per event");
+}
+
 TEST(Expression, LargeChunkMatchesAPlainLoop) {
   // Enough values for the buffer reuse between nodes to matter.
   const int64_t n = 20000;
@@ -428,7 +452,10 @@ TEST(Expression, LargeChunkMatchesAPlainLoop) {
   t.set("pt", Array::lists(pt, off));
   t.set("eta", Array::lists(eta, off));
   t.set("met", Array::flat(met));
+  // Twice, and around another expression, so that pooled buffers from earlier runs are reused.
   Array a = eval("sum(where(abs(eta) < 2.4, pt * cosh(eta), 0)) / (met + 1)", t);
+  eval("pt * 2 + eta * met", t);
+  a = eval("sum(where(abs(eta) < 2.4, pt * cosh(eta), 0)) / (met + 1)", t);
   std::vector<double> want;
   for (int64_t e = 0; e < n; ++e) {
     double s = 0;

@@ -330,6 +330,39 @@ TEST(Preprocess, BadDataNameTheKey) {
              "new_branch.a.def: 'log(nope)': unknown branch 'nope' at column 5");
 }
 
+// Table::filter compacts in place by runs of kept entries; lists must move with their events.
+TEST(Table, FilterInPlaceMovesRunsOfListsAndValues) {
+  const int64_t n = 500;
+  Lists j;
+  std::vector<double> x;
+  std::vector<bool> keep;
+  for (int64_t e = 0; e < n; ++e) {
+    x.push_back(static_cast<double>(e));
+    j.rows.emplace_back();
+    for (int64_t i = 0; i < e % 4; ++i) j.rows.back().push_back(static_cast<double>(e * 10 + i));
+    keep.push_back((e * 7919) % 11 < 6);  // irregular runs, first and last entries included
+  }
+  keep[0] = keep[n - 1] = true;
+  Table t;
+  t.set("x", Array::flat(x));
+  t.set("j", j.array());
+  t.filter(keep);
+  Lists want_j;
+  std::vector<double> want_x;
+  for (int64_t e = 0; e < n; ++e)
+    if (keep[e]) {
+      want_x.push_back(x[e]);
+      want_j.rows.push_back(j.rows[e]);
+    }
+  EXPECT_EQ(t.entries(), static_cast<int64_t>(want_x.size()));
+  EXPECT_EQ(t.at("x").values, want_x);
+  EXPECT_EQ(t.at("j"), want_j.array());
+  t.filter(std::vector<bool>(t.entries(), false));
+  EXPECT_EQ(t.entries(), 0);
+  EXPECT_EQ(t.at("j").offsets, (std::vector<int64_t>{0}));
+  EXPECT_TRUE(t.at("x").values.empty());
+}
+
 TEST(Preprocess, FromFile) {
   const auto path = std::filesystem::temp_directory_path() /
                     ("m4h_preproc_" + std::to_string(::getpid()) + ".json");
