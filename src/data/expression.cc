@@ -22,16 +22,20 @@ constexpr int kMaxDepth = 1000;
 
 enum class Kind : uint8_t { kNumber, kBranch, kUnary, kBinary, kCompare, kWhere, kReduce, kIndex };
 
+// clang-format off
 enum class Un : uint8_t {
   kNeg, kNot, kAbs, kSqrt, kCbrt, kExp, kExp2, kExpm1, kLog, kLog10, kLog2, kLog1p, kSin, kCos,
   kTan, kAsin, kAcos, kAtan, kSinh, kCosh, kTanh, kAsinh, kAcosh, kAtanh, kCeil, kFloor, kRound,
-  kTrunc, kIsnan, kIsinf, kIsfinite, kSignbit, kErf, kErfc, kLgamma, kTgamma, kFactorial,
+  kTrunc, kIsnan, kIsinf, kIsfinite, kSignbit, kErf, kErfc, kLgamma, kTgamma, kFactorial
 };
+// clang-format on
 
+// clang-format off
 enum class Bin : uint8_t {
-  kAdd, kSub, kMul, kDiv, kFloorDiv, kMod, kPow, kAnd, kOr, kLt, kLe, kGt, kGe, kEq, kNe,
-  kAtan2, kHypot, kCopysign, kFmin, kFmax, kMinimum, kMaximum, kNextafter,
+  kAdd, kSub, kMul, kDiv, kFloorDiv, kMod, kPow, kAnd, kOr, kLt, kLe, kGt, kGe, kEq, kNe, kAtan2,
+  kHypot, kCopysign, kFmin, kFmax, kMinimum, kMaximum, kNextafter
 };
+// clang-format on
 
 enum class Red : uint8_t { kSum, kMean, kMin, kMax, kCount, kCountNonzero, kAny, kAll };
 
@@ -63,9 +67,7 @@ Error syntax_error(std::string_view text, int column, const std::string& what) {
                "at column " + std::to_string(column) + " of '" + std::string(text) + "': " + what);
 }
 
-std::string where_of(const Node& n) {
-  return "at column " + std::to_string(n.column);
-}
+std::string where_of(const Node& n) { return "at column " + std::to_string(n.column); }
 
 // ---------------------------------------------------------------------------------------------
 // Functions by name.
@@ -170,29 +172,52 @@ const char* unary_name(Un u) {
 
 const char* binary_symbol(Bin b) {
   switch (b) {
-    case Bin::kAdd: return "+";
-    case Bin::kSub: return "-";
-    case Bin::kMul: return "*";
-    case Bin::kDiv: return "/";
-    case Bin::kFloorDiv: return "//";
-    case Bin::kMod: return "%";
-    case Bin::kPow: return "**";
-    case Bin::kAnd: return "and";
-    case Bin::kOr: return "or";
-    case Bin::kLt: return "<";
-    case Bin::kLe: return "<=";
-    case Bin::kGt: return ">";
-    case Bin::kGe: return ">=";
-    case Bin::kEq: return "==";
-    case Bin::kNe: return "!=";
-    case Bin::kAtan2: return "arctan2";
-    case Bin::kHypot: return "hypot";
-    case Bin::kCopysign: return "copysign";
-    case Bin::kFmin: return "fmin";
-    case Bin::kFmax: return "fmax";
-    case Bin::kMinimum: return "min";
-    case Bin::kMaximum: return "max";
-    case Bin::kNextafter: return "nextafter";
+    case Bin::kAdd:
+      return "+";
+    case Bin::kSub:
+      return "-";
+    case Bin::kMul:
+      return "*";
+    case Bin::kDiv:
+      return "/";
+    case Bin::kFloorDiv:
+      return "//";
+    case Bin::kMod:
+      return "%";
+    case Bin::kPow:
+      return "**";
+    case Bin::kAnd:
+      return "and";
+    case Bin::kOr:
+      return "or";
+    case Bin::kLt:
+      return "<";
+    case Bin::kLe:
+      return "<=";
+    case Bin::kGt:
+      return ">";
+    case Bin::kGe:
+      return ">=";
+    case Bin::kEq:
+      return "==";
+    case Bin::kNe:
+      return "!=";
+    case Bin::kAtan2:
+      return "arctan2";
+    case Bin::kHypot:
+      return "hypot";
+    case Bin::kCopysign:
+      return "copysign";
+    case Bin::kFmin:
+      return "fmin";
+    case Bin::kFmax:
+      return "fmax";
+    case Bin::kMinimum:
+      return "min";
+    case Bin::kMaximum:
+      return "max";
+    case Bin::kNextafter:
+      return "nextafter";
   }
   return "?";
 }
@@ -201,14 +226,22 @@ bool is_infix(Bin b) { return b <= Bin::kNe; }
 
 const char* reduce_name(Red r) {
   switch (r) {
-    case Red::kSum: return "sum";
-    case Red::kMean: return "mean";
-    case Red::kMin: return "min";
-    case Red::kMax: return "max";
-    case Red::kCount: return "count";
-    case Red::kCountNonzero: return "count_nonzero";
-    case Red::kAny: return "any";
-    case Red::kAll: return "all";
+    case Red::kSum:
+      return "sum";
+    case Red::kMean:
+      return "mean";
+    case Red::kMin:
+      return "min";
+    case Red::kMax:
+      return "max";
+    case Red::kCount:
+      return "count";
+    case Red::kCountNonzero:
+      return "count_nonzero";
+    case Red::kAny:
+      return "any";
+    case Red::kAll:
+      return "all";
   }
   return "?";
 }
@@ -324,9 +357,7 @@ class Parser {
     last_end_ = t.end_column;
     return t;
   }
-  bool is_op(std::string_view op) const {
-    return peek().type == Token::kOp && peek().text == op;
-  }
+  bool is_op(std::string_view op) const { return peek().type == Token::kOp && peek().text == op; }
   bool is_name(std::string_view name) const {
     return peek().type == Token::kName && peek().text == name;
   }
@@ -335,15 +366,18 @@ class Parser {
   }
   static std::string describe(const Token& t) {
     switch (t.type) {
-      case Token::kEnd: return "end of the expression";
-      case Token::kString: return "string '" + std::string(t.text) + "'";
-      default: return "'" + std::string(t.text) + "'";
+      case Token::kEnd:
+        return "end of the expression";
+      case Token::kString:
+        return "string '" + std::string(t.text) + "'";
+      default:
+        return "'" + std::string(t.text) + "'";
     }
   }
   void expect(std::string_view op, const std::string& what) {
     if (!is_op(op))
-      throw error(peek(), "expected '" + std::string(op) + "' " + what + ", found " +
-                              describe(peek()));
+      throw error(peek(),
+                  "expected '" + std::string(op) + "' " + what + ", found " + describe(peek()));
     next();
   }
 
@@ -415,9 +449,9 @@ class Parser {
 
   static bool compare_op(const Token& t, Bin& op) {
     if (t.type != Token::kOp) return false;
-    static constexpr std::pair<std::string_view, Bin> kOps[] = {
-        {"<", Bin::kLt}, {"<=", Bin::kLe}, {">", Bin::kGt},
-        {">=", Bin::kGe}, {"==", Bin::kEq}, {"!=", Bin::kNe}};
+    static constexpr std::pair<std::string_view, Bin> kOps[] = {{"<", Bin::kLt},  {"<=", Bin::kLe},
+                                                                {">", Bin::kGt},  {">=", Bin::kGe},
+                                                                {"==", Bin::kEq}, {"!=", Bin::kNe}};
     for (const auto& [s, b] : kOps)
       if (t.text == s) {
         op = b;
@@ -517,8 +551,7 @@ class Parser {
   }
 
   int64_t integer_literal(const Node& n, const Token& at, const char* what) const {
-    if (n.kind != Kind::kNumber || n.number != std::trunc(n.number) ||
-        std::abs(n.number) > 9e15)
+    if (n.kind != Kind::kNumber || n.number != std::trunc(n.number) || std::abs(n.number) > 9e15)
       throw error(at, std::string(what) + " must be an integer number, found '" + n.text + "'");
     return static_cast<int64_t>(n.number);
   }
@@ -561,8 +594,8 @@ class Parser {
     const std::string name(fn_token.text);
     auto arity = [&](size_t lo, size_t hi) {
       if (args.size() < lo || args.size() > hi) {
-        std::string want = lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " +
-                                                               std::to_string(hi);
+        std::string want =
+            lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi);
         if (hi == SIZE_MAX) want = std::to_string(lo) + " or more";
         throw error(fn_token, name + "() takes " + want + " argument" + (hi == 1 ? "" : "s") +
                                   ", found " + std::to_string(args.size()));
@@ -613,8 +646,8 @@ class Parser {
         double fallback = kNaN;
         if (args.size() == 3) {
           if (args[2]->kind != Kind::kNumber)
-            throw error(*starts[2], "at()'s default must be a number, found '" + args[2]->text +
-                                        "'");
+            throw error(*starts[2],
+                        "at()'s default must be a number, found '" + args[2]->text + "'");
           fallback = args[2]->number;
         }
         args.resize(1);
@@ -623,7 +656,8 @@ class Parser {
         n->number = fallback;
         break;
       }
-      case FnInfo::kGet: break;  // handled above
+      case FnInfo::kGet:
+        break;  // handled above
     }
     n->name = name;
     return n;
@@ -668,7 +702,8 @@ class Parser {
           return n;
         }
         break;
-      default: break;
+      default:
+        break;
     }
     throw error(t, "expected a value, found " + describe(t));
   }
@@ -698,8 +733,7 @@ std::string format_number(double v) {
 bool plain_name(const std::string& s) {
   if (s.empty() || !name_start(s[0])) return false;
   for (size_t i = 0; i < s.size(); ++i)
-    if (!name_char(s[i]) &&
-        !(s[i] == '.' && i + 1 < s.size() && name_start(s[i + 1])))
+    if (!name_char(s[i]) && !(s[i] == '.' && i + 1 < s.size() && name_start(s[i + 1])))
       return false;
   // Words the parser reads as constants or operators need get('...').
   for (const char* word : {"and", "or", "not", "True", "False", "nan", "inf"})
@@ -709,14 +743,25 @@ bool plain_name(const std::string& s) {
 
 void print(const Node& n, std::string& out) {
   switch (n.kind) {
-    case Kind::kNumber: out += format_number(n.number); return;
+    case Kind::kNumber:
+      // (-1) ** 2 must not print as -1 ** 2, which reads back as -(1 ** 2).
+      if (std::signbit(n.number) && !std::isnan(n.number))
+        out += "(" + format_number(n.number) + ")";
+      else
+        out += format_number(n.number);
+      return;
     case Kind::kBranch:
-      if (plain_name(n.name)) out += n.name;
-      else out += "get('" + n.name + "')";
+      if (plain_name(n.name)) {
+        out += n.name;
+      } else {
+        const char q = n.name.find('\'') == std::string::npos ? '\'' : '"';
+        out += std::string("get(") + q + n.name + q + ")";
+      }
       return;
     case Kind::kUnary:
-      out += n.un == Un::kNeg ? "neg" : n.un == Un::kNot ? "not" : unary_name(n.un);
-      out += "(";
+      // "not(x) ** 2" would read back as not (x ** 2): not is an operator, not a call.
+      out += n.un == Un::kNeg ? "neg(" : n.un == Un::kNot ? "(not " : unary_name(n.un);
+      if (n.un != Un::kNeg && n.un != Un::kNot) out += "(";
       print(*n.args[0], out);
       out += ")";
       return;
@@ -881,43 +926,79 @@ void unary_loop(const double* in, double* out, size_t n, F f) {
 template <typename K>
 void with_unary(Un op, K&& k) {
   switch (op) {
-    case Un::kNeg: return k([](double x) { return -x; });
-    case Un::kNot: return k([](double x) { return x == 0 ? 1.0 : 0.0; });
-    case Un::kAbs: return k([](double x) { return std::fabs(x); });
-    case Un::kSqrt: return k([](double x) { return std::sqrt(x); });
-    case Un::kCbrt: return k([](double x) { return std::cbrt(x); });
-    case Un::kExp: return k([](double x) { return std::exp(x); });
-    case Un::kExp2: return k([](double x) { return std::exp2(x); });
-    case Un::kExpm1: return k([](double x) { return std::expm1(x); });
-    case Un::kLog: return k([](double x) { return std::log(x); });
-    case Un::kLog10: return k([](double x) { return std::log10(x); });
-    case Un::kLog2: return k([](double x) { return std::log2(x); });
-    case Un::kLog1p: return k([](double x) { return std::log1p(x); });
-    case Un::kSin: return k([](double x) { return std::sin(x); });
-    case Un::kCos: return k([](double x) { return std::cos(x); });
-    case Un::kTan: return k([](double x) { return std::tan(x); });
-    case Un::kAsin: return k([](double x) { return std::asin(x); });
-    case Un::kAcos: return k([](double x) { return std::acos(x); });
-    case Un::kAtan: return k([](double x) { return std::atan(x); });
-    case Un::kSinh: return k([](double x) { return std::sinh(x); });
-    case Un::kCosh: return k([](double x) { return std::cosh(x); });
-    case Un::kTanh: return k([](double x) { return std::tanh(x); });
-    case Un::kAsinh: return k([](double x) { return std::asinh(x); });
-    case Un::kAcosh: return k([](double x) { return std::acosh(x); });
-    case Un::kAtanh: return k([](double x) { return std::atanh(x); });
-    case Un::kCeil: return k([](double x) { return std::ceil(x); });
-    case Un::kFloor: return k([](double x) { return std::floor(x); });
+    case Un::kNeg:
+      return k([](double x) { return -x; });
+    case Un::kNot:
+      return k([](double x) { return x == 0 ? 1.0 : 0.0; });
+    case Un::kAbs:
+      return k([](double x) { return std::fabs(x); });
+    case Un::kSqrt:
+      return k([](double x) { return std::sqrt(x); });
+    case Un::kCbrt:
+      return k([](double x) { return std::cbrt(x); });
+    case Un::kExp:
+      return k([](double x) { return std::exp(x); });
+    case Un::kExp2:
+      return k([](double x) { return std::exp2(x); });
+    case Un::kExpm1:
+      return k([](double x) { return std::expm1(x); });
+    case Un::kLog:
+      return k([](double x) { return std::log(x); });
+    case Un::kLog10:
+      return k([](double x) { return std::log10(x); });
+    case Un::kLog2:
+      return k([](double x) { return std::log2(x); });
+    case Un::kLog1p:
+      return k([](double x) { return std::log1p(x); });
+    case Un::kSin:
+      return k([](double x) { return std::sin(x); });
+    case Un::kCos:
+      return k([](double x) { return std::cos(x); });
+    case Un::kTan:
+      return k([](double x) { return std::tan(x); });
+    case Un::kAsin:
+      return k([](double x) { return std::asin(x); });
+    case Un::kAcos:
+      return k([](double x) { return std::acos(x); });
+    case Un::kAtan:
+      return k([](double x) { return std::atan(x); });
+    case Un::kSinh:
+      return k([](double x) { return std::sinh(x); });
+    case Un::kCosh:
+      return k([](double x) { return std::cosh(x); });
+    case Un::kTanh:
+      return k([](double x) { return std::tanh(x); });
+    case Un::kAsinh:
+      return k([](double x) { return std::asinh(x); });
+    case Un::kAcosh:
+      return k([](double x) { return std::acosh(x); });
+    case Un::kAtanh:
+      return k([](double x) { return std::atanh(x); });
+    case Un::kCeil:
+      return k([](double x) { return std::ceil(x); });
+    case Un::kFloor:
+      return k([](double x) { return std::floor(x); });
     // numpy rounds halves to even, as nearbyint does in the default rounding mode.
-    case Un::kRound: return k([](double x) { return std::nearbyint(x); });
-    case Un::kTrunc: return k([](double x) { return std::trunc(x); });
-    case Un::kIsnan: return k([](double x) { return std::isnan(x) ? 1.0 : 0.0; });
-    case Un::kIsinf: return k([](double x) { return std::isinf(x) ? 1.0 : 0.0; });
-    case Un::kIsfinite: return k([](double x) { return std::isfinite(x) ? 1.0 : 0.0; });
-    case Un::kSignbit: return k([](double x) { return std::signbit(x) ? 1.0 : 0.0; });
-    case Un::kErf: return k([](double x) { return std::erf(x); });
-    case Un::kErfc: return k([](double x) { return std::erfc(x); });
-    case Un::kLgamma: return k([](double x) { return std::lgamma(x); });
-    case Un::kTgamma: return k([](double x) { return std::tgamma(x); });
+    case Un::kRound:
+      return k([](double x) { return std::nearbyint(x); });
+    case Un::kTrunc:
+      return k([](double x) { return std::trunc(x); });
+    case Un::kIsnan:
+      return k([](double x) { return std::isnan(x) ? 1.0 : 0.0; });
+    case Un::kIsinf:
+      return k([](double x) { return std::isinf(x) ? 1.0 : 0.0; });
+    case Un::kIsfinite:
+      return k([](double x) { return std::isfinite(x) ? 1.0 : 0.0; });
+    case Un::kSignbit:
+      return k([](double x) { return std::signbit(x) ? 1.0 : 0.0; });
+    case Un::kErf:
+      return k([](double x) { return std::erf(x); });
+    case Un::kErfc:
+      return k([](double x) { return std::erfc(x); });
+    case Un::kLgamma:
+      return k([](double x) { return std::lgamma(x); });
+    case Un::kTgamma:
+      return k([](double x) { return std::tgamma(x); });
     case Un::kFactorial:
       return k([](double x) { return std::nearbyint(std::tgamma(std::nearbyint(x) + 1)); });
   }
@@ -940,29 +1021,52 @@ inline double nan_max(double x, double y) {
 template <typename K>
 void with_binary(Bin op, K&& k) {
   switch (op) {
-    case Bin::kAdd: return k([](double x, double y) { return x + y; });
-    case Bin::kSub: return k([](double x, double y) { return x - y; });
-    case Bin::kMul: return k([](double x, double y) { return x * y; });
-    case Bin::kDiv: return k([](double x, double y) { return x / y; });
-    case Bin::kFloorDiv: return k([](double x, double y) { return std::floor(x / y); });
-    case Bin::kMod: return k([](double x, double y) { return py_mod(x, y); });
-    case Bin::kPow: return k([](double x, double y) { return std::pow(x, y); });
-    case Bin::kAnd: return k([](double x, double y) { return (x != 0 && y != 0) ? 1.0 : 0.0; });
-    case Bin::kOr: return k([](double x, double y) { return (x != 0 || y != 0) ? 1.0 : 0.0; });
-    case Bin::kLt: return k([](double x, double y) { return x < y ? 1.0 : 0.0; });
-    case Bin::kLe: return k([](double x, double y) { return x <= y ? 1.0 : 0.0; });
-    case Bin::kGt: return k([](double x, double y) { return x > y ? 1.0 : 0.0; });
-    case Bin::kGe: return k([](double x, double y) { return x >= y ? 1.0 : 0.0; });
-    case Bin::kEq: return k([](double x, double y) { return x == y ? 1.0 : 0.0; });
-    case Bin::kNe: return k([](double x, double y) { return x != y ? 1.0 : 0.0; });
-    case Bin::kAtan2: return k([](double x, double y) { return std::atan2(x, y); });
-    case Bin::kHypot: return k([](double x, double y) { return std::hypot(x, y); });
-    case Bin::kCopysign: return k([](double x, double y) { return std::copysign(x, y); });
-    case Bin::kFmin: return k([](double x, double y) { return std::fmin(x, y); });
-    case Bin::kFmax: return k([](double x, double y) { return std::fmax(x, y); });
-    case Bin::kMinimum: return k([](double x, double y) { return nan_min(x, y); });
-    case Bin::kMaximum: return k([](double x, double y) { return nan_max(x, y); });
-    case Bin::kNextafter: return k([](double x, double y) { return std::nextafter(x, y); });
+    case Bin::kAdd:
+      return k([](double x, double y) { return x + y; });
+    case Bin::kSub:
+      return k([](double x, double y) { return x - y; });
+    case Bin::kMul:
+      return k([](double x, double y) { return x * y; });
+    case Bin::kDiv:
+      return k([](double x, double y) { return x / y; });
+    case Bin::kFloorDiv:
+      return k([](double x, double y) { return std::floor(x / y); });
+    case Bin::kMod:
+      return k([](double x, double y) { return py_mod(x, y); });
+    case Bin::kPow:
+      return k([](double x, double y) { return std::pow(x, y); });
+    case Bin::kAnd:
+      return k([](double x, double y) { return (x != 0 && y != 0) ? 1.0 : 0.0; });
+    case Bin::kOr:
+      return k([](double x, double y) { return (x != 0 || y != 0) ? 1.0 : 0.0; });
+    case Bin::kLt:
+      return k([](double x, double y) { return x < y ? 1.0 : 0.0; });
+    case Bin::kLe:
+      return k([](double x, double y) { return x <= y ? 1.0 : 0.0; });
+    case Bin::kGt:
+      return k([](double x, double y) { return x > y ? 1.0 : 0.0; });
+    case Bin::kGe:
+      return k([](double x, double y) { return x >= y ? 1.0 : 0.0; });
+    case Bin::kEq:
+      return k([](double x, double y) { return x == y ? 1.0 : 0.0; });
+    case Bin::kNe:
+      return k([](double x, double y) { return x != y ? 1.0 : 0.0; });
+    case Bin::kAtan2:
+      return k([](double x, double y) { return std::atan2(x, y); });
+    case Bin::kHypot:
+      return k([](double x, double y) { return std::hypot(x, y); });
+    case Bin::kCopysign:
+      return k([](double x, double y) { return std::copysign(x, y); });
+    case Bin::kFmin:
+      return k([](double x, double y) { return std::fmin(x, y); });
+    case Bin::kFmax:
+      return k([](double x, double y) { return std::fmax(x, y); });
+    case Bin::kMinimum:
+      return k([](double x, double y) { return nan_min(x, y); });
+    case Bin::kMaximum:
+      return k([](double x, double y) { return nan_max(x, y); });
+    case Bin::kNextafter:
+      return k([](double x, double y) { return std::nextafter(x, y); });
   }
 }
 
@@ -996,18 +1100,27 @@ void binary_loop(const Value& a, const Value& b, const int64_t* off, int64_t eve
 
 class Evaluator {
  public:
-  explicit Evaluator(const Table& table) : table_(table), entries_(std::max<int64_t>(table.entries(), 0)) {}
+  explicit Evaluator(const Table& table)
+      : table_(table), entries_(std::max<int64_t>(table.entries(), 0)) {}
 
   Value eval(const Node& n) {
     switch (n.kind) {
-      case Kind::kNumber: return Value::number(n.number);
-      case Kind::kBranch: return branch(n);
-      case Kind::kUnary: return unary(n, eval(*n.args[0]));
-      case Kind::kBinary: return binary(n, n.bin, eval(*n.args[0]), eval(*n.args[1]));
-      case Kind::kCompare: return compare(n);
-      case Kind::kWhere: return where(n);
-      case Kind::kReduce: return reduce(n, eval(*n.args[0]));
-      case Kind::kIndex: return index(n, eval(*n.args[0]));
+      case Kind::kNumber:
+        return Value::number(n.number);
+      case Kind::kBranch:
+        return branch(n);
+      case Kind::kUnary:
+        return unary(n, eval(*n.args[0]));
+      case Kind::kBinary:
+        return binary(n, n.bin, eval(*n.args[0]), eval(*n.args[1]));
+      case Kind::kCompare:
+        return compare(n);
+      case Kind::kWhere:
+        return where(n);
+      case Kind::kReduce:
+        return reduce(n, eval(*n.args[0]));
+      case Kind::kIndex:
+        return index(n, eval(*n.args[0]));
     }
     throw Error(ErrorCode::kInternal, "bad expression node");
   }
@@ -1015,9 +1128,12 @@ class Evaluator {
   // Shapes only, as eval() would find them.
   Shape shape(const Node& n) {
     switch (n.kind) {
-      case Kind::kNumber: return Shape::kScalar;
-      case Kind::kBranch: return array(n).jagged() ? Shape::kJagged : Shape::kFlat;
-      case Kind::kUnary: return shape(*n.args[0]);
+      case Kind::kNumber:
+        return Shape::kScalar;
+      case Kind::kBranch:
+        return array(n).jagged() ? Shape::kJagged : Shape::kFlat;
+      case Kind::kUnary:
+        return shape(*n.args[0]);
       case Kind::kBinary:
       case Kind::kCompare:
       case Kind::kWhere: {
@@ -1036,8 +1152,8 @@ class Evaluator {
  private:
   const Array& array(const Node& n) {
     if (!table_.has(n.name))
-      throw Error(ErrorCode::kNotFound, "unknown branch '" + n.name + "' at column " +
-                                            std::to_string(n.column));
+      throw Error(ErrorCode::kNotFound,
+                  "unknown branch '" + n.name + "' at column " + std::to_string(n.column));
     return table_.at(n.name);
   }
 
@@ -1138,8 +1254,10 @@ class Evaluator {
     const Value* lists = nullptr;
     for (const Value* v : {&c, &a, &b}) {
       if (!v->jagged()) continue;
-      if (lists) same_lists(n, *lists, *v);
-      else lists = v;
+      if (lists)
+        same_lists(n, *lists, *v);
+      else
+        lists = v;
     }
     const std::vector<int64_t>* off = lists ? lists->offsets : nullptr;
     const Node* origin = lists ? lists->origin : nullptr;
@@ -1232,7 +1350,8 @@ class Evaluator {
     if (a.shape != Shape::kJagged)
       throw Error(ErrorCode::kInvalidArgument,
                   "indexing " + where_of(n) + " needs a list per event, but '" + n.args[0]->text +
-                      "' has " + (a.shape == Shape::kScalar ? "a single number" : "one value per event"));
+                      "' has " +
+                      (a.shape == Shape::kScalar ? "a single number" : "one value per event"));
     const int64_t* o = a.offsets->data();
     const double* p = a.data();
     Value r = result_like(Shape::kFlat, static_cast<size_t>(entries_), {});
@@ -1298,8 +1417,10 @@ Array Expression::evaluate(const Table& table) const {
       break;
     case Shape::kFlat:
     case Shape::kJagged:
-      if (v.owned) out.values = std::move(v.own);
-      else out.values.assign(v.view, v.view + v.size);
+      if (v.owned)
+        out.values = std::move(v.own);
+      else
+        out.values.assign(v.view, v.view + v.size);
       if (v.jagged()) out.offsets = *v.offsets;
       break;
   }

@@ -14,9 +14,8 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/error.h"
 #include "data/expression.h"
@@ -79,7 +78,7 @@ std::string lower(std::string s) {
 
 struct Preprocess::Impl {
   std::string origin;
-  std::vector<NewBranch> branches;  // in computation order: a definition after what it uses
+  std::vector<NewBranch> branches;        // in computation order: a definition after what it uses
   std::vector<std::string> branch_names;  // file order
   std::vector<bool> branch_jagged;        // file order
   std::vector<Cut> cuts;                  // file order
@@ -98,8 +97,8 @@ struct Preprocess::Impl {
       if (s == "true") return true;
       if (s == "false") return false;
     }
-    throw invalid(origin, path, "expected \"True\" or \"False\" (or a JSON true/false), found " +
-                                    json_kind(j));
+    throw invalid(origin, path,
+                  "expected \"True\" or \"False\" (or a JSON true/false), found " + json_kind(j));
   }
 
   Expression parse_expr(const Json& j, const std::string& path) const {
@@ -122,9 +121,12 @@ struct Preprocess::Impl {
     c.name = path;
     c.expr = parse_expr(j[0], path);
     const std::string mode = lower(j[1].get<std::string>());
-    if (mode == "all") c.mode = CutMode::kAll;
-    else if (mode == "any") c.mode = CutMode::kAny;
-    else throw invalid(origin, path, "expected \"all\" or \"any\", found " + j[1].dump());
+    if (mode == "all")
+      c.mode = CutMode::kAll;
+    else if (mode == "any")
+      c.mode = CutMode::kAny;
+    else
+      throw invalid(origin, path, "expected \"all\" or \"any\", found " + j[1].dump());
     return c;
   }
 
@@ -137,8 +139,8 @@ struct Preprocess::Impl {
       const std::string path = "new_branch." + name;
       if (name.empty()) throw invalid(origin, "new_branch", "a new branch needs a name");
       if (!entry.is_object())
-        throw invalid(origin, path, "expected an object with \"def\" and \"type\", found " +
-                                        json_kind(entry));
+        throw invalid(origin, path,
+                      "expected an object with \"def\" and \"type\", found " + json_kind(entry));
       if (!entry.contains("def")) throw invalid(origin, path, "missing \"def\"");
       if (!entry.contains("type"))
         throw invalid(origin, path, "missing \"type\" (\"flat\" or \"jagged\")");
@@ -151,8 +153,8 @@ struct Preprocess::Impl {
         } else if (key == "type") {
           const std::string t = value.is_string() ? value.get<std::string>() : "";
           if (t != "flat" && t != "jagged")
-            throw invalid(origin, kpath, "expected \"flat\" or \"jagged\", found " +
-                                             json_kind(value));
+            throw invalid(origin, kpath,
+                          "expected \"flat\" or \"jagged\", found " + json_kind(value));
           b.jagged = t == "jagged";
         } else if (is_cut_key(key)) {
           if (value.is_string()) {
@@ -167,8 +169,8 @@ struct Preprocess::Impl {
           if (parse_bool(value, kpath)) add_removed(name);
         } else if (key == "keys_to_remove") {
           if (!value.is_array())
-            throw invalid(origin, kpath, "expected a list of branch names, found " +
-                                             json_kind(value));
+            throw invalid(origin, kpath,
+                          "expected a list of branch names, found " + json_kind(value));
           for (const Json& k : value) {
             if (!k.is_string())
               throw invalid(origin, kpath, "expected branch names, found " + json_kind(k));
@@ -191,8 +193,8 @@ struct Preprocess::Impl {
     for (const auto& [name, entry] : section.items()) {
       const std::string path = kind + "." + name;
       if (!entry.is_object())
-        throw invalid(origin, path, "expected an object with \"cut\" and \"remove\", found " +
-                                        json_kind(entry));
+        throw invalid(origin, path,
+                      "expected an object with \"cut\" and \"remove\", found " + json_kind(entry));
       for (const auto& [key, value] : entry.items()) {
         const std::string kpath = path + "." + key;
         if (is_cut_key(key)) {
@@ -305,17 +307,19 @@ Preprocess Preprocess::parse(std::string_view json_text, std::string_view origin
     throw invalid(impl->origin, "", std::string("malformed JSON: ") + e.what());
   }
   if (!doc.is_object())
-    throw invalid(impl->origin, "",
-                  "expected an object with new_branch, flat_cut, jagged_cut; found " +
-                      json_kind(doc));
+    throw invalid(
+        impl->origin, "",
+        "expected an object with new_branch, flat_cut, jagged_cut; found " + json_kind(doc));
   for (const auto& [key, section] : doc.items()) {
     if (key != "new_branch" && key != "flat_cut" && key != "jagged_cut")
       throw invalid(impl->origin, key, "unknown key (expected new_branch, flat_cut, jagged_cut)");
     if (!section.is_object())
-      throw invalid(impl->origin, key, "expected an object of branches, found " +
-                                           json_kind(section));
-    if (key == "new_branch") impl->parse_new_branches(section);
-    else impl->parse_cuts(section, key);
+      throw invalid(impl->origin, key,
+                    "expected an object of branches, found " + json_kind(section));
+    if (key == "new_branch")
+      impl->parse_new_branches(section);
+    else
+      impl->parse_cuts(section, key);
   }
   impl->order_branches();
   impl->collect_inputs();

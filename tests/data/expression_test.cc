@@ -23,7 +23,7 @@ Table sample() {
   Table t;
   t.set("x", Array::flat({1, -2.5, 0, 4}));
   t.set("y", Array::flat({2, 3, -1, 0.5}));
-  t.set("j", Array::lists({1, 2, 3, 4, -5, 6}, {0, 2, 2, 5, 6}));   // [1 2] [] [3 4 -5] [6]
+  t.set("j", Array::lists({1, 2, 3, 4, -5, 6}, {0, 2, 2, 5, 6}));  // [1 2] [] [3 4 -5] [6]
   t.set("k", Array::lists({10, 20, 30, 40, 50, 60}, {0, 2, 2, 5, 6}));
   t.set("m", Array::lists({7, 8, 9}, {0, 1, 1, 2, 3}));  // [7] [] [8] [9]
   t.set("AK4Puppi.pt", Array::flat({5, 6, 7, 8}));
@@ -39,8 +39,10 @@ void expect_values(const std::vector<double>& got, const std::vector<double>& wa
                    const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
   for (size_t i = 0; i < got.size(); ++i) {
-    if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(got[i])) << what << " [" << i << "]";
-    else EXPECT_DOUBLE_EQ(got[i], want[i]) << what << " [" << i << "]";
+    if (std::isnan(want[i]))
+      EXPECT_TRUE(std::isnan(got[i])) << what << " [" << i << "]";
+    else
+      EXPECT_DOUBLE_EQ(got[i], want[i]) << what << " [" << i << "]";
   }
 }
 
@@ -121,7 +123,7 @@ TEST(Expression, PrecedenceAndAssociativity) {
   expect_flat("(2 + 3) * 4", {20, 20, 20, 20});
   expect_flat("10 - 4 - 3", {3, 3, 3, 3});
   expect_flat("2 * 3 % 4", {2, 2, 2, 2});
-  expect_flat("-2 ** 2", {-4, -4, -4, -4});   // -(2**2) as in Python
+  expect_flat("-2 ** 2", {-4, -4, -4, -4});  // -(2**2) as in Python
   expect_flat("2 ** -1", {0.5, 0.5, 0.5, 0.5});
   expect_flat("2 ** 3 ** 2", {512, 512, 512, 512});  // right-associative
   expect_flat("1 + 2 < 4 and 0", {0, 0, 0, 0});
@@ -300,8 +302,8 @@ TEST(Expression, JaggedOperandsOfDifferentLengthsAreNamed) {
   const std::string msg = error_of([] { eval("j + m"); }, ErrorCode::kInvalidArgument);
   EXPECT_HAS(msg, "'j' and 'm' have lists of different lengths");
   EXPECT_HAS(msg, "event 0: 2 and 1");
-  const std::string msg2 = error_of([] { eval("where(j > 0, 1, m * 2)"); },
-                                    ErrorCode::kInvalidArgument);
+  const std::string msg2 =
+      error_of([] { eval("where(j > 0, 1, m * 2)"); }, ErrorCode::kInvalidArgument);
   EXPECT_HAS(msg2, "'j' and 'm' have lists of different lengths");
 }
 
@@ -344,7 +346,8 @@ TEST(Expression, IndexingWithDefaults) {
 }
 
 TEST(Expression, ParseErrorsGiveTheColumn) {
-  EXPECT_HAS(parse_error("x +"), "at column 4 of 'x +': expected a value, found end of the expression");
+  EXPECT_HAS(parse_error("x +"),
+             "at column 4 of 'x +': expected a value, found end of the expression");
   EXPECT_HAS(parse_error("log(x"), "at column 6 of 'log(x': expected ')' after the arguments");
   EXPECT_HAS(parse_error("(x + 1"), "at column 7");
   EXPECT_HAS(parse_error("(x + 1"), "to close the '(' at column 1");
@@ -386,13 +389,19 @@ TEST(Expression, UnknownBranchesAreNamedWithTheirColumn) {
 }
 
 TEST(Expression, CanonicalTextIgnoresSpacing) {
-  EXPECT_EQ(Expression::parse("1<=x<=16").canonical(), Expression::parse(" 1 <= x  <= 16 ").canonical());
+  EXPECT_EQ(Expression::parse("1<=x<=16").canonical(),
+            Expression::parse(" 1 <= x  <= 16 ").canonical());
   EXPECT_EQ(Expression::parse("(a + b) * c").canonical(), Expression::parse("(a+b)*c").canonical());
-  EXPECT_NE(Expression::parse("a + b * c").canonical(), Expression::parse("(a + b) * c").canonical());
-  EXPECT_EQ(Expression::parse("np.log(x) & y").canonical(), Expression::parse("log(x) and y").canonical());
+  EXPECT_NE(Expression::parse("a + b * c").canonical(),
+            Expression::parse("(a + b) * c").canonical());
+  EXPECT_NE(Expression::parse("(-1) ** 2").canonical(), Expression::parse("-1 ** 2").canonical());
+  EXPECT_EQ(Expression::parse("np.log(x) & y").canonical(),
+            Expression::parse("log(x) and y").canonical());
   // The canonical text parses back to itself.
-  for (const char* text : {"-x ** 2 + at(j, -1, -999) // 3", "where(j > 2, sum(j), not x)",
-                           "get('odd/name') % 2 != 1 < y", "min(x, y, 3) + max(j) + nan"}) {
+  for (const char* text :
+       {"-x ** 2 + at(j, -1, -999) // 3", "where(j > 2, sum(j), not x)",
+        "get('odd/name') % 2 != 1 < y", "min(x, y, 3) + max(j) + nan",
+        "(-1) ** 2 + -x ** -2 - -inf", "(not x) ** y > 1", "get(\"it's\") + get('a\"b')"}) {
     const std::string c = Expression::parse(text).canonical();
     EXPECT_EQ(Expression::parse(c).canonical(), c) << text;
   }
@@ -429,9 +438,9 @@ TEST(Expression, SelectClearsTheFailingEntriesAndCountsThem) {
   EXPECT_EQ(Expression::parse("x").select(t, Expression::Pass::kAny, keep), 1);  // flat: itself
   EXPECT_EQ(Expression::parse("1 > 2").select(t, Expression::Pass::kValue, keep), 3);
   EXPECT_EQ(keep, (std::vector<uint8_t>{0, 0, 0, 0}));
-  const std::string msg = error_of(
-      [&] { Expression::parse("j > 0").select(t, Expression::Pass::kValue, keep); },
-      ErrorCode::kInvalidArgument);
+  const std::string msg =
+      error_of([&] { Expression::parse("j > 0").select(t, Expression::Pass::kValue, keep); },
+               ErrorCode::kInvalidArgument);
   EXPECT_HAS(msg, "'j > 0': gives a list per event");
 }
 

@@ -5,13 +5,13 @@
 #include "data/preprocess.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "core/error.h"
@@ -90,12 +90,12 @@ struct Lists {
 
 TEST(Preprocess, ReferenceExampleSelectsAndComputesAsTheReference) {
   // One event per way of failing, and some that pass (e8 has an empty partonPt: "all" passes).
-  const Lists partonE{{{400, 500}, {600, 700}, {300, 400}, {}, {450}, {450}, {450}, {450},
-                       {360, 540}, {500}}};
+  const Lists partonE{
+      {{400, 500}, {600, 700}, {300, 400}, {}, {450}, {450}, {450}, {450}, {360, 540}, {500}}};
   const std::vector<double> nJets{2, 2, 2, 2, 0, 5, 3, 4, 1, 4};
   const std::vector<double> nLeptons{1, 1, 1, 1, 1, 1, 3, 0, 2, 0};
-  const Lists partonPt{{{250, 300}, {250}, {250}, {250}, {250}, {250}, {250}, {250, 150}, {},
-                        {201}}};
+  const Lists partonPt{
+      {{250, 300}, {250}, {250}, {250}, {250}, {250}, {250}, {250, 150}, {}, {201}}};
   const std::vector<double> other{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
   Table t;
   t.set("partonE", partonE.array());
@@ -152,8 +152,8 @@ TEST(Preprocess, ReferenceExampleSelectsAndComputesAsTheReference) {
   EXPECT_EQ(report.events_in, static_cast<int64_t>(n));
   EXPECT_EQ(report.events_passed, 3);
   const std::vector<std::string> cut_names = {
-      "new_branch.log_partonE.cut_1", "new_branch.log_partonE.cut_2",
-      "new_branch.nJets_square.cut", "flat_cut.nLeptons.cut", "jagged_cut.partonPt.cut"};
+      "new_branch.log_partonE.cut_1", "new_branch.log_partonE.cut_2", "new_branch.nJets_square.cut",
+      "flat_cut.nLeptons.cut", "jagged_cut.partonPt.cut"};
   ASSERT_EQ(report.rejected_by.size(), cut_names.size());
   for (size_t c = 0; c < cut_names.size(); ++c) {
     EXPECT_EQ(report.rejected_by[c].first, cut_names[c]);
@@ -208,7 +208,8 @@ TEST(Preprocess, BooleansAsTheReferenceWritesThemOrAsJson) {
     "b": {"remove": "True"}, "c": {"remove": false}, "d": {"remove": "False"},
     "e": {"remove": true}}, "jagged_cut": {"j": {"cut": ["j>0", "any"], "remove": true}}})j");
   EXPECT_EQ(p.canonical(), q.canonical());
-  EXPECT_NE(p.canonical(), Preprocess::parse(R"j({"flat_cut": {"a": {"cut": "a >= 0"}}})j").canonical());
+  EXPECT_NE(p.canonical(),
+            Preprocess::parse(R"j({"flat_cut": {"a": {"cut": "a >= 0"}}})j").canonical());
 }
 
 TEST(Preprocess, JaggedCutsAllAndAnyOnEmptyLists) {
@@ -237,9 +238,10 @@ TEST(Preprocess, DefinitionsMayUseOtherNewBranchesInAnyOrder) {
   EXPECT_EQ(t.at("x").values, (std::vector<double>{200, 300}));
   EXPECT_EQ(t.at("a").values, (std::vector<double>{201, 301}));
   EXPECT_EQ(t.at("b").values, (std::vector<double>{2010, 3010}));
-  EXPECT_HAS(parse_error(R"j({"new_branch": {"a": {"def": "b + 1", "type": "flat"},
+  EXPECT_HAS(
+      parse_error(R"j({"new_branch": {"a": {"def": "b + 1", "type": "flat"},
       "b": {"def": "sum(c)", "type": "flat"}, "c": {"def": "a", "type": "flat"}}})j"),
-             "preproc.json: new_branch.a.def: new branches defined through each other: a -> b -> c -> a");
+      "preproc.json: new_branch.a.def: new branches defined through each other: a -> b -> c -> a");
 }
 
 TEST(Preprocess, ReportsAddUpOverChunks) {
@@ -279,8 +281,10 @@ TEST(Preprocess, BadDefinitionsNameTheFileTheKeyAndTheColumn) {
   EXPECT_HAS(parse_error("[1]"), "preproc.json: expected an object");
   EXPECT_HAS(parse_error(R"j({"new_branches": {}})j"), "preproc.json: new_branches: unknown key");
   EXPECT_HAS(parse_error(R"j({"flat_cut": []})j"), "preproc.json: flat_cut: expected an object");
-  EXPECT_HAS(parse_error(R"j({"flat_cut": {"x": "x > 1"}})j"), "preproc.json: flat_cut.x: expected an object");
-  EXPECT_HAS(parse_error(R"j({"flat_cut": {"x": {"cutt": "x > 1"}}})j"), "flat_cut.x.cutt: unknown key");
+  EXPECT_HAS(parse_error(R"j({"flat_cut": {"x": "x > 1"}})j"),
+             "preproc.json: flat_cut.x: expected an object");
+  EXPECT_HAS(parse_error(R"j({"flat_cut": {"x": {"cutt": "x > 1"}}})j"),
+             "flat_cut.x.cutt: unknown key");
   EXPECT_HAS(parse_error(R"j({"flat_cut": {"x": {"cut": ["x > 1", "all"]}}})j"),
              "flat_cut.x.cut: expected an expression in a string, found a list");
   EXPECT_HAS(parse_error(R"j({"flat_cut": {"x": {"cut": "x > 1", "remove": "maybe"}}})j"),
@@ -289,22 +293,30 @@ TEST(Preprocess, BadDefinitionsNameTheFileTheKeyAndTheColumn) {
              "jagged_cut.j.cut: expected [\"expression\", \"all\" or \"any\"]");
   EXPECT_HAS(parse_error(R"j({"jagged_cut": {"j": {"cut": ["j > 1", "some"]}}})j"),
              "jagged_cut.j.cut: expected \"all\" or \"any\", found \"some\"");
-  EXPECT_HAS(parse_error(R"j({"new_branch": {"a": {"type": "flat"}}})j"), "new_branch.a: missing \"def\"");
-  EXPECT_HAS(parse_error(R"j({"new_branch": {"a": {"def": "x"}}})j"), "new_branch.a: missing \"type\"");
+  EXPECT_HAS(parse_error(R"j({"new_branch": {"a": {"type": "flat"}}})j"),
+             "new_branch.a: missing \"def\"");
+  EXPECT_HAS(parse_error(R"j({"new_branch": {"a": {"def": "x"}}})j"),
+             "new_branch.a: missing \"type\"");
   EXPECT_HAS(parse_error(R"j({"new_branch": {"a": {"def": 3, "type": "flat"}}})j"),
              "new_branch.a.def: expected an expression in a string, found the number 3");
   EXPECT_HAS(parse_error(R"j({"new_branch": {"a": {"def": "x", "type": "list"}}})j"),
              "new_branch.a.type: expected \"flat\" or \"jagged\"");
-  EXPECT_HAS(parse_error(R"j({"new_branch": {"a": {"def": "x", "type": "flat", "keys_to_remove": "x"}}})j"),
+  EXPECT_HAS(parse_error(
+                 R"j({"new_branch": {"a": {"def": "x", "type": "flat", "keys_to_remove": "x"}}})j"),
              "new_branch.a.keys_to_remove: expected a list of branch names");
   EXPECT_HAS(parse_error(R"j({"new_branch": {"a": {"def": "x", "type": "flat", "defn": "x"}}})j"),
              "new_branch.a.defn: unknown key");
   const std::string bad = error_of(
-      [] { Preprocess::parse(R"j({"new_branch": {"a": {"def": "log(x", "type": "flat"}}})j", "my.json"); },
+      [] {
+        Preprocess::parse(R"j({"new_branch": {"a": {"def": "log(x", "type": "flat"}}})j",
+                          "my.json");
+      },
       ErrorCode::kInvalidArgument);
   EXPECT_HAS(bad, "my.json: new_branch.a.def: at column 6 of 'log(x': expected ')'");
-  EXPECT_HAS(parse_error(R"j({"new_branch": {"a": {"def": "x", "type": "jagged", "cut_1": ["a ^ 2", "any"]}}})j"),
-             "new_branch.a.cut_1: at column 3 of 'a ^ 2'");
+  EXPECT_HAS(
+      parse_error(
+          R"j({"new_branch": {"a": {"def": "x", "type": "jagged", "cut_1": ["a ^ 2", "any"]}}})j"),
+      "new_branch.a.cut_1: at column 3 of 'a ^ 2'");
 }
 
 TEST(Preprocess, BadDataNameTheKey) {
@@ -317,8 +329,9 @@ TEST(Preprocess, BadDataNameTheKey) {
   };
   EXPECT_HAS(apply_error(R"j({"flat_cut": {"x": {"cut": "nope > 1"}}})j", ErrorCode::kNotFound),
              "preproc.json: flat_cut.x.cut: 'nope > 1': unknown branch 'nope' at column 1");
-  EXPECT_HAS(apply_error(R"j({"flat_cut": {"j": {"cut": "j > 1"}}})j", ErrorCode::kInvalidArgument),
-             "flat_cut.j.cut: 'j > 1' gives a list per event; a flat cut needs one value per event");
+  EXPECT_HAS(
+      apply_error(R"j({"flat_cut": {"j": {"cut": "j > 1"}}})j", ErrorCode::kInvalidArgument),
+      "flat_cut.j.cut: 'j > 1' gives a list per event; a flat cut needs one value per event");
   EXPECT_HAS(apply_error(R"j({"new_branch": {"a": {"def": "j * x", "type": "flat"}}})j",
                          ErrorCode::kInvalidArgument),
              "new_branch.a: \"type\" is \"flat\" but 'j * x' gives a list per event");
@@ -366,9 +379,7 @@ TEST(Table, FilterInPlaceMovesRunsOfListsAndValues) {
 TEST(Preprocess, FromFile) {
   const auto path = std::filesystem::temp_directory_path() /
                     ("m4h_preproc_" + std::to_string(::getpid()) + ".json");
-  {
-    std::ofstream(path) << kReferenceExample;
-  }
+  { std::ofstream(path) << kReferenceExample; }
   Preprocess p = Preprocess::from_file(path.string());
   EXPECT_EQ(p.canonical(), Preprocess::parse(kReferenceExample).canonical());
   std::filesystem::remove(path);
@@ -380,8 +391,8 @@ TEST(Preprocess, FromFile) {
 // A generated NanoAOD-like file, read with the reader, pre-processed; the expected selection and
 // values are computed from the raw reader columns with loops.
 TEST(Preprocess, GeneratedFileReadBackAndSelected) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("m4h_preproc_gen_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("m4h_preproc_gen_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   gen::GeneratorOptions o;
   o.process = gen::Process::kSignal;
@@ -445,8 +456,8 @@ TEST(Preprocess, GeneratedFileReadBackAndSelected) {
     }
     bool muons_ok = true;
     for (int64_t i = moff[e]; i < moff[e + 1]; ++i) muons_ok = muons_ok && double(mu_pt[i]) > 5;
-    const bool pass = lead > 40 && central_ok && 10 <= met[e] && met[e] < 150 && njet[e] >= 2 &&
-                      muons_ok;
+    const bool pass =
+        lead > 40 && central_ok && 10 <= met[e] && met[e] < 150 && njet[e] >= 2 && muons_ok;
     if (!pass) continue;
     want_lead.push_back(lead);
     want_ratio.push_back(sum / double(ht[e]));
