@@ -1175,8 +1175,8 @@ class Evaluator {
   void need_lists(const Node& n, Shape s) {
     if (s != Shape::kJagged)
       throw Error(ErrorCode::kInvalidArgument,
-                  n.name + "() " + where_of(n) + " needs a list per event, but '" +
-                      n.args[0]->text + "' has " +
+                  (n.name.empty() ? std::string("indexing") : n.name + "()") + " " + where_of(n) +
+                      " needs a list per event, but '" + n.args[0]->text + "' has " +
                       (s == Shape::kScalar ? "a single number" : "one value per event"));
   }
 
@@ -1347,11 +1347,7 @@ class Evaluator {
   }
 
   Value index(const Node& n, Value a) {
-    if (a.shape != Shape::kJagged)
-      throw Error(ErrorCode::kInvalidArgument,
-                  "indexing " + where_of(n) + " needs a list per event, but '" + n.args[0]->text +
-                      "' has " +
-                      (a.shape == Shape::kScalar ? "a single number" : "one value per event"));
+    need_lists(n, a.shape);
     const int64_t* o = a.offsets->data();
     const double* p = a.data();
     Value r = result_like(Shape::kFlat, static_cast<size_t>(entries_), {});

@@ -28,9 +28,10 @@
 // Functions (numpy semantics, NaN/inf as IEEE gives them):
 //   one argument: abs absolute fabs sqrt cbrt exp exp2 expm1 log log10 log2 log1p sin cos tan
 //     arcsin asin arccos acos arctan atan sinh cosh tanh arcsinh asinh arccosh acosh arctanh
-//     atanh ceil floor round rint trunc isnan isinf isfinite signbit neg erf erfc lgamma tgamma
-//     gamma factorial
+//     atanh ceil floor round rint (halves to even) trunc isnan isinf isfinite signbit neg
+//     negative logical_not erf erfc lgamma tgamma gamma factorial
 //   two arguments: arctan2 atan2 hypot copysign fmin fmax nextafter logical_and logical_or
+//     power minimum maximum
 //   min(a, b, ...), max(a, b, ...): element-wise (NaN propagates, numpy.minimum/maximum)
 //   where(cond, a, b)
 //   reductions over each event's list (argument must be jagged; result flat):
@@ -39,6 +40,7 @@
 //   x[i], at(x, i), at(x, i, default): element i of each event's list (i < 0 counts from the
 //     end); the default (NaN unless given, a number) where the list is too short. i and the
 //     default are numbers in the text.
+// Limits: 200 levels of parentheses and prefix operators, trees 1000 nodes deep.
 #pragma once
 
 #include <cstdint>

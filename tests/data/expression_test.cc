@@ -342,7 +342,12 @@ TEST(Expression, IndexingWithDefaults) {
   expect_flat("j[0] + x", {2, kNaN, 3, 10});
   expect_flat("(k / 10)[1]", {2, kNaN, 4, kNaN});
   const std::string msg = error_of([] { eval("x[0]"); }, ErrorCode::kInvalidArgument);
-  EXPECT_HAS(msg, "needs a list per event, but 'x' has one value per event");
+  EXPECT_HAS(msg, "indexing at column 1 needs a list per event, but 'x' has one value per event");
+  EXPECT_HAS(error_of([] { Expression::parse("x[0]").jagged_result(sample()); },
+                      ErrorCode::kInvalidArgument),
+             "indexing at column 1 needs a list per event");
+  EXPECT_HAS(error_of([] { eval("at(x, 0)"); }, ErrorCode::kInvalidArgument),
+             "at() at column 1 needs a list per event");
 }
 
 TEST(Expression, ParseErrorsGiveTheColumn) {
