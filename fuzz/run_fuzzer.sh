@@ -4,8 +4,9 @@
 #
 #   run_fuzzer.sh FUZZER SEED_KIND MAKE_SEEDS WORKDIR DEFAULT_TESTDATA
 #
-# SEED_KIND is "files" (whole ROOT files up to 100 kB) or "baskets" (stored baskets cut out of
-# them). Environment: M4H_FUZZ_SECONDS (default 60), MLAAS4HEP_TESTDATA (overrides the default).
+# SEED_KIND is "files" (whole ROOT files up to 100 kB), "baskets" (stored baskets cut out of
+# them), or an absolute folder of seed inputs used as it is (expression_fuzz). Environment:
+# M4H_FUZZ_SECONDS (default 60), MLAAS4HEP_TESTDATA (overrides the default).
 # The corpus grown by earlier runs is kept in WORKDIR/NAME/corpus; findings are written to
 # WORKDIR/artifacts/NAME-{crash,leak,oom,timeout,slow-unit}-* and make the run fail.
 set -euo pipefail
@@ -27,12 +28,15 @@ else
   mkdir -p "$dir/seeds/files" "$dir/seeds/baskets"
 fi
 
+seeds="$dir/seeds/$kind"
+[[ "$kind" == /* ]] && seeds="$kind"
+
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 before=$(ls "$work/artifacts" | wc -l)
 set +e
 "$fuzzer" -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
-  -artifact_prefix="$work/artifacts/$name-" "$dir/corpus" "$dir/seeds/$kind"
+  -artifact_prefix="$work/artifacts/$name-" "$dir/corpus" "$seeds"
 rc=$?
 set -e
 if ((rc != 0)); then

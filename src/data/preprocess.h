@@ -19,7 +19,9 @@ namespace m4h::data {
 struct PreprocessReport {
   int64_t events_in = 0;
   int64_t events_passed = 0;
-  // Events rejected, per cut, in the order the cuts are listed (name as in preproc.json).
+  // Events rejected, per cut, in the order the cuts are listed, named by where they stand in
+  // preproc.json ("flat_cut.nLeptons.cut", "new_branch.log_E.cut_1"). A cut counts the events it
+  // rejects among those that the cuts before it kept, so the counts add up to in - passed.
   std::vector<std::pair<std::string, int64_t>> rejected_by;
   void add(const PreprocessReport& other);
 };
@@ -50,8 +52,12 @@ class Preprocess {
   // A stable text of the whole definition (for the specs' provenance hash).
   std::string canonical() const;
 
-  // Adds the new branches to `table`, drops the events that fail any cut, and removes the
-  // removed branches. Thread-safe (const). Throws kNotFound naming an unknown branch.
+  // Adds the new branches to `table` (each after the new branches its definition uses), drops
+  // the events that fail any cut (a flat cut keeps an event when its value is not 0; a jagged
+  // cut applies "all" or "any" to the event's list: an empty list passes "all", fails "any"),
+  // and removes the removed branches. Thread-safe (const). Throws m4h::Error naming the file and
+  // the key: kNotFound for an unknown branch, kInvalidArgument when a definition's result does
+  // not match its "type", a flat cut gives lists, or jagged operands differ in length.
   void apply(Table& table, PreprocessReport* report = nullptr) const;
 
  private:

@@ -1,6 +1,8 @@
 #include "data/table.h"
 
 #include <algorithm>
+#include <cstring>
+#include <utility>
 
 #include "core/error.h"
 #include "root/column.h"
@@ -53,26 +55,47 @@ void Table::remove(std::string_view name) {
 void Table::filter(const std::vector<bool>& keep) {
   if (static_cast<int64_t>(keep.size()) != std::max<int64_t>(entries_, 0))
     throw Error(ErrorCode::kInternal, "filter mask size differs from the chunk's entries");
-  int64_t kept = std::count(keep.begin(), keep.end(), true);
+  // Runs of kept entries, found once; every array then moves whole runs down in place (a write
+  // never passes the read position), so filtering allocates nothing per array.
+  std::vector<std::pair<int64_t, int64_t>> runs;
+  const int64_t n = static_cast<int64_t>(keep.size());
+  int64_t kept = 0;
+  for (int64_t i = 0; i < n;) {
+    if (!keep[i]) {
+      ++i;
+      continue;
+    }
+    int64_t j = i + 1;
+    while (j < n && keep[j]) ++j;
+    runs.emplace_back(i, j);
+    kept += j - i;
+    i = j;
+  }
+  if (kept == n) return;
   for (Array& a : arrays_) {
+    double* v = a.values.data();
     if (!a.jagged()) {
-      size_t w = 0;
-      for (size_t i = 0; i < keep.size(); ++i)
-        if (keep[i]) a.values[w++] = a.values[i];
+      int64_t w = 0;
+      for (const auto& [lo, hi] : runs) {
+        if (w != lo) std::memmove(v + w, v + lo, (hi - lo) * sizeof(double));
+        w += hi - lo;
+      }
       a.values.resize(w);
       continue;
     }
-    std::vector<double> values;
-    std::vector<int64_t> offsets{0};
-    offsets.reserve(kept + 1);
-    for (size_t i = 0; i < keep.size(); ++i) {
-      if (!keep[i]) continue;
-      values.insert(values.end(), a.values.begin() + a.offsets[i],
-                    a.values.begin() + a.offsets[i + 1]);
-      offsets.push_back(static_cast<int64_t>(values.size()));
+    int64_t* off = a.offsets.data();
+    int64_t w = 0;   // next value slot
+    int64_t we = 0;  // next entry slot; off[we] == w holds at each step
+    for (const auto& [lo, hi] : runs) {
+      const int64_t first = off[lo], last = off[hi];
+      if (w != first) std::memmove(v + w, v + first, (last - first) * sizeof(double));
+      // off[lo + k] - first + w, written at we + 1 + k: reads stay at or ahead of writes.
+      for (int64_t k = 1; k <= hi - lo; ++k) off[we + k] = off[lo + k] - first + w;
+      w += last - first;
+      we += hi - lo;
     }
-    a.values = std::move(values);
-    a.offsets = std::move(offsets);
+    a.values.resize(w);
+    a.offsets.resize(we + 1);
   }
   entries_ = kept;
 }
