@@ -339,14 +339,18 @@ void write_header(uint8_t* p, Codec codec, std::size_t compressed, std::size_t u
 
 // Appends the framed block for `src` to `out`, keeping the whole record within `limit` bytes.
 // Returns false when it does not fit.
+void grow_to(std::vector<uint8_t>& v, std::size_t n) { v.resize(n); }
+void grow_to(Bytes& v, std::size_t n) { resize_bytes(v, n); }  // no zero-fill
+
+template <typename Out>
 bool append_block(BlockEncoder& encoder, Codec codec, std::span<const uint8_t> src,
-                  std::size_t limit, std::vector<uint8_t>& out) {
+                  std::size_t limit, Out& out) {
   const std::size_t start = out.size();
   const std::size_t overhead = kHeaderSize + encoder.prefix_size();
   // Like ROOT, a block may not grow: its framed size stays within its input size.
   const std::size_t room = std::min(src.size(), limit - start);
   if (room <= overhead) return false;
-  out.resize(start + room);
+  grow_to(out, start + room);
   const std::size_t written =
       encoder.compress_block(src, std::span(out).subspan(start + overhead, room - overhead));
   if (written == 0) return false;
@@ -445,6 +449,21 @@ void decompress(std::span<const uint8_t> in, std::span<uint8_t> out) {
                                 std::to_string(in_pos) + ": " + e.message());
     }
   }
+}
+
+bool compress_into(CompressionSettings settings, std::span<const uint8_t> in, Bytes& out) {
+  out.clear();
+  if (settings.codec == Codec::kNone || settings.level <= 0 || in.empty()) return false;
+  if (settings.codec == Codec::kOldRoot) {
+    throw Error(ErrorCode::kUnsupported, "cannot write the old ROOT compression algorithm");
+  }
+  BlockEncoder& encoder = thread_encoder(settings);
+  const std::size_t limit = in.size() - 1;  // see compress()
+  for (std::size_t pos = 0; pos < in.size(); pos += kMaxBlockSize) {
+    const auto src = in.subspan(pos, std::min(kMaxBlockSize, in.size() - pos));
+    if (!append_block(encoder, settings.codec, src, limit, out)) return false;
+  }
+  return true;
 }
 
 std::vector<uint8_t> compress(CompressionSettings settings, std::span<const uint8_t> in) {

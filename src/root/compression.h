@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/bytes.h"
+
 namespace m4h::root {
 
 enum class Codec { kNone, kZlib, kLz4, kZstd, kLzma, kOldRoot };
@@ -38,6 +40,10 @@ uint64_t framed_size(std::span<const uint8_t> in);
 // Frames `in` as ROOT does: blocks of at most 0xffffff bytes. If compression does not make the
 // data smaller, returns the input unchanged (ROOT's rule: stored size == object size means raw).
 std::vector<uint8_t> compress(CompressionSettings settings, std::span<const uint8_t> in);
+// The same into a reused buffer (no zero-fill, no copy of data that does not compress): true
+// with the framed record in `out`, false when the record is the input itself (no compression,
+// or it would not come out smaller). Thread-safe.
+bool compress_into(CompressionSettings settings, std::span<const uint8_t> in, Bytes& out);
 
 // The codec alone on one unframed payload (the benchmark ceiling). Returns bytes written to out.
 std::size_t decompress_payload(Codec codec, std::span<const uint8_t> in, std::span<uint8_t> out);

@@ -3,11 +3,13 @@
 // tree object on close(). Not thread-safe.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "core/bytes.h"
 #include "root/column.h"
 #include "root/file_writer.h"
 
@@ -35,11 +37,13 @@ struct BranchSpec {
 struct TreeWriterOptions {
   int64_t basket_size = 32000;  // bytes of entry data per basket before it is written
   int directory = 0;            // FileWriter::mkdir id
-  // Compresses full baskets in batches on this pool and the calling thread (nullptr: each basket
-  // on this thread as it fills). Baskets are written in the order they filled either way, so the
-  // file's bytes do not depend on the thread count.
+  // Compresses full baskets on this pool while the calling thread goes on filling (nullptr: each
+  // basket on this thread as it fills). Baskets are written in the order they filled, at points
+  // that depend only on their sizes, so the file's bytes do not depend on the thread count.
   ThreadPool* pool = nullptr;
-  int64_t batch_bytes = 32 << 20;  // with a pool: uncompressed bytes sealed before a batch is written
+  // With a pool: uncompressed bytes of sealed baskets in flight (compressing or waiting) before
+  // the oldest are written; the calling thread compresses them itself if no worker has yet.
+  int64_t batch_bytes = 32 << 20;
 };
 
 class TreeWriter {
@@ -64,12 +68,18 @@ class TreeWriter {
   // A full basket waiting to be compressed and written.
   struct Sealed {
     Branch* branch = nullptr;
-    std::vector<uint8_t> payload;  // data, then entry offsets
-    std::vector<uint8_t> fields;   // the 19 basket bytes after the key fields
-    std::vector<uint8_t> stored;   // compressed payload
+    Bytes payload;                // data, then entry offsets
+    std::vector<uint8_t> fields;  // the 19 basket bytes after the key fields
+    Bytes stored;                 // compressed payload, when `compressed`
+    bool compressed = false;      // else the payload is stored as it is
   };
-  void flush(Branch& b);       // seals b's current basket (if any)
-  void write_sealed();          // compresses (in parallel) and writes the sealed baskets in order
+  struct Batch;  // sealed baskets compressed together, by a worker or by this thread
+  void flush(Branch& b);           // seals b's current basket (if any)
+  void write(Sealed& s);           // writes one compressed basket and records where it went
+  void submit_open_batch();        // hands the open baskets to the pool
+  void write_oldest_batch();       // waits for (or does) its compression, then writes it
+  Bytes spare_buffer();            // an empty buffer, reused if one is spare
+  void recycle(Sealed& s);         // keeps a written basket's buffers for reuse
 
   FileWriter& file_;
   std::string name_, title_;
@@ -77,8 +87,11 @@ class TreeWriter {
   std::vector<std::unique_ptr<Branch>> branches_;
   int64_t entries_ = 0;
   bool closed_ = false;
-  std::vector<Sealed> sealed_;
-  int64_t sealed_bytes_ = 0;
+  std::vector<Sealed> open_;  // sealed, not yet handed to the pool
+  int64_t open_bytes_ = 0;
+  std::deque<std::shared_ptr<Batch>> in_flight_;
+  int64_t in_flight_bytes_ = 0;
+  std::vector<Bytes> spare_;
 };
 
 }  // namespace m4h::root
