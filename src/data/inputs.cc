@@ -256,6 +256,7 @@ Dataset make_dataset(std::vector<std::string> files, std::vector<int64_t> labels
 
 io::SourceOptions source_options_for(const std::string& file, const Params& params,
                                      io::SourceOptions base) {
+  if (!base.redirector.empty()) return base;  // given on the command line: it wins
   if (params.redirector) base.redirector = *params.redirector;
   else if (file.rfind("/store/", 0) == 0) base.redirector = kReferenceRedirector;
   return base;

@@ -77,7 +77,8 @@ struct Dataset {
 // that differs from the file count.
 Dataset make_dataset(std::vector<std::string> files, std::vector<int64_t> labels, Params params);
 
-// The source options for one input file: `base` (timeouts, retries) plus the redirector rule.
+// The source options for one input file: `base` (timeouts, retries, and a redirector given on
+// the command line, which wins) plus params' redirector rule.
 io::SourceOptions source_options_for(const std::string& file, const Params& params,
                                      io::SourceOptions base = {});
 
