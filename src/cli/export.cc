@@ -54,11 +54,19 @@ void run_export(ExportArgs& a) {
               static_cast<long long>(p->specs.width()), origin, s.seconds,
               s.seconds > 0 ? static_cast<double>(s.events) / s.seconds : 0.0);
   const auto& jk = p->specs.jkeys;
-  for (size_t k = 0; k < jk.size() && k < s.report.assembly.truncated.size(); ++k)
-    if (s.report.assembly.truncated[k] > 0)
-      std::printf("  %s: %lld events truncated to %lld values\n", jk[k].c_str(),
-                  static_cast<long long>(s.report.assembly.truncated[k]),
-                  static_cast<long long>(p->specs.jdim[k]));
+  const auto& cut = s.report.assembly.truncated;
+  int shown = 0, more = 0;
+  for (size_t k = 0; k < jk.size() && k < cut.size(); ++k) {
+    if (cut[k] == 0) continue;
+    if (shown == 5) {
+      ++more;
+      continue;
+    }
+    ++shown;
+    std::printf("  %s: %lld events truncated to %lld values\n", jk[k].c_str(),
+                static_cast<long long>(cut[k]), static_cast<long long>(p->specs.jdim[k]));
+  }
+  if (more) std::printf("  ... and %d more branches truncated (see export.json)\n", more);
 }
 
 }  // namespace

@@ -227,8 +227,18 @@ Params load_params(const std::string& path) {
   return parse_params(read_text_file(path, "params file"), path);
 }
 
+// A ROOT file starts with "root"; given alone, it is a list of one, not a list file.
+bool is_root_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  return in.read(magic, 4) && std::string_view(magic, 4) == "root";
+}
+
 std::vector<std::string> read_list_arg(const std::string& arg) {
-  if (is_regular_file(arg)) return lines_of(read_text_file(arg, "list file"));
+  if (is_regular_file(arg)) {
+    if (is_root_file(arg)) return {arg};
+    return lines_of(read_text_file(arg, "list file"));
+  }
   return split_commas(arg);
 }
 

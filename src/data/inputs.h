@@ -62,7 +62,8 @@ Params parse_params(std::string_view json_text, std::string_view origin = "param
 Params load_params(const std::string& path);
 
 // The reference's list arguments: an existing file holds one item per line (lines starting with
-// '#' and blank lines skipped, surrounding spaces trimmed); anything else is a comma list.
+// '#' and blank lines skipped, surrounding spaces trimmed), unless it is a ROOT file itself (a
+// list of one); anything else is a comma list.
 std::vector<std::string> read_list_arg(const std::string& arg);
 // Labels: the same, each item an integer class. Throws kInvalidArgument naming a bad item.
 std::vector<int64_t> read_labels_arg(const std::string& arg);
