@@ -47,10 +47,17 @@ BlockReader::BlockReader(const InputFile& file, const BranchPlan& plan, const Pr
 BlockReader::~BlockReader() = default;
 
 std::shared_ptr<const Block> BlockReader::next() {
-  auto block = std::make_shared<Block>();
+  std::vector<root::Column> columns;
   int64_t a = 0, z = 0;
-  bool more = with_context(file_.name, [&] { return chunks_->next(a, z, block->columns); });
+  bool more = with_context(file_.name, [&] { return chunks_->next(a, z, columns); });
   if (!more) return nullptr;
+  return convert(std::move(columns), a, z);
+}
+
+std::shared_ptr<const Block> BlockReader::convert(std::vector<root::Column> columns, int64_t a,
+                                                  int64_t z) {
+  auto block = std::make_shared<Block>();
+  block->columns = std::move(columns);
   Block& b = *block;
   b.first_entry = a;
   b.raw_entries = z - a;

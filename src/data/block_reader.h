@@ -45,6 +45,11 @@ class BlockReader {
   // that is flat in one file and jagged in another) with the file named.
   std::shared_ptr<const Block> next();
 
+  // The block of entries [first, stop) from the reader's columns of plan.read (what next() does
+  // after reading; benchmarks time it alone). Not thread-safe (the report).
+  std::shared_ptr<const Block> convert(std::vector<root::Column> columns, int64_t first,
+                                       int64_t stop);
+
   const PreprocessReport& report() const { return report_; }
 
  private:

@@ -11,16 +11,8 @@ namespace {
 // Entries a file stream reads at a time, at least: small shares per chunk would otherwise mean
 // many small reads (each a pass over every branch's basket list).
 constexpr int64_t kMinBlockEntries = 32768;
-// Events one assembly task handles.
-constexpr int64_t kPieceEvents = 4096;
 
 }  // namespace
-
-struct BatchProducer::Piece {
-  std::shared_ptr<const Block> block;
-  int32_t file = 0;
-  int64_t begin = 0, end = 0;
-};
 
 // One file's events after cuts, handed out in order, block by block.
 struct BatchProducer::FileStream {
@@ -28,7 +20,7 @@ struct BatchProducer::FileStream {
              int64_t block_entries, ThreadPool* pool)
       : file(f), file_index(index), reader(f, plan, preproc, block_entries, pool) {}
 
-  void take(int64_t n, std::vector<Piece>& out) {
+  void take(int64_t n, std::vector<ChunkPart>& out) {
     while (n > 0) {
       if (!block || pos == block->events) {
         block = reader.next();
@@ -40,7 +32,7 @@ struct BatchProducer::FileStream {
         continue;
       }
       const int64_t k = std::min(n, block->events - pos);
-      out.push_back(Piece{block, file_index, pos, pos + k});
+      out.push_back(ChunkPart{block, file_index, pos, pos + k});
       pos += k;
       n -= k;
     }
@@ -92,8 +84,13 @@ BatchProducer::BatchProducer(const std::vector<InputFile>& files, const BranchPl
   if (plan.fkeys != layout_.fkeys || plan.jkeys != layout_.jkeys)
     throw Error(ErrorCode::kInvalidArgument, "producer: the specs' features differ from the plan's");
   pool_ = ThreadPool::for_total_threads(static_cast<std::size_t>(params.threads));
+  context_.layout = &layout_;
+  context_.splitter = &splitter_;
+  context_.seed = params.seed;
+  context_.shuffle = params.shuffle;
   for (size_t f = 0; f < files.size(); ++f) {
-    file_keys_.push_back(Splitter::file_key(files[f].name));
+    context_.labels.push_back(files[f].label);
+    context_.file_keys.push_back(Splitter::file_key(files[f].name));
     const int64_t block = std::max(planner_.share()[f], kMinBlockEntries);
     streams_.push_back(std::make_unique<FileStream>(files[f], static_cast<int32_t>(f), plan,
                                                     preproc, block, pool_.get()));
@@ -125,20 +122,22 @@ void BatchProducer::run() {
         if (stop_) break;
       }
       if (!planner_.next(takes)) break;
-      std::vector<std::vector<Piece>> parts(takes.size());
-      auto read = [&](size_t i) { streams_[takes[i].file]->take(takes[i].count, parts[i]); };
+      std::vector<std::vector<ChunkPart>> per_take(takes.size());
+      auto read = [&](size_t i) { streams_[takes[i].file]->take(takes[i].count, per_take[i]); };
       if (pool_) pool_->parallel_for(takes.size(), read);
       else for (size_t i = 0; i < takes.size(); ++i) read(i);
+      std::vector<ChunkPart> parts;
+      for (auto& t : per_take) parts.insert(parts.end(), t.begin(), t.end());
 
       std::future<Chunk> done;
       if (pool_) {
         done = pool_->submit([this, index, p = std::move(parts)]() mutable {
-          return assemble_chunk(index, std::move(p));
+          return assemble(index, std::move(p));
         });
       } else {
         std::promise<Chunk> now;
         try {
-          now.set_value(assemble_chunk(index, std::move(parts)));
+          now.set_value(assemble(index, std::move(parts)));
         } catch (...) {
           now.set_exception(std::current_exception());
         }
@@ -176,71 +175,20 @@ Chunk BatchProducer::take_recycled() {
   return c;
 }
 
-Chunk BatchProducer::assemble_chunk(int64_t index, std::vector<std::vector<Piece>> parts) {
-  struct Work {
-    const Piece* piece;
-    int64_t begin, end, row0;  // events [begin, end) of the piece go to concatenated rows row0..
-  };
-  std::vector<Work> work;
-  int64_t rows = 0;
-  for (const auto& part : parts)
-    for (const Piece& p : part)
-      for (int64_t b = p.begin; b < p.end; b += kPieceEvents) {
-        const int64_t e = std::min(p.end, b + kPieceEvents);
-        work.push_back(Work{&p, b, e, rows});
-        rows += e - b;
-      }
-
+Chunk BatchProducer::assemble(int64_t index, std::vector<ChunkPart> parts) {
   Chunk c = take_recycled();
-  const int64_t width = layout_.width;
-  c.index = index;
-  c.rows = rows;
-  c.width = width;
-  c.features.resize(static_cast<size_t>(rows * width));
-  c.mask.resize(static_cast<size_t>(rows * width));
-  c.labels.resize(rows);
-  c.split.resize(rows);
-  c.file.resize(rows);
-  c.entry.resize(rows);
-  std::vector<int64_t> perm;
-  shuffle_rows(rows, params_.seed, index, params_.shuffle, perm);
-
-  std::vector<AssemblyReport> reports(work.size());
-  std::vector<std::array<int64_t, 3>> splits(work.size(), {0, 0, 0});
-  auto run_one = [&](size_t w) {
-    const Work& wk = work[w];
-    const Block& block = *wk.piece->block;
-    const int32_t f = wk.piece->file;
-    const int64_t* dest = perm.data() + wk.row0;
-    reports[w].resize(layout_);
-    assemble(layout_, block.features, wk.begin, wk.end, dest, c.features.data(), c.mask.data(),
-             reports[w]);
-    const int64_t label = files_[f].label;
-    const uint64_t key = file_keys_[f];
-    for (int64_t i = wk.begin; i < wk.end; ++i) {
-      const int64_t r = dest[i - wk.begin];
-      const int64_t entry = block.entry(i);
-      const Split s = splitter_.of(key, entry);
-      c.labels[r] = label;
-      c.file[r] = f;
-      c.entry[r] = entry;
-      c.split[r] = static_cast<uint8_t>(s);
-      ++splits[w][static_cast<int>(s)];
-    }
-  };
-  if (pool_) pool_->parallel_for(work.size(), run_one);
-  else for (size_t w = 0; w < work.size(); ++w) run_one(w);
-
+  ChunkStats stats;
+  stats.events_per_file.assign(files_.size(), 0);
+  assemble_chunk(context_, index, parts, pool_.get(), c, stats);
   std::lock_guard lock(mu_);
   ++report_.chunks;
-  report_.events += rows;
-  for (size_t w = 0; w < work.size(); ++w) {
-    report_.assembly.add(reports[w]);
-    const int32_t f = work[w].piece->file;
-    report_.events_per_file[f] += work[w].end - work[w].begin;
-    auto& by = report_.split_by_label[files_[f].label];
-    for (int s = 0; s < 3; ++s) by[s] += splits[w][s];
+  report_.events += stats.events;
+  for (size_t f = 0; f < stats.events_per_file.size(); ++f) report_.events_per_file[f] += stats.events_per_file[f];
+  for (const auto& [label, n] : stats.split_by_label) {
+    auto& by = report_.split_by_label[label];
+    for (int s = 0; s < 3; ++s) by[s] += n[s];
   }
+  report_.assembly.add(stats.assembly);
   return c;
 }
 

@@ -20,6 +20,7 @@
 
 #include "core/thread_pool.h"
 #include "data/block_reader.h"
+#include "data/chunk.h"
 #include "data/branches.h"
 #include "data/features.h"
 #include "data/inputs.h"
@@ -28,19 +29,6 @@
 #include "data/specs.h"
 
 namespace m4h::data {
-
-// One chunk, every array contiguous and row-major.
-struct Chunk {
-  int64_t index = 0;
-  int64_t rows = 0;
-  int64_t width = 0;
-  std::vector<float> features;  // rows x width
-  std::vector<uint8_t> mask;    // rows x width, see FeatureLayout (MaskConvention)
-  std::vector<int64_t> labels;  // rows
-  std::vector<uint8_t> split;   // rows, Split values (0 train, 1 validation, 2 test)
-  std::vector<int32_t> file;    // rows: index of the event's file in the file list
-  std::vector<int64_t> entry;   // rows: the event's entry in its file's tree
-};
 
 struct ProducerReport {
   int64_t chunks = 0;
@@ -78,9 +66,8 @@ class BatchProducer {
 
  private:
   struct FileStream;
-  struct Piece;
   void run();
-  Chunk assemble_chunk(int64_t index, std::vector<std::vector<Piece>> parts);
+  Chunk assemble(int64_t index, std::vector<ChunkPart> parts);
   Chunk take_recycled();
 
   const std::vector<InputFile>& files_;
@@ -90,7 +77,7 @@ class BatchProducer {
   Params params_;
   ChunkPlanner planner_;
   Splitter splitter_;
-  std::vector<uint64_t> file_keys_;
+  ChunkContext context_;
   std::unique_ptr<ThreadPool> pool_;  // destroyed after the coordinator is joined
   std::vector<std::unique_ptr<FileStream>> streams_;
 
