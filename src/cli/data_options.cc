@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+
 #include "cli/source_options.h"
 
 namespace m4h::cli {
@@ -15,6 +17,14 @@ void add_data_options(CLI::App& cmd, data::PipelineRequest& r) {
                                        "selected_branches, exclude_branches, identifier, redirector, ...)");
   cmd.add_option("--preproc", r.preproc, "preproc.json: new branches, flat and jagged cuts, removals");
   add_source_options(cmd, r.source);
+}
+
+void print_notes(const data::Pipeline& p) {
+  if (!p.dataset.params.verbose) return;
+  for (const auto& key : p.dataset.params.ignored_keys)
+    std::fprintf(stderr, "mlaas4hep: params: key '%s' is not used\n", key.c_str());
+  for (const auto& [name, why] : p.plan.skipped)
+    std::fprintf(stderr, "mlaas4hep: skipping branch '%s': %s\n", name.c_str(), why.c_str());
 }
 
 }  // namespace m4h::cli

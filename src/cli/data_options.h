@@ -12,4 +12,7 @@ namespace m4h::cli {
 
 void add_data_options(CLI::App& cmd, data::PipelineRequest& request);
 
+// With params' "verbose": the branches left out and the params keys not used, on stderr.
+void print_notes(const data::Pipeline& pipeline);
+
 }  // namespace m4h::cli

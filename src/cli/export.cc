@@ -40,6 +40,7 @@ void run_export(ExportArgs& a) {
     specs_line.finish(read, "entries",
                       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
+  print_notes(*p);
   ProgressLine line("export", !a.quiet);
   auto s = data::export_dataset(
       *p, a.output, a.format == "csv" ? data::ExportFormat::kCsv : data::ExportFormat::kNpy,

@@ -45,9 +45,7 @@ void run_specs(SpecsArgs& a) {
       std::printf("  %s: %lld events longer than jdim_max %lld are truncated (longest %lld)\n",
                   s.jkeys[k].c_str(), static_cast<long long>(s.truncated[k]),
                   static_cast<long long>(s.jdim[k]), static_cast<long long>(s.jdim_measured[k]));
-  if (p->dataset.params.verbose)
-    for (const auto& [name, why] : p->plan.skipped)
-      std::fprintf(stderr, "mlaas4hep: skipping branch '%s': %s\n", name.c_str(), why.c_str());
+  print_notes(*p);
 }
 
 }  // namespace
