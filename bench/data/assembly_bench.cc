@@ -3,6 +3,7 @@
 //
 //   assembly_bench [--events N] [--chunk-size N] [--threads T,...] [--rounds R]
 //                  [--codec zlib|lz4|zstd|none] [--level L] [--preproc preproc.json] [--dir DIR]
+//                  [--only assembly|pipeline|producer] [--no-shuffle] [--in-flight N]
 //
 // It writes two files (signal, background) of N events each in a 30 flat + 4 jagged feature
 // layout: nJet, nMuon, nElectron, MET_pt, MET_phi, HT, nBJet, mbb and 22 more float branches,
@@ -61,14 +62,18 @@ struct Options {
   int level = 1;
   std::string preproc;
   std::string dir;
-  std::string only;  // "assembly" or "pipeline": time just that (for profilers)
+  // "assembly": time only assembly alone; "pipeline": raw read and pipeline; "producer": only
+  // the pipeline (for profilers).
+  std::string only;
+  bool no_shuffle = false;
+  int in_flight = 2;
 };
 
 [[noreturn]] void usage(int rc) {
   std::fprintf(rc ? stderr : stdout,
                "usage: assembly_bench [--events N] [--chunk-size N] [--threads T,...] [--rounds R]\n"
                "                      [--codec C] [--level L] [--preproc preproc.json] [--dir DIR]\n"
-               "                      [--only assembly|pipeline]\n");
+               "                      [--only assembly|pipeline|producer] [--no-shuffle] [--in-flight N]\n");
   std::exit(rc);
 }
 
@@ -89,6 +94,8 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--preproc") o.preproc = value();
     else if (a == "--dir") o.dir = value();
     else if (a == "--only") o.only = value();
+    else if (a == "--no-shuffle") o.no_shuffle = true;
+    else if (a == "--in-flight") o.in_flight = std::max(1, std::atoi(value().c_str()));
     else if (a == "--threads") {
       o.threads.clear();
       std::string v = value();
@@ -235,6 +242,8 @@ int main(int argc, char** argv) {
 
     Setup s;
     s.params.chunk_size = o.chunk_size;
+    s.params.shuffle = !o.no_shuffle;
+    s.params.chunks_in_flight = o.in_flight;
     if (!o.preproc.empty()) s.preproc = data::Preprocess::from_file(o.preproc);
     s.files = data::open_inputs(data::make_dataset({sig, bkg}, {1, 0}, s.params));
     s.plan = data::plan_branches(*s.files[0].tree, s.params, s.preproc);
@@ -255,7 +264,7 @@ int main(int argc, char** argv) {
     // Assembly alone, one thread: the raw blocks are read first (up to 400k events per file).
     double assembly_rate = 0, assembly_s = 0;
     int64_t assembly_events = 0;
-    if (o.only != "pipeline") {
+    if (o.only != "pipeline" && o.only != "producer") {
       const int64_t cap = std::min<int64_t>(o.events, 400000);
       std::vector<std::vector<std::vector<root::Column>>> raw(s.files.size());
       std::vector<std::vector<std::pair<int64_t, int64_t>>> ranges(s.files.size());
@@ -346,7 +355,7 @@ int main(int argc, char** argv) {
       for (Row& r : rows) {
         auto pool = ThreadPool::for_total_threads(static_cast<size_t>(r.threads));
         auto t0 = Clock::now();
-        const int64_t n_raw = raw_read(s, block, pool.get());
+        const int64_t n_raw = o.only == "producer" ? total_entries : raw_read(s, block, pool.get());
         const double raw_rate = static_cast<double>(n_raw) / seconds_since(t0);
         pool.reset();
         t0 = Clock::now();
