@@ -12,5 +12,7 @@ void add_ls(CLI::App& app);
 void add_show(CLI::App& app);
 void add_dump(CLI::App& app);
 void add_gen(CLI::App& app);
+void add_specs(CLI::App& app);
+void add_export(CLI::App& app);
 
 }  // namespace m4h::cli

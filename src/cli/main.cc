@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   m4h::cli::add_show(app);
   m4h::cli::add_dump(app);
   m4h::cli::add_gen(app);
+  m4h::cli::add_specs(app);
+  m4h::cli::add_export(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
