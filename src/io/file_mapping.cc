@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdint>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +21,7 @@ struct Slot {
   std::atomic<const uint8_t*> begin{nullptr};
   std::atomic<uint64_t> size{0};
   std::atomic<char*> path{nullptr};
+  std::atomic<bool> shrunk{false};
 };
 constexpr int kSlots = 256;
 std::array<Slot, kSlots> g_slots;
@@ -49,9 +51,17 @@ void write_u64(uint64_t v) {
 
 void on_sigbus(int sig, siginfo_t* info, void*) {
   const auto* addr = static_cast<const uint8_t*>(info->si_addr);
-  for (const Slot& s : g_slots) {
+  for (Slot& s : g_slots) {
     const uint8_t* b = s.begin.load(std::memory_order_acquire);
     if (!b || addr < b || addr >= b + s.size.load(std::memory_order_relaxed)) continue;
+    // Zeros over the lost page: the faulting read is retried and succeeds; the reader sees
+    // shrunk() afterwards. mmap is a plain system call, safe enough in this handler.
+    const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    void* at = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(addr) / page * page);
+    if (::mmap(at, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+      s.shrunk.store(true, std::memory_order_release);
+      return;
+    }
     const char* path = s.path.load(std::memory_order_relaxed);
     write_str("mlaas4hep: error: ");
     write_str(path ? path : "(file)");
@@ -87,6 +97,7 @@ FileMapping::FileMapping(int fd, uint64_t size, const std::string& path) {
     }
     g_slots[i].path.store(::strdup(path.c_str()), std::memory_order_relaxed);
     g_slots[i].size.store(size, std::memory_order_relaxed);
+    g_slots[i].shrunk.store(false, std::memory_order_relaxed);
     g_slots[i].begin.store(static_cast<const uint8_t*>(p), std::memory_order_release);
     data_ = static_cast<const uint8_t*>(p);
     size_ = size;
@@ -94,6 +105,10 @@ FileMapping::FileMapping(int fd, uint64_t size, const std::string& path) {
     return;
   }
   ::munmap(p, static_cast<std::size_t>(size));  // table full: this file is read with pread
+}
+
+bool FileMapping::shrunk() const {
+  return data_ && g_slots[slot_].shrunk.load(std::memory_order_acquire);
 }
 
 FileMapping::~FileMapping() {

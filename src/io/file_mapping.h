@@ -1,9 +1,10 @@
 // A read-only memory map of a whole local file, so that readers decode baskets straight from the
 // page cache instead of copying them out with pread first (the copy was ~15-20% of a zstd read).
-// A mapped file that shrinks under its reader makes the kernel raise SIGBUS on the lost pages:
-// while any mapping exists, a handler turns such a SIGBUS into one error line naming the file
-// and the offset, and exit status 2 (as the CLI reports corrupt input), rather than a crash.
-// Other SIGBUS signals keep their default action.
+// A mapped file that shrinks under its reader makes the kernel raise SIGBUS on the lost pages.
+// While any mapping exists, a handler catches those: it maps zeros over the lost page (so the
+// reading code runs on, decoding garbage it may reject) and marks the mapping as shrunk; the
+// reader then checks shrunk() and reports the file, not the garbage. Other SIGBUS signals keep
+// their default action.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,8 @@ class FileMapping {
   FileMapping& operator=(const FileMapping&) = delete;
 
   bool valid() const { return data_ != nullptr; }
+  // True once a read of the mapping found a page the file no longer has.
+  bool shrunk() const;
   // Bytes [offset, offset + length), which the caller has checked lie within the file.
   std::span<const uint8_t> view(uint64_t offset, uint64_t length) const {
     return {data_ + offset, static_cast<std::size_t>(length)};

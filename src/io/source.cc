@@ -78,8 +78,17 @@ LocalSource::~LocalSource() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+void LocalSource::check_views() const {
+  if (!mapping_->shrunk()) return;
+  struct stat st {};
+  const std::string now = ::fstat(fd_, &st) == 0 ? std::to_string(st.st_size) : "?";
+  throw Error(ErrorCode::kIo, path_ + ": the file shrank while it was being read (" + now +
+                                  " bytes now, " + std::to_string(size_) + " when opened)");
+}
+
 std::span<const uint8_t> LocalSource::view(uint64_t offset, uint64_t length) {
   check_range(offset, length, size_);
+  check_views();
   if (!mapping_->valid() || length == 0) return {};
   count(1, 1, length);
   return mapping_->view(offset, length);

@@ -89,6 +89,10 @@ class Source {
   // [offset, offset + length), valid while the source lives, counted as one request. Empty when
   // the backend must copy (use read_at/read_v). Throws like read_at for a range past the end.
   virtual std::span<const uint8_t> view(uint64_t offset, uint64_t length);
+  // Throws kIo, naming the file, if bytes handed out by view() were lost since (the file shrank
+  // under the reader; they read as zeros). Readers call it after decoding viewed bytes, and
+  // before reporting a decoding error, which the lost bytes would explain. Cheap.
+  virtual void check_views() const {}
 
   virtual SourceLimits limits() const { return {}; }
   IoStats stats() const;
@@ -123,6 +127,7 @@ class LocalSource final : public Source {
   uint64_t size() override { return size_; }
   void read_at(uint64_t offset, std::span<uint8_t> out) override;
   std::span<const uint8_t> view(uint64_t offset, uint64_t length) override;
+  void check_views() const override;
   SourceLimits limits() const override { return limits_; }
 
  private:

@@ -518,10 +518,12 @@ std::vector<Piece> decode_group(const GroupContext& ctx, const TaskGroup& g) {
       decode_basket(in, d, t.lo, t.hi, pieces.back().column,
                     d.offsets.empty() && in.layout == Layout::kCounted ? &counts : nullptr);
     } catch (Error& e) {
+      ctx.tree.file().source().check_views();  // lost bytes explain the error better
       e.add_context(ctx.tree.file().url() + ": branch '" + req.branch->path + "' basket " + std::to_string(t.basket));
       throw;
     }
   }
+  ctx.tree.file().source().check_views();
   return pieces;
 }
 
