@@ -13,7 +13,7 @@ void add_source_options(CLI::App& cmd, io::SourceOptions& o) {
   cmd.add_option("--retries", o.retries, "times a failed remote request is retried, with backoff (default 3)")
       ->check(CLI::Range(0, 100));
   cmd.add_option("--coalesce-gap", o.coalesce_gap,
-                 "read byte ranges closer than this as one request (default: 16 KiB local, 256 KiB remote; "
+                 "read byte ranges closer than this as one request (default: 16 KiB local, 64 KiB remote; "
                  "0: no coalescing)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
 }
