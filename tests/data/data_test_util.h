@@ -22,6 +22,22 @@ namespace m4h::test {
 
 namespace fs = std::filesystem;
 
+// The message of the m4h::Error that `fn` must throw, with `code`.
+template <typename Fn>
+std::string error_of(Fn&& fn, ErrorCode code) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "no error";
+  return "";
+}
+
+#define EXPECT_HAS(haystack, needle) \
+  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
+
 class Scratch {
  public:
   Scratch() {

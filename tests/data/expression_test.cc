@@ -12,9 +12,12 @@
 #include <vector>
 
 #include "core/error.h"
+#include "data/data_test_util.h"
 
 namespace m4h::data {
 namespace {
+
+using test::error_of;
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -61,24 +64,9 @@ std::vector<double> flat_of(const std::function<double(double, double)>& f) {
   return out;
 }
 
-// Error message of `fn`, which must throw m4h::Error with `code`.
-std::string error_of(const std::function<void()>& fn, ErrorCode code) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error";
-  return "";
-}
-
 std::string parse_error(const std::string& text) {
   return error_of([&] { Expression::parse(text); }, ErrorCode::kInvalidArgument);
 }
-
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
 
 TEST(Expression, NumbersInEveryForm) {
   expect_flat("1", {1, 1, 1, 1});

@@ -19,23 +19,12 @@
 #include "root/branch_reader.h"
 #include "root/file.h"
 #include "root/tree.h"
+#include "data/data_test_util.h"
 
 namespace m4h::data {
 namespace {
 
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
-
-std::string error_of(const std::function<void()>& fn, ErrorCode code) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error";
-  return "";
-}
+using test::error_of;
 
 std::string parse_error(const std::string& json) {
   return error_of([&] { Preprocess::parse(json); }, ErrorCode::kInvalidArgument);
