@@ -108,7 +108,7 @@ TEST(LargeFile, Over2GiBWithSixtyFourBitSeeks) {
       Column c;
       c.dtype = DType::kFloat64;
       c.entries = 1;
-      c.values.resize(8);
+      resize_bytes(c.values, 8);
       std::memcpy(c.values.data(), &v, 8);
       return std::vector<Column>{c};
     };

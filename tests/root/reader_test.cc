@@ -888,7 +888,7 @@ TEST(ReaderHelpers, OracleComparisonDetectsDifferences) {
   d.dtype = DType::kFloat64;
   d.entries = 1;
   double x = 2.0000000000000004;
-  d.values.resize(8);
+  resize_bytes(d.values, 8);
   std::memcpy(d.values.data(), &x, 8);
   EXPECT_NE(mismatch(parse_json("2"), entry_cell(d, 0), 0), "");
   EXPECT_EQ(mismatch(parse_json("2"), entry_cell(d, 0), 1e-15), "");
