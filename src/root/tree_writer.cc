@@ -345,8 +345,10 @@ void TreeWriter::submit_open_batch() {
   batch->cs = file_.compression();
   open_.clear();
   open_bytes_ = 0;
-  batch->done = options_.pool->submit([batch] {
-    if (!batch->taken.exchange(true)) batch->compress_all();
+  // The task holds the batch weakly: the batch holds the task's future, and a strong reference
+  // would make a cycle that leaks both. A batch already written and dropped needs no work.
+  batch->done = options_.pool->submit([weak = std::weak_ptr<Batch>(batch)] {
+    if (auto b = weak.lock(); b && !b->taken.exchange(true)) b->compress_all();
   });
   in_flight_bytes_ += batch->bytes;
   in_flight_.push_back(std::move(batch));
