@@ -27,6 +27,7 @@ constexpr int kSlots = 256;
 std::array<Slot, kSlots> g_slots;
 std::mutex g_mu;  // registration only
 bool g_installed = false;
+struct sigaction g_previous {};
 
 void write_all(const char* s, std::size_t n) {
   while (n > 0) {
@@ -70,8 +71,9 @@ void on_sigbus(int sig, siginfo_t* info, void*) {
     write_str(")\n");
     ::_exit(2);
   }
-  // Not ours: the default action, raised again on return from the handler.
-  signal(sig, SIG_DFL);
+  // Not ours: whatever handled SIGBUS before us (the default action if nothing did) gets the
+  // fault when the instruction runs again on return.
+  sigaction(sig, &g_previous, nullptr);
 }
 
 void install_handler() {
@@ -79,7 +81,7 @@ void install_handler() {
   sa.sa_sigaction = &on_sigbus;
   sa.sa_flags = SA_SIGINFO;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGBUS, &sa, nullptr);
+  sigaction(SIGBUS, &sa, &g_previous);
 }
 
 }  // namespace

@@ -3,8 +3,8 @@
 // A mapped file that shrinks under its reader makes the kernel raise SIGBUS on the lost pages.
 // While any mapping exists, a handler catches those: it maps zeros over the lost page (so the
 // reading code runs on, decoding garbage it may reject) and marks the mapping as shrunk; the
-// reader then checks shrunk() and reports the file, not the garbage. Other SIGBUS signals keep
-// their default action.
+// reader then checks shrunk() and reports the file, not the garbage. Other SIGBUS signals go to
+// the handler installed before ours (or the default action).
 #pragma once
 
 #include <cstdint>
