@@ -71,9 +71,9 @@ void run_train(TrainArgs& a) {
   if (res.has_baseline)
     std::printf("cut baseline on %s: test AUC %.4f (one cut), %.4f (threshold scan), accuracy %.4f\n",
                 res.cut_feature.c_str(), res.cut.auc, res.cut_scan.auc, res.cut.accuracy);
-  std::printf("wrote %s: model.pt, bundle.json, metrics.json (%lld train, %lld validation, %lld test "
+  std::printf("wrote %s: %s, bundle.json, metrics.json (%lld train, %lld validation, %lld test "
               "events), %.1f s\n",
-              a.request.output.c_str(), static_cast<long long>(res.train_rows),
+              a.request.output.c_str(), res.model_file.c_str(), static_cast<long long>(res.train_rows),
               static_cast<long long>(res.validation_rows), static_cast<long long>(res.test_rows),
               res.seconds);
 }

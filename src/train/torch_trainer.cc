@@ -21,7 +21,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "train/trainer.h"
+#include "train/backends.h"
 
 namespace m4h::train {
 
@@ -495,7 +495,7 @@ class TorchTrainer final : public Trainer {
 
 }  // namespace
 
-std::unique_ptr<Trainer> make_trainer(const TrainerOptions& options) {
+std::unique_ptr<Trainer> make_torch_trainer(const TrainerOptions& options) {
   try {
     return std::make_unique<TorchTrainer>(options);
   } catch (const Error&) {

@@ -285,6 +285,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   topt.device = req.device;
   topt.threads = settings.torch_threads;
   topt.class_weights = settings.class_weights;
+  topt.epochs = std::max<int64_t>(1, prm.epochs);
   if (!topt.class_weights.empty() && static_cast<int64_t>(topt.class_weights.size()) < classes)
     throw Error(ErrorCode::kInvalidArgument,
                 "params: \"class_weights\" has " + std::to_string(topt.class_weights.size()) +
@@ -302,6 +303,10 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   TrainResult res;
   res.classes = classes;
   const bool reference = settings.mode == "reference";
+  if (reference && info.kind == "xgboost")
+    throw Error(ErrorCode::kUnsupported,
+                "params: \"mode\": \"reference\" fits neural networks chunk by chunk; XGBoost trains "
+                "in the standard mode");
   const std::string ckpt = out + "/checkpoint.pt";
   const std::string ckpt_state = out + "/checkpoint.json";
   CheckpointState st;
@@ -360,7 +365,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
       LossSum chunk_sum;
       if (c.index >= skip_chunks) {
         for (int64_t e = 0; e < train_epochs; ++e) {
-          auto order = shuffled(train_rows, prm.seed, epoch_index + e, c.index);
+          auto order = info.shuffle ? shuffled(train_rows, prm.seed, epoch_index + e, c.index) : train_rows;
           const size_t n = order.size();
           train_x.resize(n * width);
           train_y.resize(n);
@@ -442,6 +447,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
       EpochRecord rec;
       rec.epoch = epoch + 1;
       LossSum s = run_pass(epoch, 1, 0, {});
+      if (LossSum fit = trainer->end_epoch(); fit.rows > 0) s = fit;
       rec.train_loss = s.mean();
       rec.train_accuracy = s.accuracy();
       rec.train_rows = s.rows;
@@ -569,14 +575,16 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   }
 
   // The bundle.
-  trainer->save_model(out + "/model.pt.tmp");
-  fs::rename(out + "/model.pt.tmp", out + "/model.pt", ec);
-  if (ec) throw Error(ErrorCode::kIo, out + "/model.pt: cannot write: " + ec.message());
+  const std::string model_file = out + "/" + info.file;
+  trainer->save_model(model_file + ".tmp");
+  fs::rename(model_file + ".tmp", model_file, ec);
+  if (ec) throw Error(ErrorCode::kIo, model_file + ": cannot write: " + ec.message());
   p->specs.save(out + "/specs.json");
   write_file(out + "/feature_names.json", Json(p->specs.feature_names()).dump() + "\n");
   write_file(out + "/params.json", params_text.empty() ? "{}\n" : params_text);
   if (!dreq.preproc.empty()) write_file(out + "/preproc.json", read_file(dreq.preproc));
-  if (!info.description.empty()) write_file(out + "/model.json", info.description + "\n");
+  const std::string description_file = "model.json";
+  if (!info.description.empty()) write_file(out + "/" + description_file, info.description + "\n");
 
   Json metrics;
   metrics["version"] = 1;
@@ -597,13 +605,21 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   bundle["format"] = "mlaas4hep-model-bundle";
   bundle["version"] = 1;
   bundle["created_by"] = "mlaas4hep 0.1.0";
-  bundle["model"] = Json{{"file", "model.pt"},
-                         {"format", "torchscript"},
-                         {"kind", info.kind},
-                         {"forward", info.takes_mask ? "forward(x, mask)" : "forward(x)"},
-                         {"outputs", info.outputs},
-                         {"score", info.outputs == 1 ? "sigmoid(logit) = P(label 1)" : "softmax(logits)"},
-                         {"parameters", info.parameters}};
+  if (info.format == "torchscript") {
+    bundle["model"] = Json{{"file", info.file},
+                           {"format", info.format},
+                           {"kind", info.kind},
+                           {"forward", info.takes_mask ? "forward(x, mask)" : "forward(x)"},
+                           {"outputs", info.outputs},
+                           {"score", info.outputs == 1 ? "sigmoid(logit) = P(label 1)" : "softmax(logits)"},
+                           {"parameters", info.parameters}};
+  } else {
+    bundle["model"] = Json{{"file", info.file},
+                           {"format", info.format},
+                           {"kind", info.kind},
+                           {"outputs", info.outputs},
+                           {"score", info.outputs == 1 ? "P(label 1) (binary:logistic)" : "class probabilities (multi:softprob)"}};
+  }
   bundle["input"] = Json{{"width", width},
                          {"dtype", "float32"},
                          {"shape", "[rows, width]"},
@@ -623,12 +639,13 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
                             {"seed", prm.seed},
                             {"class_weights", cw},
                             {"patience", settings.patience}};
-  Json files = Json{{"model", "model.pt"}, {"specs", "specs.json"}, {"feature_names", "feature_names.json"},
+  Json files = Json{{"model", info.file}, {"specs", "specs.json"}, {"feature_names", "feature_names.json"},
                     {"params", "params.json"}, {"metrics", "metrics.json"}};
   if (!dreq.preproc.empty()) files["preproc"] = "preproc.json";
-  if (!info.description.empty()) files["description"] = "model.json";
+  if (!info.description.empty()) files["description"] = description_file;
   bundle["files"] = files;
   write_file(out + "/bundle.json", bundle.dump(1) + "\n");
+  res.model_file = info.file;
   res.seconds = seconds_since(t_start);
   return res;
 }

@@ -8,6 +8,7 @@
 //   model.pt            TorchScript; forward(x) or forward(x, mask), x float32 [rows x width]
 //                       normalised as specs.json says, mask float32 (1 = a real value); returns
 //                       [rows, 1] logits (binary: sigmoid = P(label 1)) or [rows, K] (softmax)
+//   model.xgb.json      instead, for XGBoost: its JSON model (binary:logistic or multi:softprob)
 //   specs.json, feature_names.json, params.json, preproc.json (when given), model.json (JSON
 //   models), metrics.json, bundle.json; checkpoint.pt + checkpoint.json (for --resume).
 #pragma once
@@ -81,6 +82,7 @@ struct TrainResult {
   std::string cut_feature;
   Figures cut;                  // the chosen single cut (one working point)
   Figures cut_scan;             // the cut's feature used as a score (all thresholds)
+  std::string model_file;       // in the output folder: model.pt or model.xgb.json
   double seconds = 0;
   int64_t events_trained = 0;   // rows fed to the optimiser in this process
 };

@@ -47,11 +47,15 @@ struct TrainerOptions {
   uint64_t seed = 21;
   std::string device = "auto";  // auto | cpu | cuda
   int64_t threads = 1;          // intra-op threads (1 keeps CPU results reproducible)
+  int64_t epochs = 1;           // passes planned (XGBoost spreads its rounds over them)
 };
 
 // What a model is, as the bundle manifest records it.
 struct ModelInfo {
-  std::string kind;         // "torchscript" (a user's file) or "mlp" (from JSON)
+  std::string kind;         // "torchscript" (a user's file), "mlp" (from JSON) or "xgboost"
+  std::string format = "torchscript";  // of the saved model: "torchscript" or "xgboost-json"
+  std::string file = "model.pt";       // its name in the bundle
+  bool shuffle = true;      // wants a fresh row order every epoch (false: rows in stream order)
   std::string device;       // "cpu" or "cuda"
   bool takes_mask = false;  // forward(x, mask) rather than forward(x)
   int64_t outputs = 1;      // 1: one logit (binary); K: one logit per class
@@ -66,7 +70,11 @@ class Trainer {
   virtual const ModelInfo& info() const = 0;
 
   // One optimiser step per `batch_size` rows, in row order. Returns the training loss summed.
+  // (XGBoost keeps the rows of its first pass instead and fits them in end_epoch().)
   virtual LossSum train_rows(const Rows& rows, int64_t batch_size) = 0;
+  // After each pass over the stream; a trainer that fits per epoch returns its training loss
+  // (rows == 0: nothing to report).
+  virtual LossSum end_epoch() { return {}; }
   // Evaluation mode, no gradients: the loss summed and one score per row in `scores`
   // (binary: P(class 1); K classes: rows x K probabilities, row-major).
   virtual LossSum predict(const Rows& rows, std::vector<float>& scores) = 0;
@@ -75,15 +83,16 @@ class Trainer {
   virtual void keep_best() = 0;
   virtual void restore_best() = 0;
 
-  // The model as TorchScript (loadable with torch::jit::load, forward as the input contract says).
+  // The model in info().format: TorchScript (loadable with torch::jit::load, forward as the input
+  // contract says) or XGBoost's JSON model.
   virtual void save_model(const std::string& path) = 0;
   // Weights, best weights, optimiser state and random state; throws kIo / kCorrupt.
   virtual void save_checkpoint(const std::string& path) = 0;
   virtual void load_checkpoint(const std::string& path) = 0;
 };
 
-// Makes the trainer for `options.model_path`: a JSON model description ({"type": "mlp", ...}) or
-// a TorchScript file. Checks the model against the width (one forward pass) and the classes.
+// Makes the trainer for `options.model_path`: a JSON model description ({"type": "mlp", ...} or
+// {"type": "xgboost", "rounds": N, "params": {...}}) or a TorchScript file. Checks the model against the width (one forward pass) and the classes.
 // Throws m4h::Error: kNotFound (no file), kInvalidArgument (not TorchScript, bad JSON, a width the
 // model does not take, a class the model cannot output), kUnsupported (cuda without CUDA).
 std::unique_ptr<Trainer> make_trainer(const TrainerOptions& options);

@@ -138,3 +138,31 @@ TEST(TrainCli, BadModelIsExitStatus2AndGoodRunPrintsAucs) {
 
 }  // namespace
 }  // namespace m4h::test
+
+namespace m4h::test {
+namespace {
+
+TEST(TrainXgboost, BeatsTheCutBaseline) {
+  Scratch w;
+  const std::string params =
+      R"({"chunk_size": 4000, "epochs": 4, "seed": 7, "threads": 1, "patience": 2})";
+  auto req = train_request(w, params,
+                           w.write("xgb.json", R"({"type": "xgboost", "rounds": 80,
+                               "params": {"max_depth": 4, "eta": 0.1, "subsample": 0.8}})"),
+                           "xgb");
+  auto res = train::train_model(req);
+  std::printf("XGBoost test AUC %.4f; cut on %s: AUC %.4f (scan %.4f)\n", res.test.auc,
+              res.cut_feature.c_str(), res.cut.auc, res.cut_scan.auc);
+  EXPECT_GT(res.test.auc, res.cut.auc + 0.02);
+  EXPECT_GT(res.test.auc, res.cut_scan.auc);
+  EXPECT_TRUE(fs::exists(req.output + "/model.xgb.json"));
+  Json b = Json::parse(read_all(req.output + "/bundle.json"));
+  EXPECT_EQ(b["model"]["format"], "xgboost-json");
+  // Same seed, same trees.
+  auto again = train_request(w, params, req.model, "xgb2");
+  train::train_model(again);
+  EXPECT_EQ(read_all(req.output + "/model.xgb.json"), read_all(again.output + "/model.xgb.json"));
+}
+
+}  // namespace
+}  // namespace m4h::test
