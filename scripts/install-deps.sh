@@ -11,6 +11,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev
   libxrootd-client-dev libcurl4-openssl-dev   # remote sources: XRootD (XrdCl) and HTTP(S) (libcurl)
   xrootd-server xrootd-client curl iproute2   # real XRootD/HTTP servers in tests/remote and bench/remote_bench.sh
+  libtorch-dev libopenblas0-pthread           # training (libtorch 1.13; without OpenBLAS it runs on reference BLAS)
+  libxgboost-dev libgloo-dev                  # gradient-boosted trees; Gloo headers for distributed training
 )
 # Node.js and npm run the jsroot oracle. A machine may already have them from another source
 # (NodeSource's nodejs bundles npm and conflicts with Debian's npm package): only add what is missing.

@@ -18,7 +18,7 @@ cd "$root"
 
 jobs=${M4H_JOBS:-2}
 fuzz_seconds=${M4H_FUZZ_SECONDS:-60}
-export OMP_WAIT_POLICY=passive
+export OMP_WAIT_POLICY=passive OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1  # libgomp and OpenBLAS spin on shared cores
 export CTEST_OUTPUT_ON_FAILURE=1
 
 passed=0

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   m4h::cli::add_gen(app);
   m4h::cli::add_specs(app);
   m4h::cli::add_export(app);
+  m4h::cli::add_train(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,13 +11,16 @@ namespace m4h::cli {
 class ProgressLine {
  public:
   explicit ProgressLine(std::string what, bool enabled = true);
-  // `done` of `total` (total <= 0: unknown) `unit`s after `seconds`. Throttled.
-  void update(int64_t done, int64_t total, const char* unit, double seconds);
+  // `done` of `total` (total <= 0: unknown) `unit`s after `seconds`, then `extra` (e.g. a loss
+  // and an ETA). Throttled.
+  void update(int64_t done, int64_t total, const char* unit, double seconds,
+              const std::string& extra = {});
   // Ends the line (on a terminal) or prints the last plain line.
-  void finish(int64_t done, const char* unit, double seconds);
+  void finish(int64_t done, const char* unit, double seconds, const std::string& extra = {});
 
  private:
-  void print(int64_t done, int64_t total, const char* unit, double seconds, bool last);
+  void print(int64_t done, int64_t total, const char* unit, double seconds, bool last,
+             const std::string& extra);
 
   std::string what_;
   bool enabled_;

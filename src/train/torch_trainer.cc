@@ -1,0 +1,508 @@
+// The libtorch trainer: every model is a torch::jit::Module, either loaded from a user's TorchScript
+// file or built here from a JSON description as TorchScript source (so model.pt is always a
+// TorchScript archive that the serving layer loads the same way). This is the only translation
+// unit of src/ that includes torch headers.
+#include <torch/csrc/jit/runtime/graph_executor.h>
+#include <torch/cuda.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
+#include <torch/script.h>
+#include <torch/serialize/archive.h>
+
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.h"
+#include "train/backends.h"
+
+namespace m4h::train {
+
+namespace {
+
+using Json = nlohmann::json;
+
+// The useful line of a torch error: the interpreter's last "RuntimeError: ..." line (after the
+// TorchScript traceback), else the first line (the rest is a C++ backtrace).
+std::string first_line(const std::string& what) {
+  const auto at = what.rfind("Error: ");
+  if (what.find("Traceback") != std::string::npos && at != std::string::npos) {
+    auto start = what.rfind('\n', at);
+    start = start == std::string::npos ? 0 : start + 1;
+    const auto end = what.find('\n', at);
+    return what.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  }
+  const auto nl = what.find('\n');
+  return nl == std::string::npos ? what : what.substr(0, nl);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::kNotFound, path + ": no such model file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool looks_like_json(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::kNotFound, path + ": no such model file");
+  char c = 0;
+  while (in.get(c))
+    if (!std::isspace(static_cast<unsigned char>(c))) return c == '{';
+  return false;
+}
+
+// The MLP of a JSON description: {"type": "mlp", "hidden": [64, 32], "activation": "relu",
+// "dropout": 0.1, "batch_norm": false, "outputs": K (default: 1 for two classes, else classes)}.
+struct MlpSpec {
+  std::vector<int64_t> hidden;
+  std::string activation = "relu";
+  double dropout = 0;
+  bool batch_norm = false;
+  int64_t outputs = 0;
+};
+
+MlpSpec parse_mlp(const Json& j, const std::string& origin) {
+  auto bad = [&](const std::string& what) {
+    return Error(ErrorCode::kInvalidArgument, origin + ": " + what);
+  };
+  MlpSpec s;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    const Json& v = it.value();
+    if (k == "type" || k == "comment" || k == "name") continue;
+    if (k == "hidden" || k == "layers") {
+      if (!v.is_array()) throw bad("\"" + k + "\" must be a list of layer sizes");
+      for (const Json& n : v) {
+        if (!n.is_number_integer() || n.get<int64_t>() < 1)
+          throw bad("\"" + k + "\" must hold positive integers");
+        s.hidden.push_back(n.get<int64_t>());
+      }
+    } else if (k == "activation") {
+      if (!v.is_string()) throw bad("\"activation\" must be a string");
+      s.activation = v.get<std::string>();
+      static const char* known[] = {"relu", "tanh", "sigmoid", "gelu", "elu", "silu"};
+      if (std::find(std::begin(known), std::end(known), s.activation) == std::end(known))
+        throw bad("unknown activation \"" + s.activation +
+                  "\" (relu, tanh, sigmoid, gelu, elu, silu)");
+    } else if (k == "dropout") {
+      if (!v.is_number() || v.get<double>() < 0 || v.get<double>() >= 1)
+        throw bad("\"dropout\" must be a number in [0, 1)");
+      s.dropout = v.get<double>();
+    } else if (k == "batch_norm") {
+      if (!v.is_boolean()) throw bad("\"batch_norm\" must be true or false");
+      s.batch_norm = v.get<bool>();
+    } else if (k == "outputs") {
+      if (!v.is_number_integer() || v.get<int64_t>() < 1) throw bad("\"outputs\" must be >= 1");
+      s.outputs = v.get<int64_t>();
+    } else {
+      throw bad("unknown key \"" + k + "\" in an mlp description");
+    }
+  }
+  return s;
+}
+
+// nn.Linear's default initialisation: uniform in +-1/sqrt(fan_in) for weight and bias.
+std::pair<at::Tensor, at::Tensor> linear_init(int64_t in, int64_t out) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+  auto w = torch::rand({out, in}, torch::kFloat32) * (2 * bound) - bound;
+  auto b = torch::rand({out}, torch::kFloat32) * (2 * bound) - bound;
+  return {w, b};
+}
+
+torch::jit::Module build_mlp(const MlpSpec& s, int64_t width) {
+  torch::jit::Module m(c10::QualifiedName("__torch__.m4h.MLP"));
+  m.register_attribute("training", c10::BoolType::get(), true);
+  std::ostringstream src;
+  src << "def forward(self, x):\n";
+  int64_t in = width;
+  char num[64];
+  auto lit = [&](double v) {
+    std::snprintf(num, sizeof num, "%.17g", v);
+    std::string t = num;
+    if (t.find_first_of(".e") == std::string::npos) t += ".0";
+    return t;
+  };
+  const std::string act = "torch." + s.activation;
+  for (size_t i = 0; i < s.hidden.size(); ++i) {
+    const std::string n = std::to_string(i);
+    auto [w, b] = linear_init(in, s.hidden[i]);
+    m.register_parameter("w" + n, w, false);
+    m.register_parameter("b" + n, b, false);
+    src << "    x = torch.addmm(self.b" << n << ", x, self.w" << n << ".t())\n";
+    if (s.batch_norm) {
+      m.register_parameter("bn_w" + n, torch::ones({s.hidden[i]}), false);
+      m.register_parameter("bn_b" + n, torch::zeros({s.hidden[i]}), false);
+      m.register_buffer("bn_mean" + n, torch::zeros({s.hidden[i]}));
+      m.register_buffer("bn_var" + n, torch::ones({s.hidden[i]}));
+      src << "    x = torch.batch_norm(x, self.bn_w" << n << ", self.bn_b" << n << ", self.bn_mean"
+          << n << ", self.bn_var" << n << ", self.training, 0.1, 1e-05, False)\n";
+    }
+    src << "    x = " << act << "(x)\n";
+    if (s.dropout > 0) src << "    x = torch.dropout(x, " << lit(s.dropout) << ", self.training)\n";
+    in = s.hidden[i];
+  }
+  auto [w, b] = linear_init(in, s.outputs);
+  m.register_parameter("w_out", w, false);
+  m.register_parameter("b_out", b, false);
+  src << "    return torch.addmm(self.b_out, x, self.w_out.t())\n";
+  m.define(src.str());
+  return m;
+}
+
+class TorchTrainer final : public Trainer {
+ public:
+  explicit TorchTrainer(const TrainerOptions& o) : opt_(o) {
+    if (o.width < 1) throw Error(ErrorCode::kInvalidArgument, "model input width must be >= 1");
+    // Reproducible on CPU: one intra-op thread, deterministic kernels, seeded generator; the plain
+    // interpreter (no profiling-guided fusion, which compiles after a few runs and may reorder).
+    at::set_num_threads(static_cast<int>(std::max<int64_t>(1, o.threads)));
+    at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
+    torch::jit::setGraphExecutorOptimize(false);
+    torch::manual_seed(o.seed);
+    choose_device();
+    if (looks_like_json(o.model_path)) {
+      load_json();
+    } else {
+      load_torchscript();
+    }
+    module_.to(device_);
+    params_.clear();
+    for (const auto& p : module_.parameters()) {
+      p.requires_grad_(true);
+      params_.push_back(p);
+      info_.parameters += p.numel();
+    }
+    if (params_.empty())
+      throw Error(ErrorCode::kInvalidArgument, o.model_path + ": the model has no parameters to train");
+    check_shapes();
+    make_optimizer();
+    weights_.resize(static_cast<size_t>(std::max<int64_t>(o.classes, info_.outputs)), 1.0);
+    for (size_t c = 0; c < o.class_weights.size() && c < weights_.size(); ++c)
+      weights_[c] = o.class_weights[c];
+    weight_table_ = torch::tensor(std::vector<float>(weights_.begin(), weights_.end())).to(device_);
+  }
+
+  const ModelInfo& info() const override { return info_; }
+
+  LossSum train_rows(const Rows& r, int64_t batch_size) override {
+    module_.train(true);
+    LossSum total;
+    batch_size = std::max<int64_t>(1, batch_size);
+    for (int64_t b = 0; b < r.rows; b += batch_size) {
+      const int64_t n = std::min(batch_size, r.rows - b);
+      // A batch of one row cannot be batch-normalised in training mode: it is left out.
+      if (n == 1) break;
+      auto [x, mask, y] = tensors(r, b, n);
+      auto z = forward(x, mask);
+      auto [loss_rows, w] = losses(z, y);
+      auto loss = (loss_rows * w).sum() / w.sum();
+      optimizer_->zero_grad();
+      loss.backward();
+      optimizer_->step();
+      torch::NoGradGuard ng;
+      total += summarise(z, y, loss_rows, w);
+    }
+    return total;
+  }
+
+  LossSum predict(const Rows& r, std::vector<float>& scores) override {
+    module_.train(false);
+    torch::NoGradGuard ng;
+    LossSum total;
+    const int64_t k = info_.outputs == 1 ? 1 : info_.outputs;
+    scores.resize(static_cast<size_t>(r.rows * k));
+    constexpr int64_t kBatch = 4096;
+    for (int64_t b = 0; b < r.rows; b += kBatch) {
+      const int64_t n = std::min(kBatch, r.rows - b);
+      auto [x, mask, y] = tensors(r, b, n);
+      auto z = forward(x, mask);
+      auto [loss_rows, w] = losses(z, y);
+      total += summarise(z, y, loss_rows, w);
+      at::Tensor s = info_.outputs == 1 ? torch::sigmoid(z.squeeze(1)) : torch::softmax(z, 1);
+      s = s.to(torch::kCPU, torch::kFloat32).contiguous();
+      std::memcpy(scores.data() + b * k, s.data_ptr<float>(), sizeof(float) * n * k);
+    }
+    return total;
+  }
+
+  void keep_best() override {
+    torch::NoGradGuard ng;
+    best_.clear();
+    for (const auto& t : state()) best_.push_back(t.detach().clone());
+  }
+
+  void restore_best() override {
+    if (best_.empty()) return;
+    torch::NoGradGuard ng;
+    auto s = state();
+    for (size_t i = 0; i < s.size(); ++i) s[i].copy_(best_[i]);
+  }
+
+  void save_model(const std::string& path) override {
+    module_.train(false);
+    try {
+      if (device_.is_cpu()) {
+        module_.save(path);
+      } else {
+        auto copy = module_.clone();
+        copy.to(torch::kCPU);
+        copy.save(path);
+      }
+    } catch (const c10::Error& e) {
+      throw Error(ErrorCode::kIo, path + ": cannot save the model: " + first_line(e.what()));
+    }
+  }
+
+  void save_checkpoint(const std::string& path) override {
+    try {
+      torch::serialize::OutputArchive ar;
+      auto s = state();
+      for (size_t i = 0; i < s.size(); ++i) ar.write("s" + std::to_string(i), s[i].detach().cpu());
+      for (size_t i = 0; i < best_.size(); ++i)
+        ar.write("best" + std::to_string(i), best_[i].cpu());
+      ar.write("best_count", torch::tensor(static_cast<int64_t>(best_.size())));
+      torch::serialize::OutputArchive opt;
+      optimizer_->save(opt);
+      ar.write("optimizer", opt);
+      ar.write("rng", at::detail::getDefaultCPUGenerator().get_state());
+      ar.save_to(path);
+    } catch (const c10::Error& e) {
+      throw Error(ErrorCode::kIo, path + ": cannot write the checkpoint: " + first_line(e.what()));
+    }
+  }
+
+  void load_checkpoint(const std::string& path) override {
+    try {
+      torch::serialize::InputArchive ar;
+      ar.load_from(path);
+      torch::NoGradGuard ng;
+      auto s = state();
+      for (size_t i = 0; i < s.size(); ++i) {
+        at::Tensor t;
+        ar.read("s" + std::to_string(i), t);
+        if (!t.sizes().equals(s[i].sizes()))
+          throw Error(ErrorCode::kInvalidArgument,
+                      path + ": the checkpoint is of another model (tensor " + std::to_string(i) +
+                          " has another shape)");
+        s[i].copy_(t);
+      }
+      at::Tensor count;
+      ar.read("best_count", count);
+      best_.clear();
+      for (int64_t i = 0; i < count.item<int64_t>(); ++i) {
+        at::Tensor t;
+        ar.read("best" + std::to_string(i), t);
+        best_.push_back(t.to(device_));
+      }
+      torch::serialize::InputArchive opt;
+      ar.read("optimizer", opt);
+      optimizer_->load(opt);
+      at::Tensor rng;
+      ar.read("rng", rng);
+      at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle on the global one
+      gen.set_state(rng);
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error(ErrorCode::kCorrupt, path + ": cannot read the checkpoint: " + first_line(e.what()));
+    }
+  }
+
+ private:
+  void choose_device() {
+    const bool cuda = torch::cuda::is_available();
+    if (opt_.device == "cuda" && !cuda)
+      throw Error(ErrorCode::kUnsupported,
+                  "--device cuda: this libtorch has no CUDA device (built without CUDA, or no GPU)");
+    if (opt_.device != "auto" && opt_.device != "cpu" && opt_.device != "cuda")
+      throw Error(ErrorCode::kInvalidArgument, "--device must be auto, cpu or cuda");
+    device_ = (opt_.device == "cuda" || (opt_.device == "auto" && cuda)) ? torch::Device(torch::kCUDA)
+                                                                        : torch::Device(torch::kCPU);
+    info_.device = device_.is_cuda() ? "cuda" : "cpu";
+  }
+
+  void load_json() {
+    const std::string text = read_text(opt_.model_path);
+    Json j;
+    try {
+      j = Json::parse(text);
+    } catch (const Json::exception& e) {
+      throw Error(ErrorCode::kInvalidArgument, opt_.model_path + ": malformed JSON: " + e.what());
+    }
+    if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
+      throw Error(ErrorCode::kInvalidArgument,
+                  opt_.model_path + ": a model description needs \"type\" (\"mlp\")");
+    const std::string type = j["type"].get<std::string>();
+    if (type != "mlp")
+      throw Error(ErrorCode::kUnsupported,
+                  opt_.model_path + ": model type \"" + type + "\" is not supported (mlp)");
+    MlpSpec s = parse_mlp(j, opt_.model_path);
+    if (s.outputs == 0) s.outputs = opt_.classes <= 2 ? 1 : opt_.classes;
+    module_ = build_mlp(s, opt_.width);
+    info_.kind = "mlp";
+    info_.description = j.dump();
+  }
+
+  void load_torchscript() {
+    try {
+      module_ = torch::jit::load(opt_.model_path, torch::kCPU);
+    } catch (const std::exception& e) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  opt_.model_path + ": not a TorchScript model (save one with "
+                                    "torch.jit.script(model).save(path)): " + first_line(e.what()));
+    }
+    info_.kind = "torchscript";
+    // Modules scripted in Python always have it; one defined in C++ may not (train() needs it).
+    if (!module_.hasattr("training")) module_.register_attribute("training", c10::BoolType::get(), true);
+  }
+
+  void check_shapes() {
+    auto method = module_.find_method("forward");
+    if (!method)
+      throw Error(ErrorCode::kInvalidArgument, opt_.model_path + ": the model has no forward()");
+    const size_t args = method->function().getSchema().arguments().size();  // self included
+    if (args != 2 && args != 3)
+      throw Error(ErrorCode::kInvalidArgument,
+                  opt_.model_path + ": forward() must take (x) or (x, mask), it takes " +
+                      std::to_string(args - 1) + " arguments");
+    info_.takes_mask = args == 3;
+    module_.train(false);
+    torch::NoGradGuard ng;
+    at::Tensor z;
+    try {
+      auto x = torch::zeros({2, opt_.width}, torch::kFloat32).to(device_);
+      z = forward(x, torch::ones({2, opt_.width}, torch::kFloat32).to(device_));
+    } catch (const std::exception& e) {
+      std::string why = e.what();
+      if (why.rfind(opt_.model_path + ": ", 0) == 0) why = why.substr(opt_.model_path.size() + 2);
+      throw Error(ErrorCode::kInvalidArgument,
+                  opt_.model_path + ": the model does not take inputs of width " +
+                      std::to_string(opt_.width) + " (the specs' features): " + first_line(why));
+    }
+    if (z.dim() != 2 || z.size(0) != 2 || z.size(1) < 1)
+      throw Error(ErrorCode::kInvalidArgument,
+                  opt_.model_path + ": forward() must return [rows] or [rows, classes] logits");
+    info_.outputs = z.size(1);
+    if (info_.outputs == 1 && opt_.classes > 2)
+      throw Error(ErrorCode::kInvalidArgument,
+                  opt_.model_path + ": the labels have " + std::to_string(opt_.classes) +
+                      " classes but the model outputs one logit (two classes)");
+    if (info_.outputs > 1 && opt_.classes > info_.outputs)
+      throw Error(ErrorCode::kInvalidArgument,
+                  opt_.model_path + ": the labels have " + std::to_string(opt_.classes) +
+                      " classes (0.." + std::to_string(opt_.classes - 1) + ") but the model outputs " +
+                      std::to_string(info_.outputs));
+  }
+
+  void make_optimizer() {
+    const std::string& o = opt_.optimizer;
+    if (o == "adam") {
+      optimizer_ = std::make_unique<torch::optim::Adam>(
+          params_, torch::optim::AdamOptions(opt_.learning_rate).weight_decay(opt_.weight_decay));
+    } else if (o == "adamw") {
+      optimizer_ = std::make_unique<torch::optim::AdamW>(
+          params_, torch::optim::AdamWOptions(opt_.learning_rate).weight_decay(opt_.weight_decay));
+    } else if (o == "sgd") {
+      optimizer_ = std::make_unique<torch::optim::SGD>(
+          params_, torch::optim::SGDOptions(opt_.learning_rate).momentum(0.9).weight_decay(opt_.weight_decay));
+    } else {
+      throw Error(ErrorCode::kInvalidArgument, "unknown optimizer \"" + o + "\" (adam, adamw, sgd)");
+    }
+  }
+
+  // Parameters then buffers, in the module's order: what checkpoints and best snapshots hold.
+  std::vector<at::Tensor> state() const {
+    std::vector<at::Tensor> s;
+    for (const auto& p : module_.parameters()) s.push_back(p);
+    for (const auto& b : module_.buffers()) s.push_back(b);
+    return s;
+  }
+
+  std::tuple<at::Tensor, at::Tensor, at::Tensor> tensors(const Rows& r, int64_t begin, int64_t n) {
+    auto x = torch::from_blob(const_cast<float*>(r.x + begin * r.width), {n, r.width}, torch::kFloat32);
+    auto y = torch::from_blob(const_cast<int64_t*>(r.labels + begin), {n}, torch::kInt64);
+    at::Tensor mask;
+    if (info_.takes_mask && r.mask)
+      mask = torch::from_blob(const_cast<uint8_t*>(r.mask + begin * r.width), {n, r.width}, torch::kUInt8)
+                 .to(device_, torch::kFloat32);
+    if (device_.is_cpu()) return {x, mask, y};
+    return {x.to(device_), mask, y.to(device_)};
+  }
+
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& mask) {
+    std::vector<c10::IValue> in{x};
+    if (info_.takes_mask) in.emplace_back(mask.defined() ? mask : torch::ones_like(x));
+    at::Tensor z;
+    try {
+      c10::IValue v = module_.forward(in);
+      if (!v.isTensor())
+        throw Error(ErrorCode::kInvalidArgument,
+                    opt_.model_path + ": forward() must return a tensor of logits, it returned " +
+                        v.tagKind());
+      z = v.toTensor();
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error(ErrorCode::kInvalidArgument, opt_.model_path + ": forward() failed: " + first_line(e.what()));
+    }
+    if (z.dim() == 1) z = z.unsqueeze(1);
+    return z;
+  }
+
+  // Per-row losses and weights.
+  std::pair<at::Tensor, at::Tensor> losses(const at::Tensor& z, const at::Tensor& y) {
+    at::Tensor w = weight_table_.index_select(0, y);
+    at::Tensor l;
+    if (info_.outputs == 1) {
+      l = at::binary_cross_entropy_with_logits(z.squeeze(1), y.to(torch::kFloat32), {}, {},
+                                               at::Reduction::None);
+    } else {
+      l = -torch::log_softmax(z, 1).gather(1, y.unsqueeze(1)).squeeze(1);
+    }
+    return {l, w};
+  }
+
+  LossSum summarise(const at::Tensor& z, const at::Tensor& y, const at::Tensor& l, const at::Tensor& w) {
+    LossSum s;
+    s.loss = (l.detach() * w).sum().item<double>();
+    s.weight = w.sum().item<double>();
+    s.rows = y.size(0);
+    at::Tensor decision = info_.outputs == 1 ? (z.detach().squeeze(1) > 0).to(torch::kInt64)
+                                             : z.detach().argmax(1);
+    s.correct = decision.eq(y).sum().item<int64_t>();
+    return s;
+  }
+
+  TrainerOptions opt_;
+  ModelInfo info_;
+  torch::Device device_{torch::kCPU};
+  torch::jit::Module module_;
+  std::vector<at::Tensor> params_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::vector<double> weights_;
+  at::Tensor weight_table_;
+  std::vector<at::Tensor> best_;
+};
+
+}  // namespace
+
+std::unique_ptr<Trainer> make_torch_trainer(const TrainerOptions& options) {
+  try {
+    return std::make_unique<TorchTrainer>(options);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // c10::Error and the interpreter's errors
+    throw Error(ErrorCode::kInvalidArgument, options.model_path + ": " + first_line(e.what()));
+  }
+}
+
+}  // namespace m4h::train

@@ -1,0 +1,653 @@
+#include "train/train.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "data/producer.h"
+#include "train/metrics.h"
+#include "train/trainer.h"
+
+namespace m4h::train {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::kNotFound, path + ": no such file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Written through a temporary renamed into place, so a crash never leaves half a file.
+void write_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    if (!out) throw Error(ErrorCode::kIo, tmp + ": cannot write");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw Error(ErrorCode::kIo, path + ": cannot write: " + ec.message());
+}
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Rows of one split gathered from chunks (validation and test are kept for evaluation).
+struct RowStore {
+  int64_t width = 0;
+  bool keep_mask = false;
+  std::vector<float> x;
+  std::vector<uint8_t> mask;
+  std::vector<int64_t> labels;
+  int64_t rows() const { return static_cast<int64_t>(labels.size()); }
+  void clear() {
+    x.clear();
+    mask.clear();
+    labels.clear();
+  }
+  void add(const data::Chunk& c, int64_t r) {
+    x.insert(x.end(), c.features.begin() + r * c.width, c.features.begin() + (r + 1) * c.width);
+    if (keep_mask) mask.insert(mask.end(), c.mask.begin() + r * c.width, c.mask.begin() + (r + 1) * c.width);
+    labels.push_back(c.labels[r]);
+  }
+  Rows view() const {
+    return Rows{x.data(), keep_mask ? mask.data() : nullptr, labels.data(), rows(), width};
+  }
+};
+
+// The mask as forward(x, mask) gets it: 1 = a real value, whatever params' convention.
+void to_valid_mask(std::vector<uint8_t>& m, data::MaskConvention conv) {
+  if (conv == data::MaskConvention::kPadded)
+    for (auto& v : m) v = v ? 0 : 1;
+}
+
+// A reproducible row order for (seed, epoch, chunk).
+std::vector<int64_t> shuffled(std::vector<int64_t> rows, uint64_t seed, int64_t epoch, int64_t chunk) {
+  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
+                    static_cast<uint32_t>(epoch), static_cast<uint32_t>(chunk), 0x6d346875u};
+  std::mt19937_64 rng(seq);
+  // Fisher-Yates by hand: std::shuffle's draws are implementation-defined.
+  for (size_t i = rows.size(); i > 1; --i) {
+    const size_t j = static_cast<size_t>(rng() % i);
+    std::swap(rows[i - 1], rows[j]);
+  }
+  return rows;
+}
+
+Json figures_json(const Figures& f) {
+  return Json{{"auc", f.auc},
+              {"accuracy", f.accuracy},
+              {"loss", f.loss},
+              {"signal_efficiency_at_background_1pct", f.tpr_at_fpr_1pct},
+              {"signal_efficiency_at_background_10pct", f.tpr_at_fpr_10pct}};
+}
+
+Json roc_json(std::span<const RocPoint> curve) {
+  Json a = Json::array();
+  for (const auto& p : thin_curve(curve, 201)) a.push_back(Json::array({p.fpr, p.tpr}));
+  return a;
+}
+
+struct CheckpointState {
+  int64_t epochs_done = 0;  // standard mode: epochs; reference mode: chunks
+  double best_loss = INFINITY;
+  int64_t best_epoch = 0;
+  int64_t bad_epochs = 0;
+  bool finished = false;
+  std::vector<EpochRecord> history;
+};
+
+Json state_json(const CheckpointState& s, const std::string& mode, int64_t width, int64_t classes) {
+  Json h = Json::array();
+  for (const auto& e : s.history)
+    h.push_back(Json{{"epoch", e.epoch},
+                     {"train_loss", e.train_loss},
+                     {"train_accuracy", e.train_accuracy},
+                     {"validation_loss", e.validation_loss},
+                     {"validation_accuracy", e.validation_accuracy},
+                     {"train_rows", e.train_rows},
+                     {"validation_rows", e.validation_rows}});
+  return Json{{"mode", mode},
+              {"width", width},
+              {"classes", classes},
+              {"done", s.epochs_done},
+              {"best_loss", std::isfinite(s.best_loss) ? Json(s.best_loss) : Json(nullptr)},
+              {"best_epoch", s.best_epoch},
+              {"bad_epochs", s.bad_epochs},
+              {"finished", s.finished},
+              {"history", h}};
+}
+
+CheckpointState parse_state(const std::string& path, const std::string& mode, int64_t width,
+                            int64_t classes) {
+  CheckpointState s;
+  try {
+    Json j = Json::parse(read_file(path));
+    if (j.at("mode") != mode || j.at("width") != width || j.at("classes") != classes)
+      throw Error(ErrorCode::kInvalidArgument,
+                  path + ": the checkpoint is from another run (mode, width or classes differ); "
+                         "remove it or train without --resume");
+    s.epochs_done = j.at("done").get<int64_t>();
+    s.best_loss = j.at("best_loss").is_null() ? INFINITY : j.at("best_loss").get<double>();
+    s.best_epoch = j.at("best_epoch").get<int64_t>();
+    s.bad_epochs = j.at("bad_epochs").get<int64_t>();
+    s.finished = j.at("finished").get<bool>();
+    for (const auto& e : j.at("history")) {
+      EpochRecord r;
+      r.epoch = e.at("epoch").get<int64_t>();
+      r.train_loss = e.at("train_loss").get<double>();
+      r.train_accuracy = e.at("train_accuracy").get<double>();
+      r.validation_loss = e.at("validation_loss").get<double>();
+      r.validation_accuracy = e.at("validation_accuracy").get<double>();
+      r.train_rows = e.at("train_rows").get<int64_t>();
+      r.validation_rows = e.at("validation_rows").get<int64_t>();
+      s.history.push_back(r);
+    }
+  } catch (const Json::exception& e) {
+    throw Error(ErrorCode::kCorrupt, path + ": malformed checkpoint state: " + e.what());
+  }
+  return s;
+}
+
+// Binary scores (P(label 1)) from predict()'s output.
+std::vector<float> positive_scores(const std::vector<float>& scores, int64_t outputs, int64_t rows) {
+  if (outputs == 1) return scores;
+  std::vector<float> s(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) s[r] = scores[r * outputs + 1];
+  return s;
+}
+
+}  // namespace
+
+TrainSettings parse_train_settings(const std::string& text, const std::string& origin) {
+  TrainSettings s;
+  if (text.empty()) return s;
+  Json j;
+  try {
+    j = Json::parse(text);
+  } catch (const Json::exception& e) {
+    throw Error(ErrorCode::kInvalidArgument, origin + ": malformed JSON: " + e.what());
+  }
+  auto bad = [&](const std::string& what) { return Error(ErrorCode::kInvalidArgument, origin + ": " + what); };
+  auto number = [&](const char* key, double& out, double lo, double hi) {
+    if (!j.contains(key)) return;
+    if (!j[key].is_number() || j[key].get<double>() < lo || j[key].get<double>() > hi)
+      throw bad(std::string("\"") + key + "\" must be a number in [" + std::to_string(lo) + ", " +
+                std::to_string(hi) + "]");
+    out = j[key].get<double>();
+  };
+  auto integer = [&](const char* key, int64_t& out, int64_t lo) {
+    if (!j.contains(key)) return;
+    if (!j[key].is_number_integer() || j[key].get<int64_t>() < lo)
+      throw bad(std::string("\"") + key + "\" must be an integer >= " + std::to_string(lo));
+    out = j[key].get<int64_t>();
+  };
+  if (j.contains("mode")) {
+    if (!j["mode"].is_string() || (j["mode"] != "standard" && j["mode"] != "reference"))
+      throw bad("\"mode\" must be \"standard\" or \"reference\"");
+    s.mode = j["mode"].get<std::string>();
+  }
+  if (j.contains("optimizer")) {
+    if (!j["optimizer"].is_string()) throw bad("\"optimizer\" must be a string");
+    s.optimizer = j["optimizer"].get<std::string>();
+    if (s.optimizer != "adam" && s.optimizer != "adamw" && s.optimizer != "sgd")
+      throw bad("unknown optimizer \"" + s.optimizer + "\" (adam, adamw, sgd)");
+  }
+  number("learning_rate", s.learning_rate, 1e-12, 10);
+  if (j.contains("lr")) number("lr", s.learning_rate, 1e-12, 10);
+  number("weight_decay", s.weight_decay, 0, 1);
+  number("min_delta", s.min_delta, 0, 1e9);
+  integer("patience", s.patience, 0);
+  integer("torch_threads", s.torch_threads, 1);
+  if (j.contains("class_weights")) {
+    const Json& w = j["class_weights"];
+    if (w.is_string() && w == "balanced") {
+      s.balanced = true;
+    } else if (w.is_array()) {
+      for (const Json& v : w) {
+        if (!v.is_number() || v.get<double>() < 0) throw bad("\"class_weights\" must hold numbers >= 0");
+        s.class_weights.push_back(v.get<double>());
+      }
+    } else {
+      throw bad("\"class_weights\" must be a list of numbers or \"balanced\"");
+    }
+  }
+  return s;
+}
+
+TrainResult train_model(const TrainRequest& req, const std::function<void(const TrainProgress&)>& progress) {
+  const auto t_start = Clock::now();
+  if (req.output.empty()) throw Error(ErrorCode::kInvalidArgument, "--fout: an output folder is needed");
+  std::error_code ec;
+  fs::create_directories(req.output, ec);
+  if (ec) throw Error(ErrorCode::kIo, req.output + ": cannot create the output folder: " + ec.message());
+  const std::string out = req.output;
+  if (!fs::exists(req.model)) throw Error(ErrorCode::kNotFound, req.model + ": no such model file");
+
+  data::PipelineRequest dreq = req.data;
+  if (dreq.specs_cache.empty()) dreq.specs_cache = out + "/specs.json";
+  const std::string params_text = dreq.params.empty() ? std::string() : read_file(dreq.params);
+  const TrainSettings settings = parse_train_settings(params_text, dreq.params);
+
+  TrainProgress pr;
+  pr.phase = "specs";
+  auto p = data::prepare_pipeline(dreq, [&](int64_t done, int64_t total) {
+    if (!progress) return;
+    pr.events = done;
+    pr.total = total;
+    pr.seconds = seconds_since(t_start);
+    progress(pr);
+  });
+  data::Params& prm = p->dataset.params;
+  if (req.threads >= 0) prm.threads = req.threads;
+
+  // Classes: 0 .. the largest label.
+  int64_t classes = 0;
+  for (int64_t l : p->dataset.labels) {
+    if (l < 0) throw Error(ErrorCode::kInvalidArgument, "labels: class " + std::to_string(l) + " is negative");
+    classes = std::max(classes, l + 1);
+  }
+  classes = std::max<int64_t>(classes, 2);
+  const int64_t width = p->specs.width();
+
+  std::vector<int64_t> events;
+  {
+    auto pool = ThreadPool::for_total_threads(static_cast<std::size_t>(prm.threads));
+    events = data::events_after_cuts(p->files, p->plan, p->specs, p->preproc, pool.get());
+  }
+
+  TrainerOptions topt;
+  topt.model_path = req.model;
+  topt.width = width;
+  topt.classes = classes;
+  topt.optimizer = settings.optimizer;
+  topt.learning_rate = settings.learning_rate;
+  topt.weight_decay = settings.weight_decay;
+  topt.seed = prm.seed;
+  topt.device = req.device;
+  topt.threads = settings.torch_threads;
+  topt.class_weights = settings.class_weights;
+  topt.epochs = std::max<int64_t>(1, prm.epochs);
+  if (!topt.class_weights.empty() && static_cast<int64_t>(topt.class_weights.size()) < classes)
+    throw Error(ErrorCode::kInvalidArgument,
+                "params: \"class_weights\" has " + std::to_string(topt.class_weights.size()) +
+                    " weights for " + std::to_string(classes) + " classes");
+  if (settings.balanced) {
+    // Inverse class frequencies from the events after cuts of each class's files.
+    std::vector<double> count(static_cast<size_t>(classes), 0);
+    for (size_t f = 0; f < events.size(); ++f) count[p->files[f].label] += static_cast<double>(events[f]);
+    const double total = std::accumulate(count.begin(), count.end(), 0.0);
+    for (double c : count) topt.class_weights.push_back(c > 0 ? total / (classes * c) : 0.0);
+  }
+  auto trainer = make_trainer(topt);
+  const ModelInfo& info = trainer->info();
+
+  TrainResult res;
+  res.classes = classes;
+  const bool reference = settings.mode == "reference";
+  if (reference && info.kind == "xgboost")
+    throw Error(ErrorCode::kUnsupported,
+                "params: \"mode\": \"reference\" fits neural networks chunk by chunk; XGBoost trains "
+                "in the standard mode");
+  const std::string ckpt = out + "/checkpoint.pt";
+  const std::string ckpt_state = out + "/checkpoint.json";
+  CheckpointState st;
+  if (req.resume && fs::exists(ckpt) && fs::exists(ckpt_state)) {
+    st = parse_state(ckpt_state, settings.mode, width, classes);
+    trainer->load_checkpoint(ckpt);
+    res.resumed = true;
+  }
+
+  RowStore val, test;
+  val.width = test.width = width;
+  val.keep_mask = test.keep_mask = info.takes_mask;
+  CutBaseline baseline(width);
+  const bool binary = classes == 2;
+  bool cached = false;  // val, test and the baseline hold a whole pass
+  std::vector<float> train_x;
+  std::vector<uint8_t> train_mask, positive;
+  std::vector<int64_t> train_y;
+
+  // One pass over the stream. `train_epochs` passes over each chunk's training rows (0: none),
+  // `skip_chunks` chunks read but not trained on (reference mode resumed).
+  auto run_pass = [&](int64_t epoch_index, int64_t train_epochs, int64_t skip_chunks,
+                      const std::function<void(int64_t chunk, const LossSum&)>& after_chunk) {
+    data::BatchProducer producer(p->files, p->plan, p->specs, p->preproc, prm, events);
+    const int64_t total = producer.planner().total();
+    const bool fill = !cached;
+    if (fill) {
+      val.clear();
+      test.clear();
+      baseline = CutBaseline(width);
+    }
+    LossSum sum;
+    const auto t0 = Clock::now();
+    int64_t seen = 0;
+    data::Chunk c;
+    while (producer.next(c)) {
+      if (info.takes_mask) to_valid_mask(c.mask, prm.mask);
+      std::vector<int64_t> train_rows;
+      for (int64_t r = 0; r < c.rows; ++r) {
+        const uint8_t sp = c.split[r];
+        if (sp == 0) {
+          train_rows.push_back(r);
+        } else if (fill) {
+          (sp == 1 ? val : test).add(c, r);
+        }
+      }
+      if (fill && binary) {
+        positive.resize(train_rows.size());
+        train_x.resize(train_rows.size() * width);
+        for (size_t i = 0; i < train_rows.size(); ++i) {
+          positive[i] = c.labels[train_rows[i]] == 1;
+          std::copy_n(c.features.begin() + train_rows[i] * width, width, train_x.begin() + i * width);
+        }
+        baseline.add(train_x.data(), positive.data(), static_cast<int64_t>(train_rows.size()));
+      }
+      LossSum chunk_sum;
+      if (c.index >= skip_chunks) {
+        for (int64_t e = 0; e < train_epochs; ++e) {
+          auto order = info.shuffle ? shuffled(train_rows, prm.seed, epoch_index + e, c.index) : train_rows;
+          const size_t n = order.size();
+          train_x.resize(n * width);
+          train_y.resize(n);
+          if (info.takes_mask) train_mask.resize(n * width);
+          for (size_t i = 0; i < n; ++i) {
+            const int64_t r = order[i];
+            std::copy_n(c.features.begin() + r * width, width, train_x.begin() + i * width);
+            if (info.takes_mask) std::copy_n(c.mask.begin() + r * width, width, train_mask.begin() + i * width);
+            train_y[i] = c.labels[r];
+          }
+          Rows rows{train_x.data(), info.takes_mask ? train_mask.data() : nullptr, train_y.data(),
+                    static_cast<int64_t>(n), width};
+          chunk_sum += trainer->train_rows(rows, prm.batch_size);
+          res.events_trained += static_cast<int64_t>(n);
+        }
+      }
+      sum += chunk_sum;
+      seen += c.rows;
+      if (after_chunk) after_chunk(c.index, chunk_sum);
+      if (progress && train_epochs > 0) {
+        pr.phase = "train";
+        pr.events = seen;
+        pr.total = total;
+        pr.loss = sum.mean();
+        pr.seconds = seconds_since(t0);
+        const double rate = pr.seconds > 0 ? static_cast<double>(seen) / pr.seconds : 0;
+        const double left = static_cast<double>(total - seen) +
+                            static_cast<double>(std::max<int64_t>(0, pr.epochs - pr.epoch)) *
+                                static_cast<double>(total);
+        pr.eta = rate > 0 ? left / rate : -1;
+        progress(pr);
+      }
+    }
+    cached = true;
+    return sum;
+  };
+
+  auto save_state = [&]() {
+    trainer->save_checkpoint(ckpt + ".tmp");
+    fs::rename(ckpt + ".tmp", ckpt, ec);
+    write_file(ckpt_state, state_json(st, settings.mode, width, classes).dump(1) + "\n");
+  };
+
+  std::vector<float> scores;
+  auto validate = [&](EpochRecord& r) {
+    LossSum v = trainer->predict(val.view(), scores);
+    r.validation_loss = v.mean();
+    r.validation_accuracy = v.accuracy();
+    r.validation_rows = v.rows;
+  };
+
+  const int64_t epochs = std::max<int64_t>(1, prm.epochs);
+  pr.epochs = reference ? 1 : epochs;
+  if (reference) {
+    // The reference's train_model: each chunk, as it arrives, is fitted `epochs` times; one pass.
+    if (!st.finished) {
+      pr.epoch = 1;
+      EpochRecord rec;
+      rec.epoch = 1;
+      LossSum s = run_pass(0, epochs, st.epochs_done, [&](int64_t chunk, const LossSum&) {
+        if (chunk < st.epochs_done) return;
+        st.epochs_done = chunk + 1;
+        save_state();
+      });
+      rec.train_loss = s.mean();
+      rec.train_accuracy = s.accuracy();
+      rec.train_rows = s.rows;
+      validate(rec);
+      st.history.push_back(rec);
+      st.best_epoch = 1;
+      st.best_loss = rec.validation_loss;
+      trainer->keep_best();
+      st.finished = true;
+      save_state();
+    }
+  } else {
+    for (int64_t epoch = st.epochs_done; epoch < epochs && !st.finished; ++epoch) {
+      pr.epoch = epoch + 1;
+      EpochRecord rec;
+      rec.epoch = epoch + 1;
+      LossSum s = run_pass(epoch, 1, 0, {});
+      if (LossSum fit = trainer->end_epoch(); fit.rows > 0) s = fit;
+      rec.train_loss = s.mean();
+      rec.train_accuracy = s.accuracy();
+      rec.train_rows = s.rows;
+      validate(rec);
+      st.history.push_back(rec);
+      st.epochs_done = epoch + 1;
+      if (rec.validation_loss < st.best_loss - settings.min_delta) {
+        st.best_loss = rec.validation_loss;
+        st.best_epoch = epoch + 1;
+        st.bad_epochs = 0;
+        trainer->keep_best();
+      } else if (++st.bad_epochs >= settings.patience && settings.patience > 0) {
+        res.stopped_early = true;
+        st.finished = true;
+      }
+      if (st.epochs_done == epochs) st.finished = true;
+      save_state();
+    }
+  }
+  // A run resumed after its last epoch has not read the validation and test rows yet.
+  if (!cached) run_pass(0, 0, 0, {});
+  trainer->restore_best();
+  res.history = st.history;
+  res.best_epoch = st.best_epoch;
+  res.stopped_early = res.stopped_early || (st.finished && st.epochs_done < epochs && !reference);
+
+  // Test split.
+  if (progress) {
+    pr.phase = "evaluate";
+    progress(pr);
+  }
+  if (test.rows() == 0) throw Error(ErrorCode::kInvalidArgument, "the test split is empty: use more events or a larger \"test_fraction\"");
+  res.train_rows = res.history.empty() ? 0 : res.history.back().train_rows;
+  res.validation_rows = val.rows();
+  res.test_rows = test.rows();
+  LossSum t = trainer->predict(test.view(), scores);
+  res.test.loss = t.mean();
+  res.test.accuracy = t.accuracy();
+  Json test_json;
+  Json cut_json;
+  if (binary) {
+    std::vector<float> s = positive_scores(scores, info.outputs, test.rows());
+    std::vector<uint8_t> pos(test.labels.size());
+    for (size_t i = 0; i < pos.size(); ++i) pos[i] = test.labels[i] == 1;
+    auto curve = roc_curve(s, pos);
+    res.test.auc = roc_auc(s, pos);
+    res.test.tpr_at_fpr_1pct = tpr_at_fpr(curve, 0.01);
+    res.test.tpr_at_fpr_10pct = tpr_at_fpr(curve, 0.10);
+    test_json = figures_json(res.test);
+    test_json["roc"] = roc_json(curve);
+    std::vector<float> s0, s1;
+    for (size_t i = 0; i < pos.size(); ++i) (pos[i] ? s1 : s0).push_back(s[i]);
+    test_json["score_histograms"] = Json{{"bins", 50}, {"range", Json::array({0, 1})},
+                                         {"0", histogram(s0, 50, 0, 1)}, {"1", histogram(s1, 50, 0, 1)}};
+
+    // The cut-based baseline, chosen on the training split, evaluated on the same test rows.
+    const CutBaseline::Cut cut = baseline.choose();
+    std::vector<float> cs;
+    CutBaseline::apply(cut, test.x.data(), test.rows(), width, cs);
+    int64_t correct = 0, sel_sig = 0, sel_bkg = 0, n_sig = 0;
+    for (size_t i = 0; i < cs.size(); ++i) {
+      correct += (cs[i] > 0.5f) == (pos[i] != 0);
+      n_sig += pos[i];
+      (pos[i] ? sel_sig : sel_bkg) += cs[i] > 0.5f;
+    }
+    const int64_t n_bkg = test.rows() - n_sig;
+    res.has_baseline = true;
+    const auto names = p->specs.feature_names();
+    res.cut_feature = names[static_cast<size_t>(cut.feature)];
+    res.cut.auc = roc_auc(cs, pos);
+    res.cut.accuracy = static_cast<double>(correct) / static_cast<double>(test.rows());
+    auto cut_curve = roc_curve(cs, pos);
+    res.cut.tpr_at_fpr_1pct = tpr_at_fpr(cut_curve, 0.01);
+    res.cut.tpr_at_fpr_10pct = tpr_at_fpr(cut_curve, 0.10);
+    CutBaseline::feature_score(cut, test.x.data(), test.rows(), width, cs);
+    auto scan_curve = roc_curve(cs, pos);
+    res.cut_scan.auc = roc_auc(cs, pos);
+    res.cut_scan.tpr_at_fpr_1pct = tpr_at_fpr(scan_curve, 0.01);
+    res.cut_scan.tpr_at_fpr_10pct = tpr_at_fpr(scan_curve, 0.10);
+    // The threshold in the feature's own units.
+    const data::FeatureLayout layout = data::FeatureLayout::from_specs(p->specs, prm);
+    size_t feat = 0;
+    while (feat + 1 < layout.column.size() && layout.column[feat + 1] <= cut.feature) ++feat;
+    const double lo = layout.minv[feat], hi = layout.maxv[feat];
+    const double raw = hi > lo ? lo + cut.threshold * (hi - lo) : cut.threshold;
+    cut_json = Json{{"what", "the single-feature threshold maximising signal minus background "
+                             "efficiency on the training split"},
+                    {"feature", res.cut_feature},
+                    {"select", cut.above ? ">=" : "<"},
+                    {"threshold", raw},
+                    {"threshold_normalised", cut.threshold},
+                    {"train", Json{{"signal_efficiency", cut.train_tpr}, {"background_efficiency", cut.train_fpr}}},
+                    {"test", Json{{"auc", res.cut.auc},
+                                  {"accuracy", res.cut.accuracy},
+                                  {"signal_efficiency", n_sig ? static_cast<double>(sel_sig) / n_sig : 0.0},
+                                  {"background_efficiency", n_bkg ? static_cast<double>(sel_bkg) / n_bkg : 0.0}}},
+                    {"scan", figures_json(res.cut_scan)}};
+    cut_json["scan"].erase("accuracy");
+    cut_json["scan"].erase("loss");
+    cut_json["scan"]["roc"] = roc_json(scan_curve);
+  } else {
+    // One-vs-rest AUC per class, averaged.
+    test_json = figures_json(res.test);
+    Json per = Json::array();
+    double sum = 0;
+    for (int64_t k = 0; k < classes; ++k) {
+      std::vector<float> s(static_cast<size_t>(test.rows()));
+      std::vector<uint8_t> pos(s.size());
+      for (int64_t r = 0; r < test.rows(); ++r) {
+        s[r] = scores[r * info.outputs + k];
+        pos[r] = test.labels[r] == k;
+      }
+      double a = 0;
+      try {
+        a = roc_auc(s, pos);
+      } catch (const Error&) {
+        a = NAN;
+      }
+      per.push_back(std::isnan(a) ? Json(nullptr) : Json(a));
+      sum += std::isnan(a) ? 0 : a;
+    }
+    res.test.auc = sum / static_cast<double>(classes);
+    test_json["auc"] = res.test.auc;
+    test_json["auc_one_vs_rest"] = per;
+  }
+
+  // The bundle.
+  const std::string model_file = out + "/" + info.file;
+  trainer->save_model(model_file + ".tmp");
+  fs::rename(model_file + ".tmp", model_file, ec);
+  if (ec) throw Error(ErrorCode::kIo, model_file + ": cannot write: " + ec.message());
+  p->specs.save(out + "/specs.json");
+  write_file(out + "/feature_names.json", Json(p->specs.feature_names()).dump() + "\n");
+  write_file(out + "/params.json", params_text.empty() ? "{}\n" : params_text);
+  if (!dreq.preproc.empty()) write_file(out + "/preproc.json", read_file(dreq.preproc));
+  const std::string description_file = "model.json";
+  if (!info.description.empty()) write_file(out + "/" + description_file, info.description + "\n");
+
+  Json metrics;
+  metrics["version"] = 1;
+  metrics["classes"] = classes;
+  metrics["mode"] = settings.mode;
+  metrics["epochs"] = st.history.size();
+  metrics["best_epoch"] = res.best_epoch;
+  metrics["stopped_early"] = res.stopped_early;
+  metrics["rows"] = Json{{"train", res.train_rows}, {"validation", res.validation_rows}, {"test", res.test_rows}};
+  metrics["history"] = state_json(st, settings.mode, width, classes)["history"];
+  metrics["test"] = test_json;
+  if (res.has_baseline) metrics["cut_baseline"] = cut_json;
+  write_file(out + "/metrics.json", metrics.dump(1) + "\n");
+
+  Json cw = Json::array();
+  for (double w : topt.class_weights) cw.push_back(w);
+  Json bundle;
+  bundle["format"] = "mlaas4hep-model-bundle";
+  bundle["version"] = 1;
+  bundle["created_by"] = "mlaas4hep 0.1.0";
+  if (info.format == "torchscript") {
+    bundle["model"] = Json{{"file", info.file},
+                           {"format", info.format},
+                           {"kind", info.kind},
+                           {"forward", info.takes_mask ? "forward(x, mask)" : "forward(x)"},
+                           {"outputs", info.outputs},
+                           {"score", info.outputs == 1 ? "sigmoid(logit) = P(label 1)" : "softmax(logits)"},
+                           {"parameters", info.parameters}};
+  } else {
+    bundle["model"] = Json{{"file", info.file},
+                           {"format", info.format},
+                           {"kind", info.kind},
+                           {"outputs", info.outputs},
+                           {"score", info.outputs == 1 ? "P(label 1) (binary:logistic)" : "class probabilities (multi:softprob)"}};
+  }
+  bundle["input"] = Json{{"width", width},
+                         {"dtype", "float32"},
+                         {"shape", "[rows, width]"},
+                         {"normalisation", "(x - minv) / (maxv - minv) per feature, as specs.json gives"},
+                         {"mask", "float32 [rows, width], 1 = a real value, 0 = padding or missing"},
+                         {"padding_value", prm.padding_value}};
+  Json labels = Json::array();
+  for (size_t f = 0; f < p->dataset.files.size(); ++f)
+    labels.push_back(Json{{"file", p->dataset.files[f]}, {"label", p->dataset.labels[f]}});
+  bundle["labels"] = Json{{"classes", classes}, {"files", labels}};
+  bundle["training"] = Json{{"mode", settings.mode},
+                            {"optimizer", settings.optimizer},
+                            {"learning_rate", settings.learning_rate},
+                            {"weight_decay", settings.weight_decay},
+                            {"epochs", epochs},
+                            {"batch_size", prm.batch_size},
+                            {"seed", prm.seed},
+                            {"class_weights", cw},
+                            {"patience", settings.patience}};
+  Json files = Json{{"model", info.file}, {"specs", "specs.json"}, {"feature_names", "feature_names.json"},
+                    {"params", "params.json"}, {"metrics", "metrics.json"}};
+  if (!dreq.preproc.empty()) files["preproc"] = "preproc.json";
+  if (!info.description.empty()) files["description"] = description_file;
+  bundle["files"] = files;
+  write_file(out + "/bundle.json", bundle.dump(1) + "\n");
+  res.model_file = info.file;
+  res.seconds = seconds_since(t_start);
+  return res;
+}
+
+}  // namespace m4h::train
