@@ -13,6 +13,9 @@ packages=(
   xrootd-server xrootd-client curl iproute2   # real XRootD/HTTP servers in tests/remote and bench/remote_bench.sh
   libtorch-dev libopenblas0-pthread           # training (libtorch 1.13; without OpenBLAS it runs on reference BLAS)
   libxgboost-dev libgloo-dev                  # gradient-boosted trees; Gloo headers for distributed training
+  openmpi-bin                                 # mpirun launches distributed training ranks (tests, README)
+  python3-torch                               # tests: a TorchScript model scripted in Python (Debian's python3.11)
+  gnuplot-nox                                 # training plots (loss, ROC, scores) as SVG and PNG
 )
 # Node.js and npm run the jsroot oracle. A machine may already have them from another source
 # (NodeSource's nodejs bundles npm and conflicts with Debian's npm package): only add what is missing.
