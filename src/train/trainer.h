@@ -48,6 +48,7 @@ struct TrainerOptions {
   std::string device = "auto";  // auto | cpu | cuda
   int64_t threads = 1;          // intra-op threads (1 keeps CPU results reproducible)
   int64_t epochs = 1;           // passes planned (XGBoost spreads its rounds over them)
+  std::string scratch_dir;      // where XGBoost's external-memory pages go (empty: the temp folder)
 };
 
 // What a model is, as the bundle manifest records it.
