@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -63,6 +64,12 @@ struct RowStore {
     mask.clear();
     labels.clear();
   }
+  // Room for `n` rows at once: growing by copies would touch (and page-fault) twice the memory.
+  void reserve(int64_t n) {
+    x.reserve(static_cast<size_t>(n * width));
+    if (keep_mask) mask.reserve(static_cast<size_t>(n * width));
+    labels.reserve(static_cast<size_t>(n));
+  }
   void add(const data::Chunk& c, int64_t r) {
     x.insert(x.end(), c.features.begin() + r * c.width, c.features.begin() + (r + 1) * c.width);
     if (keep_mask) mask.insert(mask.end(), c.mask.begin() + r * c.width, c.mask.begin() + (r + 1) * c.width);
@@ -72,6 +79,34 @@ struct RowStore {
     return Rows{x.data(), keep_mask ? mask.data() : nullptr, labels.data(), rows(), width};
   }
 };
+
+// One chunk as the training loop takes it: the chunk, its training rows (split 0) and those
+// rows copied in the order of their first epoch.
+struct Prepared {
+  data::Chunk chunk;
+  bool ready = false;   // false: the stream has ended
+  bool trains = false;  // the optimiser gets these rows (x, mask, y hold them)
+  std::vector<int64_t> train_rows;
+  std::vector<float> x;
+  std::vector<uint8_t> mask, positive;
+  std::vector<int64_t> y;
+};
+
+// Rows `order` of chunk `c` into contiguous buffers.
+void copy_rows(const data::Chunk& c, const std::vector<int64_t>& order, bool with_mask, std::vector<float>& x,
+               std::vector<uint8_t>& mask, std::vector<int64_t>& y) {
+  const size_t n = order.size();
+  const int64_t width = c.width;
+  x.resize(n * static_cast<size_t>(width));
+  y.resize(n);
+  if (with_mask) mask.resize(n * static_cast<size_t>(width));
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t r = order[i];
+    std::copy_n(c.features.begin() + r * width, width, x.begin() + static_cast<int64_t>(i) * width);
+    if (with_mask) std::copy_n(c.mask.begin() + r * width, width, mask.begin() + static_cast<int64_t>(i) * width);
+    y[i] = c.labels[r];
+  }
+}
 
 // The mask as forward(x, mask) gets it: 1 = a real value, whatever params' convention.
 void to_valid_mask(std::vector<uint8_t>& m, data::MaskConvention conv) {
@@ -323,9 +358,6 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   CutBaseline baseline(width);
   const bool binary = classes == 2;
   bool cached = false;  // val, test and the baseline hold a whole pass
-  std::vector<float> train_x;
-  std::vector<uint8_t> train_mask, positive;
-  std::vector<int64_t> train_y;
 
   // One pass over the stream. `train_epochs` passes over each chunk's training rows (0: none),
   // `skip_chunks` chunks read but not trained on (reference mode resumed).
@@ -337,50 +369,71 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     if (fill) {
       val.clear();
       test.clear();
+      // The splits' expected sizes and a margin (a reservation is address space until written).
+      auto expected = [&](double fraction) {
+        return static_cast<int64_t>(static_cast<double>(total) * std::min(1.0, fraction + 0.02)) + 1024;
+      };
+      val.reserve(expected(prm.validation_fraction));
+      test.reserve(expected(prm.test_fraction));
       baseline = CutBaseline(width);
     }
-    LossSum sum;
-    const auto t0 = Clock::now();
-    int64_t seen = 0;
-    data::Chunk c;
-    while (producer.next(c)) {
+    // Chunk k+1 is read and made ready (split, kept, shuffled, copied) on another thread while
+    // the optimiser runs on chunk k: the training thread only trains. The work is the same as
+    // on one thread, in the same order, so the results are too.
+    auto prepare = [&](Prepared& pc) {
+      pc.ready = producer.next(pc.chunk);
+      if (!pc.ready) return;
+      data::Chunk& c = pc.chunk;
       if (info.takes_mask) to_valid_mask(c.mask, prm.mask);
-      std::vector<int64_t> train_rows;
+      pc.train_rows.clear();
       for (int64_t r = 0; r < c.rows; ++r) {
         const uint8_t sp = c.split[r];
         if (sp == 0) {
-          train_rows.push_back(r);
+          pc.train_rows.push_back(r);
         } else if (fill) {
           (sp == 1 ? val : test).add(c, r);
         }
       }
+      pc.trains = c.index >= skip_chunks && train_epochs > 0;
+      if (!pc.trains && !(fill && binary)) return;
+      // The first epoch's order (the baseline's histograms do not depend on the order).
+      const auto order = pc.trains && info.shuffle ? shuffled(pc.train_rows, prm.seed, epoch_index, c.index)
+                                                   : pc.train_rows;
+      copy_rows(c, order, info.takes_mask, pc.x, pc.mask, pc.y);
       if (fill && binary) {
-        positive.resize(train_rows.size());
-        train_x.resize(train_rows.size() * width);
-        for (size_t i = 0; i < train_rows.size(); ++i) {
-          positive[i] = c.labels[train_rows[i]] == 1;
-          std::copy_n(c.features.begin() + train_rows[i] * width, width, train_x.begin() + i * width);
-        }
-        baseline.add(train_x.data(), positive.data(), static_cast<int64_t>(train_rows.size()));
+        pc.positive.resize(pc.y.size());
+        for (size_t i = 0; i < pc.y.size(); ++i) pc.positive[i] = pc.y[i] == 1;
+        baseline.add(pc.x.data(), pc.positive.data(), static_cast<int64_t>(pc.y.size()));
       }
+    };
+
+    LossSum sum;
+    const auto t0 = Clock::now();
+    int64_t seen = 0;
+    double waited = 0;
+    Prepared cur, ahead;
+    auto pending = std::async(std::launch::async, [&] { prepare(ahead); });
+    for (;;) {
+      const auto w0 = Clock::now();
+      pending.get();  // rethrows a reading error
+      waited += seconds_since(w0);
+      std::swap(cur, ahead);
+      if (!cur.ready) break;
+      pending = std::async(std::launch::async, [&] { prepare(ahead); });
+      const data::Chunk& c = cur.chunk;
       LossSum chunk_sum;
-      if (c.index >= skip_chunks) {
+      if (cur.trains) {
         for (int64_t e = 0; e < train_epochs; ++e) {
-          auto order = info.shuffle ? shuffled(train_rows, prm.seed, epoch_index + e, c.index) : train_rows;
-          const size_t n = order.size();
-          train_x.resize(n * width);
-          train_y.resize(n);
-          if (info.takes_mask) train_mask.resize(n * width);
-          for (size_t i = 0; i < n; ++i) {
-            const int64_t r = order[i];
-            std::copy_n(c.features.begin() + r * width, width, train_x.begin() + i * width);
-            if (info.takes_mask) std::copy_n(c.mask.begin() + r * width, width, train_mask.begin() + i * width);
-            train_y[i] = c.labels[r];
+          // Later epochs of the reference mode: this chunk again, in a new order.
+          if (e > 0) {
+            const auto order = info.shuffle ? shuffled(cur.train_rows, prm.seed, epoch_index + e, c.index)
+                                            : cur.train_rows;
+            copy_rows(c, order, info.takes_mask, cur.x, cur.mask, cur.y);
           }
-          Rows rows{train_x.data(), info.takes_mask ? train_mask.data() : nullptr, train_y.data(),
-                    static_cast<int64_t>(n), width};
+          const int64_t n = static_cast<int64_t>(cur.y.size());
+          Rows rows{cur.x.data(), info.takes_mask ? cur.mask.data() : nullptr, cur.y.data(), n, width};
           chunk_sum += trainer->train_rows(rows, prm.batch_size);
-          res.events_trained += static_cast<int64_t>(n);
+          res.events_trained += n;
         }
       }
       sum += chunk_sum;
@@ -392,6 +445,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
         pr.total = total;
         pr.loss = sum.mean();
         pr.seconds = seconds_since(t0);
+        pr.waited = waited;
         const double rate = pr.seconds > 0 ? static_cast<double>(seen) / pr.seconds : 0;
         const double left = static_cast<double>(total - seen) +
                             static_cast<double>(std::max<int64_t>(0, pr.epochs - pr.epoch)) *

@@ -55,6 +55,7 @@ struct TrainProgress {
   int64_t total = 0;   // events per epoch
   double loss = 0;     // running mean training loss of this epoch
   double seconds = 0;  // since the phase began
+  double waited = 0;   // of those, seconds the training thread waited for data
   double eta = -1;     // seconds left for the whole training, -1 = unknown
 };
 
