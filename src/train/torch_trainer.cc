@@ -195,13 +195,18 @@ class TorchTrainer final : public Trainer {
 
   LossSum train_rows(const Rows& r, int64_t batch_size) override {
     module_.train(true);
-    LossSum total;
     batch_size = std::max<int64_t>(1, batch_size);
+    // All rows go to the device at once and the sums stay there: on a GPU, a copy or a
+    // .item() per batch would stall it on the host every step.
+    auto [xs, masks, ys] = tensors(r, 0, r.rows);
+    Sums sums(device_);
+    int64_t rows = 0;
     for (int64_t b = 0; b < r.rows; b += batch_size) {
       const int64_t n = std::min(batch_size, r.rows - b);
       // A batch of one row cannot be batch-normalised in training mode: it is left out.
       if (n == 1) break;
-      auto [x, mask, y] = tensors(r, b, n);
+      const at::Tensor x = xs.narrow(0, b, n), y = ys.narrow(0, b, n);
+      const at::Tensor mask = masks.defined() ? masks.narrow(0, b, n) : masks;
       auto z = forward(x, mask);
       auto [loss_rows, w] = losses(z, y);
       auto loss = (loss_rows * w).sum() / w.sum();
@@ -209,29 +214,30 @@ class TorchTrainer final : public Trainer {
       loss.backward();
       optimizer_->step();
       torch::NoGradGuard ng;
-      total += summarise(z, y, loss_rows, w);
+      sums.add(z, y, loss_rows, w, info_.outputs);
+      rows += n;
     }
-    return total;
+    return sums.total(rows);
   }
 
   LossSum predict(const Rows& r, std::vector<float>& scores) override {
     module_.train(false);
     torch::NoGradGuard ng;
-    LossSum total;
     const int64_t k = info_.outputs == 1 ? 1 : info_.outputs;
     scores.resize(static_cast<size_t>(r.rows * k));
+    Sums sums(device_);
     constexpr int64_t kBatch = 4096;
     for (int64_t b = 0; b < r.rows; b += kBatch) {
       const int64_t n = std::min(kBatch, r.rows - b);
       auto [x, mask, y] = tensors(r, b, n);
       auto z = forward(x, mask);
       auto [loss_rows, w] = losses(z, y);
-      total += summarise(z, y, loss_rows, w);
+      sums.add(z, y, loss_rows, w, info_.outputs);
       at::Tensor s = info_.outputs == 1 ? torch::sigmoid(z.squeeze(1)) : torch::softmax(z, 1);
       s = s.to(torch::kCPU, torch::kFloat32).contiguous();
       std::memcpy(scores.data() + b * k, s.data_ptr<float>(), sizeof(float) * n * k);
     }
-    return total;
+    return sums.total(r.rows);
   }
 
   void keep_best() override {
@@ -471,16 +477,28 @@ class TorchTrainer final : public Trainer {
     return {l, w};
   }
 
-  LossSum summarise(const at::Tensor& z, const at::Tensor& y, const at::Tensor& l, const at::Tensor& w) {
-    LossSum s;
-    s.loss = (l.detach() * w).sum().item<double>();
-    s.weight = w.sum().item<double>();
-    s.rows = y.size(0);
-    at::Tensor decision = info_.outputs == 1 ? (z.detach().squeeze(1) > 0).to(torch::kInt64)
-                                             : z.detach().argmax(1);
-    s.correct = decision.eq(y).sum().item<int64_t>();
-    return s;
-  }
+  // Loss, weight and correct decisions summed on the device, read back once.
+  struct Sums {
+    at::Tensor loss, weight, correct;
+    explicit Sums(torch::Device d)
+        : loss(torch::zeros({}, torch::TensorOptions(torch::kFloat64).device(d))),
+          weight(torch::zeros({}, torch::TensorOptions(torch::kFloat64).device(d))),
+          correct(torch::zeros({}, torch::TensorOptions(torch::kInt64).device(d))) {}
+    void add(const at::Tensor& z, const at::Tensor& y, const at::Tensor& l, const at::Tensor& w, int64_t outputs) {
+      loss.add_((l.detach() * w).sum());
+      weight.add_(w.sum());
+      at::Tensor decision = outputs == 1 ? (z.detach().squeeze(1) > 0).to(torch::kInt64) : z.detach().argmax(1);
+      correct.add_(decision.eq(y).sum());
+    }
+    LossSum total(int64_t rows) const {
+      LossSum s;
+      s.loss = loss.item<double>();
+      s.weight = weight.item<double>();
+      s.rows = rows;
+      s.correct = correct.item<int64_t>();
+      return s;
+    }
+  };
 
   TrainerOptions opt_;
   ModelInfo info_;
