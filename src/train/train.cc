@@ -286,6 +286,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   topt.threads = settings.torch_threads;
   topt.class_weights = settings.class_weights;
   topt.epochs = std::max<int64_t>(1, prm.epochs);
+  topt.inputs = input_layout(data::FeatureLayout::from_specs(p->specs, prm));
   if (!topt.class_weights.empty() && static_cast<int64_t>(topt.class_weights.size()) < classes)
     throw Error(ErrorCode::kInvalidArgument,
                 "params: \"class_weights\" has " + std::to_string(topt.class_weights.size()) +
