@@ -15,6 +15,7 @@
 #include "core/thread_pool.h"
 #include "data/producer.h"
 #include "train/metrics.h"
+#include "train/plots.h"
 #include "train/trainer.h"
 
 namespace m4h::train {
@@ -599,6 +600,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   metrics["test"] = test_json;
   if (res.has_baseline) metrics["cut_baseline"] = cut_json;
   write_file(out + "/metrics.json", metrics.dump(1) + "\n");
+  const PlotResult plots = write_plots(metrics.dump(1), out);
 
   Json cw = Json::array();
   for (double w : topt.class_weights) cw.push_back(w);
@@ -644,6 +646,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
                     {"params", "params.json"}, {"metrics", "metrics.json"}};
   if (!dreq.preproc.empty()) files["preproc"] = "preproc.json";
   if (!info.description.empty()) files["description"] = description_file;
+  files["plots"] = plots.files;
   bundle["files"] = files;
   write_file(out + "/bundle.json", bundle.dump(1) + "\n");
   res.model_file = info.file;
