@@ -1,5 +1,4 @@
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -11,8 +10,9 @@ namespace m4h::cli {
 
 void add_plot(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "plot", "Remake the plots of a trained model's bundle (DIR/plots: loss, accuracy, ROC with the "
-              "cut baseline, score distributions) from DIR/metrics.json with gnuplot");
+      "plot",
+      "Remake the plots of a trained model's bundle (DIR/plots: loss, accuracy, ROC with the "
+      "cut baseline, score distributions) from DIR/metrics.json with gnuplot");
   auto dir = std::make_shared<std::string>();
   cmd->add_option("DIR", *dir, "the --fout folder of `mlaas4hep train`")->required();
   cmd->callback([dir] {

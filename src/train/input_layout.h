@@ -17,10 +17,10 @@ namespace m4h::train {
 // Jet_eta, Jet_phi. Attribute a of object i sits in column first_column[a] + i (the data layer
 // pads each jagged branch to `objects` consecutive columns).
 struct ObjectGroup {
-  std::string name;                       // "Jet"
-  std::vector<std::string> attributes;    // the jagged keys, in the specs' order
-  std::vector<int64_t> first_column;      // per attribute: the column of object 0
-  int64_t objects = 0;                    // padded objects per event (the branches' jdim)
+  std::string name;                     // "Jet"
+  std::vector<std::string> attributes;  // the jagged keys, in the specs' order
+  std::vector<int64_t> first_column;    // per attribute: the column of object 0
+  int64_t objects = 0;                  // padded objects per event (the branches' jdim)
 };
 
 struct InputLayout {

@@ -32,9 +32,9 @@ namespace fs = std::filesystem;
 // Everything this module may have written before, removed first so that a remake leaves no stale
 // image behind (a multiclass rerun has no ROC, say).
 constexpr const char* kOwnFiles[] = {
-    "history.dat", "roc.dat", "roc_cut_scan.dat", "cut_point.dat", "scores.dat", "plots.gp",
-    "gnuplot.log", "loss.svg", "loss.png", "accuracy.svg", "accuracy.png", "roc.svg", "roc.png",
-    "scores.svg", "scores.png"};
+    "history.dat",  "roc.dat",     "roc_cut_scan.dat", "cut_point.dat", "scores.dat",
+    "plots.gp",     "gnuplot.log", "loss.svg",         "loss.png",      "accuracy.svg",
+    "accuracy.png", "roc.svg",     "roc.png",          "scores.svg",    "scores.png"};
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -87,7 +87,7 @@ std::string roc_dat(const Json& curve, double& min_positive) {
 struct RunOutcome {
   int spawn_error = 0;  // errno of a failed start (ENOENT: not installed)
   bool timed_out = false;
-  int status = -1;      // exit status when it exited
+  int status = -1;  // exit status when it exited
 };
 
 // Runs `args` (args[0] looked up on PATH, no shell) in folder `cwd`, stdout and stderr into `log`,
@@ -139,7 +139,8 @@ std::string last_line(const std::string& text) {
 }
 
 // The script's preamble: one pass per image format, SVG always, PNG where pngcairo exists.
-const char* kPreamble = R"(# Made by mlaas4hep from ../metrics.json. Re-run in this folder with `gnuplot plots.gp`;
+const char* kPreamble =
+    R"(# Made by mlaas4hep from ../metrics.json. Re-run in this folder with `gnuplot plots.gp`;
 # restyle freely. SVG always, PNG too where this gnuplot has the pngcairo terminal.
 formats = 'svg'
 if (strstrt(GPVAL_TERMINALS, ' pngcairo ') > 0) formats = 'svg png'
@@ -151,16 +152,16 @@ if (fmt eq 'svg') {
 }
 )";
 
-}  // namespace
-
-static PlotResult write_plots_of(const std::string& metrics_json, const std::string& dir, double timeout_seconds) {
+PlotResult write_plots_of(const std::string& metrics_json, const std::string& dir,
+                          double timeout_seconds) {
   Json m;
   try {
     m = Json::parse(metrics_json);
   } catch (const Json::exception& e) {
     throw Error(ErrorCode::kInvalidArgument, dir + "/metrics.json: malformed JSON: " + e.what());
   }
-  if (!m.is_object()) throw Error(ErrorCode::kInvalidArgument, dir + "/metrics.json: not a JSON object");
+  if (!m.is_object())
+    throw Error(ErrorCode::kInvalidArgument, dir + "/metrics.json: not a JSON object");
   const fs::path folder = fs::absolute(fs::path(dir) / "plots");
   std::error_code ec;
   fs::create_directories(folder, ec);
@@ -177,12 +178,14 @@ static PlotResult write_plots_of(const std::string& metrics_json, const std::str
   gp << kPreamble;
 
   // Loss and accuracy per epoch, with the best epoch (the weights kept) marked.
-  const Json history = m.contains("history") && m["history"].is_array() ? m["history"] : Json::array();
+  const Json history =
+      m.contains("history") && m["history"].is_array() ? m["history"] : Json::array();
   if (!history.empty()) {
     std::string dat = "# epoch train_loss validation_loss train_accuracy validation_accuracy\n";
     for (const Json& e : history)
       dat += number(number_at(e, "epoch")) + " " + number(number_at(e, "train_loss")) + " " +
-             number(number_at(e, "validation_loss")) + " " + number(number_at(e, "train_accuracy")) + " " +
+             number(number_at(e, "validation_loss")) + " " +
+             number(number_at(e, "train_accuracy")) + " " +
              number(number_at(e, "validation_accuracy")) + "\n";
     write_dat("history.dat", dat);
     const double best = number_at(m, "best_epoch", 0);
@@ -195,11 +198,13 @@ static PlotResult write_plots_of(const std::string& metrics_json, const std::str
       if (best > 0)
         gp << "set arrow from " << number(best) << ", graph 0 to " << number(best)
            << ", graph 1 nohead dashtype 2 linecolor rgb 'gray40'\n"
-           << "set label 'best epoch' at " << number(best) << ", graph 0.05 offset 0.5, 0 textcolor rgb 'gray40'\n";
+           << "set label 'best epoch' at " << number(best)
+           << ", graph 0.05 offset 0.5, 0 textcolor rgb 'gray40'\n";
       gp << "plot 'history.dat' using 1:" << train_col
          << " with linespoints linewidth 2 pointtype 7 linecolor rgb '#1f77b4' title 'train', \\\n"
          << "     '' using 1:" << train_col + 1
-         << " with linespoints linewidth 2 pointtype 5 linecolor rgb '#d62728' title 'validation'\n";
+         << " with linespoints linewidth 2 pointtype 5 linecolor rgb '#d62728' title "
+            "'validation'\n";
       images.push_back(image);
     };
     epoch_plot("loss", "Loss per epoch", "loss (cross-entropy, mean per event)", 2, "top right");
@@ -214,10 +219,12 @@ static PlotResult write_plots_of(const std::string& metrics_json, const std::str
     double min_fpr = 1;
     write_dat("roc.dat", roc_dat(test["roc"], min_fpr));
     std::ostringstream plot;
-    plot << "plot 'roc.dat' using 2:($1 > 0 ? $1 : 1/0) with lines linewidth 2 linecolor rgb '#1f77b4' "
+    plot << "plot 'roc.dat' using 2:($1 > 0 ? $1 : 1/0) with lines linewidth 2 linecolor rgb "
+            "'#1f77b4' "
             "title "
          << quoted("model (AUC " + number(number_at(test, "auc"), "%.4f") + ")");
-    const Json cut = m.contains("cut_baseline") && m["cut_baseline"].is_object() ? m["cut_baseline"] : Json();
+    const Json cut =
+        m.contains("cut_baseline") && m["cut_baseline"].is_object() ? m["cut_baseline"] : Json();
     if (cut.is_object()) {
       const std::string feature = cut.value("feature", std::string("?"));
       const Json scan = cut.contains("scan") ? cut["scan"] : Json();
@@ -225,14 +232,16 @@ static PlotResult write_plots_of(const std::string& metrics_json, const std::str
         write_dat("roc_cut_scan.dat", roc_dat(scan["roc"], min_fpr));
         plot << ", \\\n     'roc_cut_scan.dat' using 2:($1 > 0 ? $1 : 1/0) with lines linewidth 2 "
                 "dashtype 2 linecolor rgb '#ff7f0e' title "
-             << quoted("cut scan on " + feature + " (AUC " + number(number_at(scan, "auc"), "%.4f") + ")");
+             << quoted("cut scan on " + feature + " (AUC " +
+                       number(number_at(scan, "auc"), "%.4f") + ")");
       }
       const Json point = cut.contains("test") ? cut["test"] : Json();
-      const double sig = number_at(point, "signal_efficiency"), bkg = number_at(point, "background_efficiency");
+      const double sig = number_at(point, "signal_efficiency"),
+                   bkg = number_at(point, "background_efficiency");
       if (std::isfinite(sig) && std::isfinite(bkg)) {
         if (bkg > 0) min_fpr = std::min(min_fpr, bkg);
-        write_dat("cut_point.dat", "# signal_efficiency background_efficiency\n" + number(sig) + " " +
-                                       number(bkg) + "\n");
+        write_dat("cut_point.dat", "# signal_efficiency background_efficiency\n" + number(sig) +
+                                       " " + number(bkg) + "\n");
         const std::string rule = feature + " " + cut.value("select", std::string(">=")) + " " +
                                  number(number_at(cut, "threshold"), "%.4g");
         plot << ", \\\n     'cut_point.dat' using 1:($2 > 0 ? $2 : 1/0) with points pointtype 7 "
@@ -247,14 +256,16 @@ static PlotResult write_plots_of(const std::string& metrics_json, const std::str
        << "set title 'ROC curve on the test split'\n"
        << "set xlabel 'signal efficiency (true-positive rate)'\n"
        << "set ylabel 'background efficiency (false-positive rate)'\n"
-       << "set logscale y\nset format y '%g'\nset xrange [0:1]\nset yrange [" << number(low) << ":1]\n"
+       << "set logscale y\nset format y '%g'\nset xrange [0:1]\nset yrange [" << number(low)
+       << ":1]\n"
        << "set samples 400\nset grid xtics ytics mytics\nset key bottom right box opaque\n"
        << plot.str();
     images.push_back("roc");
   } else {
-    res.notes.push_back(m.value("classes", 2) > 2
-                            ? "ROC: skipped: multiclass metrics hold one-vs-rest AUCs, no ROC curves"
-                            : "ROC: metrics.json has no ROC curve");
+    res.notes.push_back(
+        m.value("classes", 2) > 2
+            ? "ROC: skipped: multiclass metrics hold one-vs-rest AUCs, no ROC curves"
+            : "ROC: metrics.json has no ROC curve");
   }
 
   // Score distributions per class, each normalised to its number of events (shapes compare).
@@ -274,13 +285,16 @@ static PlotResult write_plots_of(const std::string& metrics_json, const std::str
       n0 += h0[b].get<double>();
       n1 += h1[b].get<double>();
     }
-    std::string dat = "# bin_low bin_high bin_centre fraction_label0 fraction_label1 events_label0 events_label1\n";
+    std::string dat =
+        "# bin_low bin_high bin_centre fraction_label0 fraction_label1 events_label0 "
+        "events_label1\n";
     const double step = (hi - lo) / static_cast<double>(bins);
     for (size_t b = 0; b < bins; ++b) {
-      const double a = lo + step * static_cast<double>(b), c0 = h0[b].get<double>(), c1 = h1[b].get<double>();
+      const double a = lo + step * static_cast<double>(b), c0 = h0[b].get<double>(),
+                   c1 = h1[b].get<double>();
       dat += number(a) + " " + number(a + step) + " " + number(a + step / 2) + " " +
-             number(n0 > 0 ? c0 / n0 : 0) + " " + number(n1 > 0 ? c1 / n1 : 0) + " " + number(c0) + " " +
-             number(c1) + "\n";
+             number(n0 > 0 ? c0 / n0 : 0) + " " + number(n1 > 0 ? c1 / n1 : 0) + " " + number(c0) +
+             " " + number(c1) + "\n";
     }
     write_dat("scores.dat", dat);
     gp << "\n# score distributions\nreset\nset output 'scores.'.fmt\n"
@@ -304,7 +318,8 @@ static PlotResult write_plots_of(const std::string& metrics_json, const std::str
   if (images.empty()) return res;
 
   const std::string log = (folder / "gnuplot.log").string();
-  const RunOutcome run = run_program({"gnuplot", "plots.gp"}, folder.string(), log, timeout_seconds);
+  const RunOutcome run =
+      run_program({"gnuplot", "plots.gp"}, folder.string(), log, timeout_seconds);
   std::string problem;
   if (run.spawn_error == ENOENT) {
     problem = "gnuplot not found (Debian: apt-get install gnuplot-nox)";
@@ -318,25 +333,32 @@ static PlotResult write_plots_of(const std::string& metrics_json, const std::str
       why = last_line(read_text(log));
     } catch (const Error&) {
     }
-    problem = "gnuplot failed (exit status " + std::to_string(run.status) + ")" + (why.empty() ? "" : ": " + why);
+    problem = "gnuplot failed (exit status " + std::to_string(run.status) + ")" +
+              (why.empty() ? "" : ": " + why);
   }
   for (const std::string& image : images)
     for (const char* ext : {".svg", ".png"}) {
       const fs::path f = folder / (image + ext);
-      if (fs::exists(f, ec) && fs::file_size(f, ec) > 0) res.files.push_back("plots/" + image + ext);
+      if (fs::exists(f, ec) && fs::file_size(f, ec) > 0)
+        res.files.push_back("plots/" + image + ext);
     }
   res.rendered = problem.empty();
   if (res.rendered) {
     fs::remove(log, ec);
   } else {
     res.notes.push_back(problem);
-    std::fprintf(stderr, "mlaas4hep: warning: %s; wrote the plots' data and script %s/plots.gp without images\n",
-                 problem.c_str(), folder.string().c_str());
+    std::fprintf(
+        stderr,
+        "mlaas4hep: warning: %s; wrote the plots' data and script %s/plots.gp without images\n",
+        problem.c_str(), folder.string().c_str());
   }
   return res;
 }
 
-PlotResult write_plots(const std::string& metrics_json, const std::string& dir, double timeout_seconds) {
+}  // namespace
+
+PlotResult write_plots(const std::string& metrics_json, const std::string& dir,
+                       double timeout_seconds) {
   try {
     return write_plots_of(metrics_json, dir, timeout_seconds);
   } catch (const Json::exception& e) {  // a value of another type than metrics.json's

@@ -83,7 +83,8 @@ std::string parse_activation(const Json& v, const std::string& origin) {
   const std::string a = v.get<std::string>();
   static const char* known[] = {"relu", "tanh", "sigmoid", "gelu", "elu", "silu"};
   if (std::find(std::begin(known), std::end(known), a) == std::end(known))
-    throw bad_key(origin, "unknown activation \"" + a + "\" (relu, tanh, sigmoid, gelu, elu, silu)");
+    throw bad_key(origin,
+                  "unknown activation \"" + a + "\" (relu, tanh, sigmoid, gelu, elu, silu)");
   return a;
 }
 
@@ -94,7 +95,8 @@ double parse_dropout(const Json& v, const std::string& origin) {
 }
 
 int64_t parse_outputs(const Json& v, const std::string& origin) {
-  if (!v.is_number_integer() || v.get<int64_t>() < 1) throw bad_key(origin, "\"outputs\" must be >= 1");
+  if (!v.is_number_integer() || v.get<int64_t>() < 1)
+    throw bad_key(origin, "\"outputs\" must be >= 1");
   return v.get<int64_t>();
 }
 
@@ -172,7 +174,8 @@ torch::jit::Module build_mlp(const MlpSpec& s, int64_t width) {
           << n << ", self.bn_var" << n << ", self.training, 0.1, 1e-05, False)\n";
     }
     src << "    x = " << act << "(x)\n";
-    if (s.dropout > 0) src << "    x = torch.dropout(x, " << float_literal(s.dropout) << ", self.training)\n";
+    if (s.dropout > 0)
+      src << "    x = torch.dropout(x, " << float_literal(s.dropout) << ", self.training)\n";
     in = s.hidden[i];
   }
   auto [w, b] = linear_init(in, s.outputs);
@@ -216,11 +219,14 @@ DeepSetsSpec parse_deepsets(const Json& j, const std::string& origin) {
     } else if (k == "outputs") {
       s.outputs = parse_outputs(v, origin);
     } else {
-      throw bad_key(origin, "unknown key \"" + k +
-                                "\" in a deepsets description (phi, rho, activation, pool, dropout, outputs)");
+      throw bad_key(
+          origin,
+          "unknown key \"" + k +
+              "\" in a deepsets description (phi, rho, activation, pool, dropout, outputs)");
     }
   }
-  if (s.phi.empty()) throw bad_key(origin, "\"phi\" needs at least one layer (the per-object vector)");
+  if (s.phi.empty())
+    throw bad_key(origin, "\"phi\" needs at least one layer (the per-object vector)");
   return s;
 }
 
@@ -235,8 +241,9 @@ at::Tensor index_tensor(const std::vector<int64_t>& columns) {
 torch::jit::Module build_deepsets(const DeepSetsSpec& s, const InputLayout& layout, int64_t width,
                                   const std::string& origin) {
   if (layout.groups.empty())
-    throw bad_key(origin, "a deepsets model pools over object collections (jagged branches), but the "
-                          "specs have flat features only: use {\"type\": \"mlp\"}");
+    throw bad_key(origin,
+                  "a deepsets model pools over object collections (jagged branches), but the "
+                  "specs have flat features only: use {\"type\": \"mlp\"}");
   auto check_column = [&](int64_t c) {
     if (c < 0 || c >= width)
       throw Error(ErrorCode::kInternal, origin + ": input column " + std::to_string(c) +
@@ -261,7 +268,8 @@ torch::jit::Module build_deepsets(const DeepSetsSpec& s, const InputLayout& layo
   for (size_t g = 0; g < layout.groups.size(); ++g) {
     const ObjectGroup& grp = layout.groups[g];
     const int64_t attrs = static_cast<int64_t>(grp.first_column.size());
-    // Object-major: [object 0's attributes, object 1's, ...], so a reshape gives [rows, objects, attrs].
+    // Object-major (object 0's attributes, then object 1's, ...): a reshape gives
+    // [rows, objects, attributes].
     std::vector<int64_t> columns;
     for (int64_t i = 0; i < grp.objects; ++i)
       for (int64_t c : grp.first_column) {
@@ -270,9 +278,11 @@ torch::jit::Module build_deepsets(const DeepSetsSpec& s, const InputLayout& layo
       }
     const std::string n = "set" + std::to_string(g);
     m.register_buffer(n + "_columns", index_tensor(columns));
-    const std::string shape = "[-1, " + std::to_string(grp.objects) + ", " + std::to_string(attrs) + "]";
+    const std::string shape =
+        "[-1, " + std::to_string(grp.objects) + ", " + std::to_string(attrs) + "]";
     src << "    # " << grp.name << ": " << grp.objects << " objects of " << attrs << " attributes\n"
-        << "    " << n << " = x.index_select(1, self." << n << "_columns).reshape(" << shape << ")\n"
+        << "    " << n << " = x.index_select(1, self." << n << "_columns).reshape(" << shape
+        << ")\n"
         << "    " << n << "_real = m.index_select(1, self." << n << "_columns).reshape(" << shape
         << ").amax(2)\n";
     int64_t in = attrs;
@@ -281,13 +291,14 @@ torch::jit::Module build_deepsets(const DeepSetsSpec& s, const InputLayout& layo
       auto [wt, bt] = linear_init(in, s.phi[l]);
       m.register_parameter(w, wt, false);
       m.register_parameter(b, bt, false);
-      src << "    " << n << " = " << act << "(torch.matmul(" << n << ", self." << w << ".t()) + self." << b
-          << ")\n";
+      src << "    " << n << " = " << act << "(torch.matmul(" << n << ", self." << w
+          << ".t()) + self." << b << ")\n";
       in = s.phi[l];
     }
     src << "    " << n << "_count = " << n << "_real.sum(1, keepdim=True)\n"
         << "    " << n << " = (" << n << " * " << n << "_real.unsqueeze(2)).sum(1)\n";
-    if (s.pool == "mean") src << "    " << n << " = " << n << " / torch.clamp(" << n << "_count, min=1.0)\n";
+    if (s.pool == "mean")
+      src << "    " << n << " = " << n << " / torch.clamp(" << n << "_count, min=1.0)\n";
     rho_inputs.push_back(n);
     rho_inputs.push_back(n + "_count * " + float_literal(1.0 / static_cast<double>(grp.objects)));
     rho_width += in + 1;
@@ -302,7 +313,8 @@ torch::jit::Module build_deepsets(const DeepSetsSpec& s, const InputLayout& layo
     m.register_parameter(w, wt, false);
     m.register_parameter(b, bt, false);
     src << "    z = " << act << "(torch.addmm(self." << b << ", z, self." << w << ".t()))\n";
-    if (s.dropout > 0) src << "    z = torch.dropout(z, " << float_literal(s.dropout) << ", self.training)\n";
+    if (s.dropout > 0)
+      src << "    z = torch.dropout(z, " << float_literal(s.dropout) << ", self.training)\n";
     in = s.rho[l];
   }
   auto [w, b] = linear_init(in, s.outputs);

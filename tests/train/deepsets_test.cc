@@ -38,8 +38,8 @@ TEST(InputLayout, GroupsJaggedBranchesByCollection) {
   const train::InputLayout l = layout_of(w);
   ASSERT_EQ(l.groups.size(), 3u);
   EXPECT_EQ(l.groups[0].name, "Jet");
-  EXPECT_EQ(l.groups[0].attributes,
-            (std::vector<std::string>{"Jet_pt", "Jet_eta", "Jet_phi", "Jet_mass", "Jet_btagDeepB"}));
+  EXPECT_EQ(l.groups[0].attributes, (std::vector<std::string>{"Jet_pt", "Jet_eta", "Jet_phi",
+                                                              "Jet_mass", "Jet_btagDeepB"}));
   EXPECT_EQ(l.groups[1].name, "Muon");
   EXPECT_EQ(l.groups[2].name, "Electron");
   int64_t columns = static_cast<int64_t>(l.flat_columns.size());
@@ -73,10 +73,12 @@ TEST(DeepSets, BeatsTheCutBaselineAndIgnoresPaddedObjects) {
   Scratch w;
   // Twice kSmallParams' epochs: the sets' networks are still improving after four.
   auto req = train_request(w, R"({"chunk_size": 4000, "epochs": 8, "batch_size": 64, "seed": 7,
-      "threads": 1, "learning_rate": 0.003, "patience": 3})", w.write("ds.json", kDeepSets), "ds");
+      "threads": 1, "learning_rate": 0.003, "patience": 3})",
+                           w.write("ds.json", kDeepSets), "ds");
   auto res = train::train_model(req);
-  std::printf("deep sets test AUC %.4f accuracy %.4f; cut on %s: AUC %.4f (scan %.4f)\n", res.test.auc,
-              res.test.accuracy, res.cut_feature.c_str(), res.cut.auc, res.cut_scan.auc);
+  std::printf("deep sets test AUC %.4f accuracy %.4f; cut on %s: AUC %.4f (scan %.4f)\n",
+              res.test.auc, res.test.accuracy, res.cut_feature.c_str(), res.cut.auc,
+              res.cut_scan.auc);
   ASSERT_TRUE(res.has_baseline);
   EXPECT_GT(res.test.auc, res.cut.auc + 0.02);
   EXPECT_GT(res.test.auc, res.cut_scan.auc);
@@ -120,8 +122,8 @@ TEST(DeepSets, BeatsTheCutBaselineAndIgnoresPaddedObjects) {
 }
 
 int run(const std::string& args, const Scratch& w, std::string* err) {
-  const std::string cmd = std::string(M4H_BINARY_DIR) + "/mlaas4hep " + args + " >" + w.path("stdout") +
-                          " 2>" + w.path("stderr");
+  const std::string cmd = std::string(M4H_BINARY_DIR) + "/mlaas4hep " + args + " >" +
+                          w.path("stdout") + " 2>" + w.path("stderr");
   const int rc = std::system(cmd.c_str());
   *err = read_all(w.path("stderr")) + read_all(w.path("stdout"));
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -146,15 +148,17 @@ TEST(DeepSetsErrors, BadKeysAreErrorsNamingTheKey) {
       "selected_branches": ["HT", "nBJet", "mbb", "MET_pt"]})",
                             w.write("ds.json", kDeepSets), "flat");
   flat.data.specs_cache = w.path("flat-specs.json");
-  EXPECT_HAS(error_of([&] { train::train_model(flat); }, ErrorCode::kInvalidArgument), "flat features only");
+  EXPECT_HAS(error_of([&] { train::train_model(flat); }, ErrorCode::kInvalidArgument),
+             "flat features only");
 
   const Scratch& d = train_data();
   std::string out;
-  EXPECT_EQ(run("train --files " + d.path("files.txt") + " --labels " + d.path("labels.txt") + " --params " +
-                    w.write("p.json", kSmallParams) + " --fout " + w.path("cli") + " --model " +
-                    w.write("m.json", R"({"type": "deepsets", "phi": [8], "polo": "sum"})"),
-                w, &out),
-            2)
+  EXPECT_EQ(
+      run("train --files " + d.path("files.txt") + " --labels " + d.path("labels.txt") +
+              " --params " + w.write("p.json", kSmallParams) + " --fout " + w.path("cli") +
+              " --model " + w.write("m.json", R"({"type": "deepsets", "phi": [8], "polo": "sum"})"),
+          w, &out),
+      2)
       << out;
   EXPECT_HAS(out, "mlaas4hep: error: ");
   EXPECT_HAS(out, "\"polo\"");

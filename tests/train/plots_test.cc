@@ -1,6 +1,8 @@
 // Plots after training: gnuplot renders well-formed SVG files that bundle.json lists; without
 // gnuplot (or with one that hangs) training still succeeds and leaves the data and the script;
 // multiclass metrics skip the ROC with a note; `mlaas4hep plot DIR` remakes them.
+#include "train/plots.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -8,7 +10,6 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "train/plots.h"
 #include "train/train_test_util.h"
 
 namespace m4h::test {
@@ -85,7 +86,8 @@ const std::string& trained_bundle() {
   static std::string dir;
   if (dir.empty()) {
     auto req = train_request(w, R"({"chunk_size": 4000, "epochs": 2, "batch_size": 64, "seed": 7,
-        "threads": 1, "learning_rate": 0.003})", w.write("mlp.json", kMlp), "out");
+        "threads": 1, "learning_rate": 0.003})",
+                             w.write("mlp.json", kMlp), "out");
     train::train_model(req);
     dir = req.output;
   }
@@ -102,7 +104,8 @@ TEST(Plots, TrainingWritesSvgPlotsThatBundleJsonLists) {
     EXPECT_HAS(svg, "<svg");
     EXPECT_EQ(xml_problem(svg), "") << f;
   }
-  for (const char* f : {"history.dat", "roc.dat", "roc_cut_scan.dat", "cut_point.dat", "scores.dat", "plots.gp"})
+  for (const char* f :
+       {"history.dat", "roc.dat", "roc_cut_scan.dat", "cut_point.dat", "scores.dat", "plots.gp"})
     EXPECT_TRUE(fs::exists(dir + "/plots/" + f)) << f;
   EXPECT_FALSE(fs::exists(dir + "/plots/gnuplot.log"));  // removed after a clean run
   Json b = Json::parse(read_all(dir + "/bundle.json"));
@@ -124,7 +127,8 @@ TEST(Plots, TrainingWritesSvgPlotsThatBundleJsonLists) {
 // PATH set for the lifetime of the object (posix_spawnp looks gnuplot up there).
 class PathOverride {
  public:
-  explicit PathOverride(const std::string& path) : old_(std::getenv("PATH") ? std::getenv("PATH") : "") {
+  explicit PathOverride(const std::string& path)
+      : old_(std::getenv("PATH") ? std::getenv("PATH") : "") {
     ::setenv("PATH", path.c_str(), 1);
   }
   ~PathOverride() { ::setenv("PATH", old_.c_str(), 1); }
@@ -161,8 +165,10 @@ TEST(Plots, HungGnuplotIsStoppedAfterTheTimeout) {
   PathOverride fake_gnuplot(w.path("bin") + ":/usr/bin:/bin");
   testing::internal::CaptureStderr();
   const auto t0 = std::chrono::steady_clock::now();
-  const train::PlotResult res = train::write_plots(read_all(trained_bundle() + "/metrics.json"), w.path("b"), 0.5);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const train::PlotResult res =
+      train::write_plots(read_all(trained_bundle() + "/metrics.json"), w.path("b"), 0.5);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_HAS(testing::internal::GetCapturedStderr(), "was stopped");
   EXPECT_FALSE(res.rendered);
   EXPECT_LT(seconds, 10);
@@ -172,8 +178,12 @@ TEST(Plots, MulticlassSkipsTheRocWithANoteAndOddNamesAreQuoted) {
   Scratch w;
   Json multi = {{"classes", 3},
                 {"best_epoch", 1},
-                {"history", {{{"epoch", 1}, {"train_loss", 0.9}, {"validation_loss", 0.8},
-                              {"train_accuracy", 0.5}, {"validation_accuracy", 0.55}}}},
+                {"history",
+                 {{{"epoch", 1},
+                   {"train_loss", 0.9},
+                   {"validation_loss", 0.8},
+                   {"train_accuracy", 0.5},
+                   {"validation_accuracy", 0.55}}}},
                 {"test", {{"auc", 0.8}, {"auc_one_vs_rest", {0.8, 0.7, 0.9}}}}};
   train::PlotResult res = train::write_plots(multi.dump(), w.path("multi"));
   EXPECT_TRUE(res.rendered);
@@ -194,8 +204,8 @@ TEST(Plots, MulticlassSkipsTheRocWithANoteAndOddNamesAreQuoted) {
 }
 
 int run(const std::string& args, const Scratch& w, std::string* out) {
-  const std::string cmd = std::string(M4H_BINARY_DIR) + "/mlaas4hep " + args + " >" + w.path("stdout") +
-                          " 2>" + w.path("stderr");
+  const std::string cmd = std::string(M4H_BINARY_DIR) + "/mlaas4hep " + args + " >" +
+                          w.path("stdout") + " 2>" + w.path("stderr");
   const int rc = std::system(cmd.c_str());
   *out = read_all(w.path("stderr")) + read_all(w.path("stdout"));
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
