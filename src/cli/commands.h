@@ -15,5 +15,6 @@ void add_gen(CLI::App& app);
 void add_specs(CLI::App& app);
 void add_export(CLI::App& app);
 void add_train(CLI::App& app);
+void add_plot(CLI::App& app);
 
 }  // namespace m4h::cli

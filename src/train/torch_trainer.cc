@@ -39,8 +39,10 @@ std::string first_line(const std::string& what) {
     const auto end = what.find('\n', at);
     return what.substr(start, end == std::string::npos ? std::string::npos : end - start);
   }
-  const auto nl = what.find('\n');
-  return nl == std::string::npos ? what : what.substr(0, nl);
+  // TorchScript compilation errors start with a blank line.
+  const auto start = std::min(what.find_first_not_of(" \n"), what.size());
+  const auto nl = what.find('\n', start);
+  return what.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
 }
 
 std::string read_text(const std::string& path) {
@@ -60,6 +62,44 @@ bool looks_like_json(const std::string& path) {
   return false;
 }
 
+// Keys shared by the JSON models' parsers; errors name the key.
+Error bad_key(const std::string& origin, const std::string& what) {
+  return Error(ErrorCode::kInvalidArgument, origin + ": " + what);
+}
+
+std::vector<int64_t> parse_sizes(const std::string& key, const Json& v, const std::string& origin) {
+  if (!v.is_array()) throw bad_key(origin, "\"" + key + "\" must be a list of layer sizes");
+  std::vector<int64_t> sizes;
+  for (const Json& n : v) {
+    if (!n.is_number_integer() || n.get<int64_t>() < 1)
+      throw bad_key(origin, "\"" + key + "\" must hold positive integers");
+    sizes.push_back(n.get<int64_t>());
+  }
+  return sizes;
+}
+
+std::string parse_activation(const Json& v, const std::string& origin) {
+  if (!v.is_string()) throw bad_key(origin, "\"activation\" must be a string");
+  const std::string a = v.get<std::string>();
+  static const char* known[] = {"relu", "tanh", "sigmoid", "gelu", "elu", "silu"};
+  if (std::find(std::begin(known), std::end(known), a) == std::end(known))
+    throw bad_key(origin,
+                  "unknown activation \"" + a + "\" (relu, tanh, sigmoid, gelu, elu, silu)");
+  return a;
+}
+
+double parse_dropout(const Json& v, const std::string& origin) {
+  if (!v.is_number() || v.get<double>() < 0 || v.get<double>() >= 1)
+    throw bad_key(origin, "\"dropout\" must be a number in [0, 1)");
+  return v.get<double>();
+}
+
+int64_t parse_outputs(const Json& v, const std::string& origin) {
+  if (!v.is_number_integer() || v.get<int64_t>() < 1)
+    throw bad_key(origin, "\"outputs\" must be >= 1");
+  return v.get<int64_t>();
+}
+
 // The MLP of a JSON description: {"type": "mlp", "hidden": [64, 32], "activation": "relu",
 // "dropout": 0.1, "batch_norm": false, "outputs": K (default: 1 for two classes, else classes)}.
 struct MlpSpec {
@@ -71,38 +111,23 @@ struct MlpSpec {
 };
 
 MlpSpec parse_mlp(const Json& j, const std::string& origin) {
-  auto bad = [&](const std::string& what) {
-    return Error(ErrorCode::kInvalidArgument, origin + ": " + what);
-  };
+  auto bad = [&](const std::string& what) { return bad_key(origin, what); };
   MlpSpec s;
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
     const Json& v = it.value();
     if (k == "type" || k == "comment" || k == "name") continue;
     if (k == "hidden" || k == "layers") {
-      if (!v.is_array()) throw bad("\"" + k + "\" must be a list of layer sizes");
-      for (const Json& n : v) {
-        if (!n.is_number_integer() || n.get<int64_t>() < 1)
-          throw bad("\"" + k + "\" must hold positive integers");
-        s.hidden.push_back(n.get<int64_t>());
-      }
+      s.hidden = parse_sizes(k, v, origin);
     } else if (k == "activation") {
-      if (!v.is_string()) throw bad("\"activation\" must be a string");
-      s.activation = v.get<std::string>();
-      static const char* known[] = {"relu", "tanh", "sigmoid", "gelu", "elu", "silu"};
-      if (std::find(std::begin(known), std::end(known), s.activation) == std::end(known))
-        throw bad("unknown activation \"" + s.activation +
-                  "\" (relu, tanh, sigmoid, gelu, elu, silu)");
+      s.activation = parse_activation(v, origin);
     } else if (k == "dropout") {
-      if (!v.is_number() || v.get<double>() < 0 || v.get<double>() >= 1)
-        throw bad("\"dropout\" must be a number in [0, 1)");
-      s.dropout = v.get<double>();
+      s.dropout = parse_dropout(v, origin);
     } else if (k == "batch_norm") {
       if (!v.is_boolean()) throw bad("\"batch_norm\" must be true or false");
       s.batch_norm = v.get<bool>();
     } else if (k == "outputs") {
-      if (!v.is_number_integer() || v.get<int64_t>() < 1) throw bad("\"outputs\" must be >= 1");
-      s.outputs = v.get<int64_t>();
+      s.outputs = parse_outputs(v, origin);
     } else {
       throw bad("unknown key \"" + k + "\" in an mlp description");
     }
@@ -118,19 +143,21 @@ std::pair<at::Tensor, at::Tensor> linear_init(int64_t in, int64_t out) {
   return {w, b};
 }
 
+// A double as TorchScript source reads it back: always a float literal, all digits kept.
+std::string float_literal(double v) {
+  char num[64];
+  std::snprintf(num, sizeof num, "%.17g", v);
+  std::string t = num;
+  if (t.find_first_of(".e") == std::string::npos) t += ".0";
+  return t;
+}
+
 torch::jit::Module build_mlp(const MlpSpec& s, int64_t width) {
   torch::jit::Module m(c10::QualifiedName("__torch__.m4h.MLP"));
   m.register_attribute("training", c10::BoolType::get(), true);
   std::ostringstream src;
   src << "def forward(self, x):\n";
   int64_t in = width;
-  char num[64];
-  auto lit = [&](double v) {
-    std::snprintf(num, sizeof num, "%.17g", v);
-    std::string t = num;
-    if (t.find_first_of(".e") == std::string::npos) t += ".0";
-    return t;
-  };
   const std::string act = "torch." + s.activation;
   for (size_t i = 0; i < s.hidden.size(); ++i) {
     const std::string n = std::to_string(i);
@@ -147,13 +174,153 @@ torch::jit::Module build_mlp(const MlpSpec& s, int64_t width) {
           << n << ", self.bn_var" << n << ", self.training, 0.1, 1e-05, False)\n";
     }
     src << "    x = " << act << "(x)\n";
-    if (s.dropout > 0) src << "    x = torch.dropout(x, " << lit(s.dropout) << ", self.training)\n";
+    if (s.dropout > 0)
+      src << "    x = torch.dropout(x, " << float_literal(s.dropout) << ", self.training)\n";
     in = s.hidden[i];
   }
   auto [w, b] = linear_init(in, s.outputs);
   m.register_parameter("w_out", w, false);
   m.register_parameter("b_out", b, false);
   src << "    return torch.addmm(self.b_out, x, self.w_out.t())\n";
+  m.define(src.str());
+  return m;
+}
+
+// A deep-sets model of a JSON description: {"type": "deepsets", "phi": [32, 32], "rho": [32],
+// "activation": "relu", "pool": "sum" | "mean", "dropout": p, "outputs": K}. Each object
+// collection of the input layout is a set: phi (its own per collection) maps each object's
+// attributes to a vector, pooled over the real objects only; the pools, the number of real
+// objects per collection (over the padded length) and the flat features go through rho to logits.
+struct DeepSetsSpec {
+  std::vector<int64_t> phi = {32, 32};
+  std::vector<int64_t> rho = {32};
+  std::string activation = "relu";
+  std::string pool = "sum";
+  double dropout = 0;  // after each rho layer
+  int64_t outputs = 0;
+};
+
+DeepSetsSpec parse_deepsets(const Json& j, const std::string& origin) {
+  DeepSetsSpec s;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    const Json& v = it.value();
+    if (k == "type" || k == "comment" || k == "name") continue;
+    if (k == "phi" || k == "rho") {
+      (k == "phi" ? s.phi : s.rho) = parse_sizes(k, v, origin);
+    } else if (k == "activation") {
+      s.activation = parse_activation(v, origin);
+    } else if (k == "pool") {
+      if (!v.is_string() || (v != "sum" && v != "mean"))
+        throw bad_key(origin, "\"pool\" must be \"sum\" or \"mean\"");
+      s.pool = v.get<std::string>();
+    } else if (k == "dropout") {
+      s.dropout = parse_dropout(v, origin);
+    } else if (k == "outputs") {
+      s.outputs = parse_outputs(v, origin);
+    } else {
+      throw bad_key(
+          origin,
+          "unknown key \"" + k +
+              "\" in a deepsets description (phi, rho, activation, pool, dropout, outputs)");
+    }
+  }
+  if (s.phi.empty())
+    throw bad_key(origin, "\"phi\" needs at least one layer (the per-object vector)");
+  return s;
+}
+
+at::Tensor index_tensor(const std::vector<int64_t>& columns) {
+  return torch::tensor(columns, torch::kInt64);
+}
+
+// The model reads its columns through index buffers baked into model.pt, so the serving layer
+// passes the [rows, width] row and mask as they are. Masked cells are zeroed first (whatever
+// padding or junk they hold) and phi's outputs of padded objects are multiplied by 0, so padded
+// objects change nothing.
+torch::jit::Module build_deepsets(const DeepSetsSpec& s, const InputLayout& layout, int64_t width,
+                                  const std::string& origin) {
+  if (layout.groups.empty())
+    throw bad_key(origin,
+                  "a deepsets model pools over object collections (jagged branches), but the "
+                  "specs have flat features only: use {\"type\": \"mlp\"}");
+  auto check_column = [&](int64_t c) {
+    if (c < 0 || c >= width)
+      throw Error(ErrorCode::kInternal, origin + ": input column " + std::to_string(c) +
+                                            " outside the width " + std::to_string(width));
+  };
+  torch::jit::Module m(c10::QualifiedName("__torch__.m4h.DeepSets"));
+  m.register_attribute("training", c10::BoolType::get(), true);
+  const std::string act = "torch." + s.activation;
+  std::ostringstream src;
+  src << "def forward(self, x, mask):\n"
+      << "    valid = mask > 0.5\n"
+      << "    x = torch.where(valid, x, torch.zeros_like(x))\n"
+      << "    m = valid.type_as(x)\n";
+  std::vector<std::string> rho_inputs;
+  int64_t rho_width = 0;
+  if (!layout.flat_columns.empty()) {
+    for (int64_t c : layout.flat_columns) check_column(c);
+    m.register_buffer("flat_columns", index_tensor(layout.flat_columns));
+    rho_inputs.push_back("x.index_select(1, self.flat_columns)");
+    rho_width += static_cast<int64_t>(layout.flat_columns.size());
+  }
+  for (size_t g = 0; g < layout.groups.size(); ++g) {
+    const ObjectGroup& grp = layout.groups[g];
+    const int64_t attrs = static_cast<int64_t>(grp.first_column.size());
+    // Object-major (object 0's attributes, then object 1's, ...): a reshape gives
+    // [rows, objects, attributes].
+    std::vector<int64_t> columns;
+    for (int64_t i = 0; i < grp.objects; ++i)
+      for (int64_t c : grp.first_column) {
+        check_column(c + i);
+        columns.push_back(c + i);
+      }
+    const std::string n = "set" + std::to_string(g);
+    m.register_buffer(n + "_columns", index_tensor(columns));
+    const std::string shape =
+        "[-1, " + std::to_string(grp.objects) + ", " + std::to_string(attrs) + "]";
+    src << "    # " << grp.name << ": " << grp.objects << " objects of " << attrs << " attributes\n"
+        << "    " << n << " = x.index_select(1, self." << n << "_columns).reshape(" << shape
+        << ")\n"
+        << "    " << n << "_real = m.index_select(1, self." << n << "_columns).reshape(" << shape
+        << ").amax(2)\n";
+    int64_t in = attrs;
+    for (size_t l = 0; l < s.phi.size(); ++l) {
+      const std::string w = n + "_phi_w" + std::to_string(l), b = n + "_phi_b" + std::to_string(l);
+      auto [wt, bt] = linear_init(in, s.phi[l]);
+      m.register_parameter(w, wt, false);
+      m.register_parameter(b, bt, false);
+      src << "    " << n << " = " << act << "(torch.matmul(" << n << ", self." << w
+          << ".t()) + self." << b << ")\n";
+      in = s.phi[l];
+    }
+    src << "    " << n << "_count = " << n << "_real.sum(1, keepdim=True)\n"
+        << "    " << n << " = (" << n << " * " << n << "_real.unsqueeze(2)).sum(1)\n";
+    if (s.pool == "mean")
+      src << "    " << n << " = " << n << " / torch.clamp(" << n << "_count, min=1.0)\n";
+    rho_inputs.push_back(n);
+    rho_inputs.push_back(n + "_count * " + float_literal(1.0 / static_cast<double>(grp.objects)));
+    rho_width += in + 1;
+  }
+  src << "    z = torch.cat([";
+  for (size_t i = 0; i < rho_inputs.size(); ++i) src << (i ? ", " : "") << rho_inputs[i];
+  src << "], 1)\n";
+  int64_t in = rho_width;
+  for (size_t l = 0; l < s.rho.size(); ++l) {
+    const std::string w = "rho_w" + std::to_string(l), b = "rho_b" + std::to_string(l);
+    auto [wt, bt] = linear_init(in, s.rho[l]);
+    m.register_parameter(w, wt, false);
+    m.register_parameter(b, bt, false);
+    src << "    z = " << act << "(torch.addmm(self." << b << ", z, self." << w << ".t()))\n";
+    if (s.dropout > 0)
+      src << "    z = torch.dropout(z, " << float_literal(s.dropout) << ", self.training)\n";
+    in = s.rho[l];
+  }
+  auto [w, b] = linear_init(in, s.outputs);
+  m.register_parameter("w_out", w, false);
+  m.register_parameter("b_out", b, false);
+  src << "    return torch.addmm(self.b_out, z, self.w_out.t())\n";
   m.define(src.str());
   return m;
 }
@@ -346,15 +513,22 @@ class TorchTrainer final : public Trainer {
     }
     if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
       throw Error(ErrorCode::kInvalidArgument,
-                  opt_.model_path + ": a model description needs \"type\" (\"mlp\")");
+                  opt_.model_path + ": a model description needs \"type\" (\"mlp\", \"deepsets\")");
     const std::string type = j["type"].get<std::string>();
-    if (type != "mlp")
-      throw Error(ErrorCode::kUnsupported,
-                  opt_.model_path + ": model type \"" + type + "\" is not supported (mlp)");
-    MlpSpec s = parse_mlp(j, opt_.model_path);
-    if (s.outputs == 0) s.outputs = opt_.classes <= 2 ? 1 : opt_.classes;
-    module_ = build_mlp(s, opt_.width);
-    info_.kind = "mlp";
+    const int64_t default_outputs = opt_.classes <= 2 ? 1 : opt_.classes;
+    if (type == "mlp") {
+      MlpSpec s = parse_mlp(j, opt_.model_path);
+      if (s.outputs == 0) s.outputs = default_outputs;
+      module_ = build_mlp(s, opt_.width);
+    } else if (type == "deepsets") {
+      DeepSetsSpec s = parse_deepsets(j, opt_.model_path);
+      if (s.outputs == 0) s.outputs = default_outputs;
+      module_ = build_deepsets(s, opt_.inputs, opt_.width, opt_.model_path);
+    } else {
+      throw Error(ErrorCode::kUnsupported, opt_.model_path + ": model type \"" + type +
+                                               "\" is not supported (mlp, deepsets, xgboost)");
+    }
+    info_.kind = type;
     info_.description = j.dump();
   }
 

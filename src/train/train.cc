@@ -16,6 +16,7 @@
 #include "core/thread_pool.h"
 #include "data/producer.h"
 #include "train/metrics.h"
+#include "train/plots.h"
 #include "train/trainer.h"
 
 namespace m4h::train {
@@ -322,6 +323,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   topt.class_weights = settings.class_weights;
   topt.epochs = std::max<int64_t>(1, prm.epochs);
   topt.scratch_dir = out;
+  topt.inputs = input_layout(data::FeatureLayout::from_specs(p->specs, prm));
   if (!topt.class_weights.empty() && static_cast<int64_t>(topt.class_weights.size()) < classes)
     throw Error(ErrorCode::kInvalidArgument,
                 "params: \"class_weights\" has " + std::to_string(topt.class_weights.size()) +
@@ -653,6 +655,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   metrics["test"] = test_json;
   if (res.has_baseline) metrics["cut_baseline"] = cut_json;
   write_file(out + "/metrics.json", metrics.dump(1) + "\n");
+  const PlotResult plots = write_plots(metrics.dump(1), out);
 
   Json cw = Json::array();
   for (double w : topt.class_weights) cw.push_back(w);
@@ -698,6 +701,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
                     {"params", "params.json"}, {"metrics", "metrics.json"}};
   if (!dreq.preproc.empty()) files["preproc"] = "preproc.json";
   if (!info.description.empty()) files["description"] = description_file;
+  files["plots"] = plots.files;
   bundle["files"] = files;
   write_file(out + "/bundle.json", bundle.dump(1) + "\n");
   res.model_file = info.file;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "train/input_layout.h"
+
 namespace m4h::train {
 
 // Rows of model inputs, contiguous and row-major, as the data layer's chunks hold them.
@@ -49,11 +51,12 @@ struct TrainerOptions {
   int64_t threads = 1;          // intra-op threads (1 keeps CPU results reproducible)
   int64_t epochs = 1;           // passes planned (XGBoost spreads its rounds over them)
   std::string scratch_dir;      // where XGBoost's external-memory pages go (empty: the temp folder)
+  InputLayout inputs;           // flat columns and object collections (what deep sets pool over)
 };
 
 // What a model is, as the bundle manifest records it.
 struct ModelInfo {
-  std::string kind;         // "torchscript" (a user's file), "mlp" (from JSON) or "xgboost"
+  std::string kind;         // "torchscript" (a user's file), "mlp", "deepsets" (from JSON) or "xgboost"
   std::string format = "torchscript";  // of the saved model: "torchscript" or "xgboost-json"
   std::string file = "model.pt";       // its name in the bundle
   bool shuffle = true;      // wants a fresh row order every epoch (false: rows in stream order)
@@ -61,7 +64,7 @@ struct ModelInfo {
   bool takes_mask = false;  // forward(x, mask) rather than forward(x)
   int64_t outputs = 1;      // 1: one logit (binary); K: one logit per class
   int64_t parameters = 0;   // trainable scalars
-  std::string description;  // the JSON description for "mlp"; empty otherwise
+  std::string description;  // the JSON description of "mlp" and "deepsets"; empty otherwise
 };
 
 // A model being trained. Not thread-safe: one thread drives it.
@@ -92,8 +95,9 @@ class Trainer {
   virtual void load_checkpoint(const std::string& path) = 0;
 };
 
-// Makes the trainer for `options.model_path`: a JSON model description ({"type": "mlp", ...} or
-// {"type": "xgboost", "rounds": N, "params": {...}}) or a TorchScript file. Checks the model against the width (one forward pass) and the classes.
+// Makes the trainer for `options.model_path`: a JSON model description ({"type": "mlp", ...},
+// {"type": "deepsets", ...}, which needs options.inputs, or {"type": "xgboost", "rounds": N,
+// "params": {...}}) or a TorchScript file. Checks the model against the width (one forward pass) and the classes.
 // Throws m4h::Error: kNotFound (no file), kInvalidArgument (not TorchScript, bad JSON, a width the
 // model does not take, a class the model cannot output), kUnsupported (cuda without CUDA).
 std::unique_ptr<Trainer> make_trainer(const TrainerOptions& options);
