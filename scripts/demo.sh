@@ -5,7 +5,8 @@
 # (dump); then turn them into model inputs the way the reference MLaaS4HEP does, from its own
 # kind of files.txt, labels.txt, params.json and preproc.json: specs (min/max/jdim per feature)
 # and normalised, padded, labelled, mixed chunks as .npy files (mlaas4hep specs / export); and
-# train on them end to end (mlaas4hep train): an MLP described in JSON and XGBoost trees, each
+# train on them end to end (mlaas4hep train): an MLP and a deep-sets network described in JSON
+# (the latter pools jets, muons and electrons as sets through the mask) and XGBoost trees, each
 # evaluated on the test split against a cut-based baseline, written as a model bundle with its
 # metrics and plots. Needs no input data; a few minutes on 2 cores.
 #
@@ -94,17 +95,21 @@ JSON
   cat >"$demo/mlp.json" <<'JSON'
 {"type": "mlp", "hidden": [64, 32], "activation": "relu", "dropout": 0.1, "batch_norm": true}
 JSON
+  cat >"$demo/deepsets.json" <<'JSON'
+{"type": "deepsets", "phi": [32, 32], "rho": [64, 32], "pool": "sum"}
+JSON
   cat >"$demo/xgb.json" <<'JSON'
 {"type": "xgboost", "rounds": 150, "params": {"max_depth": 5, "eta": 0.1, "subsample": 0.8}}
 JSON
   echo
-  echo "\$ cat $demo/mlp.json $demo/xgb.json"
-  cat "$demo/mlp.json" "$demo/xgb.json"
+  echo "\$ cat $demo/mlp.json $demo/deepsets.json $demo/xgb.json"
+  cat "$demo/mlp.json" "$demo/deepsets.json" "$demo/xgb.json"
   run train "${inputs[@]}" --specs "$demo/specs.json" --model "$demo/mlp.json" --fout "$demo/model-mlp"
+  run train "${inputs[@]}" --specs "$demo/specs.json" --model "$demo/deepsets.json" --fout "$demo/model-deepsets"
   run train "${inputs[@]}" --specs "$demo/specs.json" --model "$demo/xgb.json" --fout "$demo/model-xgb"
   echo
   echo "==== results"
-  for m in model-mlp model-xgb; do
+  for m in model-mlp model-deepsets model-xgb; do
     echo "$demo/$m: $(ls "$demo/$m" | grep -v '^checkpoint' | tr '\n' ' ')"
     if [ -d "$demo/$m/plots" ]; then
       echo "  plots: $(ls "$demo/$m/plots" | grep -E '\.(svg|png)$' | sed "s|^|$demo/$m/plots/|" | tr '\n' ' ')"
