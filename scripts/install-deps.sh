@@ -16,6 +16,9 @@ packages=(
   openmpi-bin                                 # mpirun launches distributed training ranks (tests, README)
   python3-torch                               # tests: a TorchScript model scripted in Python (Debian's python3.11)
   gnuplot-nox                                 # training plots (loss, ROC, scores) as SVG and PNG
+  libboost-dev libboost-system-dev libssl-dev # the HTTP server (Boost.Beast/Asio, optional TLS)
+  libprotobuf-dev protobuf-compiler           # the TFaaS protobuf API (Row -> Predictions)
+  wrk hey nginx-light                         # bench/serve: load generators and the nginx ceiling
 )
 # Node.js and npm run the jsroot oracle. A machine may already have them from another source
 # (NodeSource's nodejs bundles npm and conflicts with Debian's npm package): only add what is missing.
