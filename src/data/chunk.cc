@@ -1,5 +1,7 @@
 #include "data/chunk.h"
 
+#include "core/huge_pages.h"
+
 #include <algorithm>
 
 namespace m4h::data {
@@ -43,8 +45,8 @@ void assemble_chunk(const ChunkContext& ctx, int64_t index, std::span<const Chun
   c.rows = rows;
   c.width = width;
   // Recycled buffers of the same size are not written twice: every cell is assembled below.
-  c.features.resize(static_cast<size_t>(rows * width));
-  c.mask.resize(static_cast<size_t>(rows * width));
+  resize_huge(c.features, static_cast<size_t>(rows * width));
+  resize_huge(c.mask, static_cast<size_t>(rows * width));
   c.labels.resize(rows);
   c.split.resize(rows);
   c.file.resize(rows);

@@ -1,6 +1,7 @@
 #include "data/producer.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/error.h"
 
@@ -11,6 +12,9 @@ namespace {
 // Entries a file stream reads at a time, at least: small shares per chunk would otherwise mean
 // many small reads (each a pass over every branch's basket list).
 constexpr int64_t kMinBlockEntries = 32768;
+// Chunks kept for reuse: the consumer's two (the one it reads and the one being prepared) and
+// the producer's own in flight.
+constexpr size_t kKeptSpares = 4;
 
 }  // namespace
 
@@ -71,7 +75,7 @@ std::vector<int64_t> events_after_cuts(const std::vector<InputFile>& files, cons
 
 BatchProducer::BatchProducer(const std::vector<InputFile>& files, const BranchPlan& plan,
                              const Specs& specs, const Preprocess& preproc, const Params& params,
-                             std::vector<int64_t> events)
+                             std::vector<int64_t> events, std::vector<Chunk> spares)
     : files_(files),
       plan_(plan),
       preproc_(preproc),
@@ -97,6 +101,8 @@ BatchProducer::BatchProducer(const std::vector<InputFile>& files, const BranchPl
   }
   report_.events_per_file.assign(files.size(), 0);
   report_.assembly.resize(layout_);
+  for (Chunk& c : spares)
+    if (c.features.capacity() > 0 && recycled_.size() < kKeptSpares) recycled_.push_back(std::move(c));
   coordinator_ = std::thread([this] { run(); });
 }
 
@@ -216,11 +222,16 @@ bool BatchProducer::next(Chunk& out) {
   {
     std::lock_guard lock(mu_);
     --in_flight_;
-    if (out.features.capacity() > 0 && recycled_.size() < 2) recycled_.push_back(std::move(out));
+    if (out.features.capacity() > 0 && recycled_.size() < kKeptSpares) recycled_.push_back(std::move(out));
   }
   cv_.notify_all();
   out = std::move(c);
   return true;
+}
+
+std::vector<Chunk> BatchProducer::release_spares() {
+  std::lock_guard lock(mu_);
+  return std::exchange(recycled_, {});
 }
 
 ProducerReport BatchProducer::report() const {

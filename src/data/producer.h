@@ -49,8 +49,11 @@ class BatchProducer {
  public:
   // `files`, `plan` and `preproc` must outlive the producer. `events`: events_after_cuts().
   // Starts the background work at once. Throws kInvalidArgument for inconsistent arguments.
+  // `spares`: chunks of an earlier producer (release_spares()) whose buffers it reuses: a
+  // training epoch after another then touches no fresh memory.
   BatchProducer(const std::vector<InputFile>& files, const BranchPlan& plan, const Specs& specs,
-                const Preprocess& preproc, const Params& params, std::vector<int64_t> events);
+                const Preprocess& preproc, const Params& params, std::vector<int64_t> events,
+                std::vector<Chunk> spares = {});
   ~BatchProducer();
   BatchProducer(const BatchProducer&) = delete;
   BatchProducer& operator=(const BatchProducer&) = delete;
@@ -58,6 +61,9 @@ class BatchProducer {
   // The next chunk, in order, into `out` (whose buffers are recycled); false after the last.
   // Rethrows the error of a failed chunk (and again on later calls). Call from one thread.
   bool next(Chunk& out);
+
+  // The chunks handed back through next() and not reused (call after the last chunk).
+  std::vector<Chunk> release_spares();
 
   const FeatureLayout& layout() const { return layout_; }
   const ChunkPlanner& planner() const { return planner_; }

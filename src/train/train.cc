@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/huge_pages.h"
 #include "core/thread_pool.h"
 #include "data/producer.h"
 #include "train/metrics.h"
@@ -67,8 +68,8 @@ struct RowStore {
   }
   // Room for `n` rows at once: growing by copies would touch (and page-fault) twice the memory.
   void reserve(int64_t n) {
-    x.reserve(static_cast<size_t>(n * width));
-    if (keep_mask) mask.reserve(static_cast<size_t>(n * width));
+    reserve_huge(x, static_cast<size_t>(n * width));
+    if (keep_mask) reserve_huge(mask, static_cast<size_t>(n * width));
     labels.reserve(static_cast<size_t>(n));
   }
   void add(const data::Chunk& c, int64_t r) {
@@ -98,9 +99,9 @@ void copy_rows(const data::Chunk& c, const std::vector<int64_t>& order, bool wit
                std::vector<uint8_t>& mask, std::vector<int64_t>& y) {
   const size_t n = order.size();
   const int64_t width = c.width;
-  x.resize(n * static_cast<size_t>(width));
+  resize_huge(x, n * static_cast<size_t>(width));
   y.resize(n);
-  if (with_mask) mask.resize(n * static_cast<size_t>(width));
+  if (with_mask) resize_huge(mask, n * static_cast<size_t>(width));
   for (size_t i = 0; i < n; ++i) {
     const int64_t r = order[i];
     std::copy_n(c.features.begin() + r * width, width, x.begin() + static_cast<int64_t>(i) * width);
@@ -361,11 +362,15 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   const bool binary = classes == 2;
   bool cached = false;  // val, test and the baseline hold a whole pass
 
+  // Kept from pass to pass, so that later epochs reuse memory already paged in.
+  std::vector<data::Chunk> spares;
+  Prepared cur, ahead;
+
   // One pass over the stream. `train_epochs` passes over each chunk's training rows (0: none),
   // `skip_chunks` chunks read but not trained on (reference mode resumed).
   auto run_pass = [&](int64_t epoch_index, int64_t train_epochs, int64_t skip_chunks,
                       const std::function<void(int64_t chunk, const LossSum&)>& after_chunk) {
-    data::BatchProducer producer(p->files, p->plan, p->specs, p->preproc, prm, events);
+    data::BatchProducer producer(p->files, p->plan, p->specs, p->preproc, prm, events, std::move(spares));
     const int64_t total = producer.planner().total();
     const bool fill = !cached;
     if (fill) {
@@ -413,7 +418,6 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     const auto t0 = Clock::now();
     int64_t seen = 0;
     double waited = 0;
-    Prepared cur, ahead;
     auto pending = std::async(std::launch::async, [&] { prepare(ahead); });
     for (;;) {
       const auto w0 = Clock::now();
@@ -456,6 +460,10 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
         progress(pr);
       }
     }
+    // Buffers for the next pass: chunks and prepared rows already paged in.
+    spares = producer.release_spares();
+    spares.push_back(std::move(cur.chunk));
+    spares.push_back(std::move(ahead.chunk));
     cached = true;
     return sum;
   };

@@ -1,0 +1,31 @@
+// Transparent huge pages for large, long-lived buffers (chunks, kept validation rows). On the
+// virtual machines this project runs on, a 4 KiB page fault costs tens of microseconds: filling a
+// fresh 150 MB buffer ran at ~100 MB/s with 4 KiB pages and ~1.4 GB/s with 2 MiB pages. The
+// kernel's THP mode is commonly "madvise", so buffers must ask for them.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace m4h {
+
+// Advises huge pages for the 2 MiB-aligned part of [data, data + bytes); a no-op below 4 MiB,
+// where a huge page would mostly be zeroing and waste.
+void advise_huge_pages(const void* data, std::size_t bytes);
+
+// v.reserve(n) that advises huge pages when it allocates (call before the first write).
+template <typename T>
+void reserve_huge(std::vector<T>& v, std::size_t n) {
+  if (v.capacity() >= n) return;
+  v.reserve(n);
+  advise_huge_pages(v.data(), v.capacity() * sizeof(T));
+}
+
+// v.resize(n) over storage from reserve_huge.
+template <typename T>
+void resize_huge(std::vector<T>& v, std::size_t n) {
+  reserve_huge(v, n);
+  v.resize(n);
+}
+
+}  // namespace m4h
