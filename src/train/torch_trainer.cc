@@ -233,6 +233,7 @@ class TorchTrainer final : public Trainer {
       optimizer_->step();
     }
     average_buffers();
+    check_ranks_agree();
   }
 
   LossSum predict(const Rows& r, std::vector<float>& scores) override {
@@ -495,6 +496,23 @@ class TorchTrainer final : public Trainer {
       }
       b.copy_(c);
     }
+  }
+
+  // Every rank must now hold the same weights: a cheap fingerprint of them compared (a difference
+  // is a bug of ours, not a user's error).
+  void check_ranks_agree() {
+    torch::NoGradGuard ng;
+    float fingerprint[2] = {0, 0};
+    for (const auto& t : state()) {
+      at::Tensor d = t.detach().cpu().to(torch::kFloat64);
+      fingerprint[0] += static_cast<float>(d.sum().item<double>());
+      fingerprint[1] += static_cast<float>(d.square().sum().item<double>());
+    }
+    const auto all = opt_.collective->allgather(fingerprint);
+    for (size_t r = 1; r < all.size(); ++r)
+      if (all[r] != all[0])
+        throw Error(ErrorCode::kInternal, "distributed: the ranks' models differ after a pass (rank " +
+                                              std::to_string(r) + " against rank 0)");
   }
 
   // Parameters then buffers, in the module's order: what checkpoints and best snapshots hold.

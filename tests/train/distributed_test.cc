@@ -301,31 +301,44 @@ TEST(DistributedTrain, XgboostAndResumeAreUnsupported) {
   EXPECT_HAS(read_all(ps[1].log), "a distributed run cannot be resumed");
 }
 
-TEST(DistributedTrain, FileRendezvousAndMoreRanksThanFiles) {
+// Rank 0 gets twice rank 1's rows: rank 1 keeps taking rank 0's steps once it has run out (no
+// deadlock), and the ranks meet through a file.
+TEST(DistributedTrain, UnevenRanksThroughAFileRendezvous) {
   Scratch w;
-  const std::string one_epoch = R"({"chunk_size": 4000, "epochs": 1, "batch_size": 256, "seed": 7, "threads": 1})";
+  const Scratch& d = four_files();
+  generate(w, "background_c.root", false, 12000, 35);
+  const std::string files = w.write("files.txt", read_all(d.path("files.txt")) + w.path("background_c.root") + "\n");
+  const std::string labels = w.write("labels.txt", "1\n1\n0\n0\n0\n");
   auto args = [&](const std::string& out) {
     auto a = train_args(w, out, {"--distributed", "--rendezvous", "file:" + w.path("rendezvous")});
-    EXPECT_EQ(a[7], "--params");
-    a[8] = w.write("one-epoch.json", one_epoch);
+    EXPECT_EQ(a[3], "--files");
+    a[4] = files;
+    a[6] = labels;
+    a[8] = w.write("two-epochs.json",
+                   R"({"chunk_size": 4000, "epochs": 2, "batch_size": 128, "seed": 7, "threads": 1})");
     return a;
   };
   auto env = [&](int rank, int size) { return rank_env(rank, size, 1); };  // MASTER_PORT unused
   std::vector<Process> ps = {spawn(args(w.path("out")), env(0, 2), w.path("r0.log")),
                              spawn(args(w.path("out")), env(1, 2), w.path("r1.log"))};
   ASSERT_TRUE(wait_all(ps, std::chrono::seconds(180))) << read_all(ps[0].log) << read_all(ps[1].log);
-  EXPECT_EQ(ps[0].status, 0) << read_all(ps[0].log);
-  EXPECT_EQ(ps[1].status, 0) << read_all(ps[1].log);
-  EXPECT_EQ(Json::parse(read_all(w.path("out/metrics.json")))["distributed"]["rendezvous"],
-            "file:" + w.path("rendezvous"));
+  ASSERT_EQ(ps[0].status, 0) << read_all(ps[0].log);
+  ASSERT_EQ(ps[1].status, 0) << read_all(ps[1].log);
+  Json m = Json::parse(read_all(w.path("out/metrics.json")));
+  EXPECT_EQ(m["distributed"]["rendezvous"], "file:" + w.path("rendezvous"));
+  const Json& r = m["distributed"]["ranks"];
+  EXPECT_EQ(r[0]["files"].size(), 3u);
+  EXPECT_EQ(r[1]["files"].size(), 2u);
+  EXPECT_GT(r[0]["train_rows"].get<int64_t>(), 19 * r[1]["train_rows"].get<int64_t>() / 10);
+  EXPECT_GT(m["test"]["auc"].get<double>(), 0.7);
 
-  // Five processes for four files: every rank refuses at once, before waiting for the others.
-  auto five_args = args(w.path("out5"));
-  five_args.insert(five_args.end(), {"--rendezvous-timeout", "60"});
-  std::vector<Process> five = {spawn(five_args, env(4, 5), w.path("r4.log"))};
-  ASSERT_TRUE(wait_all(five, std::chrono::seconds(30)));
-  EXPECT_EQ(five[0].status, 2) << read_all(five[0].log);
-  EXPECT_HAS(read_all(five[0].log), "5 processes for 4 files: rank 4 would read no file");
+  // Six processes for five files: every rank refuses at once, before waiting for the others.
+  auto six = args(w.path("out6"));
+  six.insert(six.end(), {"--rendezvous-timeout", "60"});
+  std::vector<Process> p6 = {spawn(six, env(5, 6), w.path("r5.log"))};
+  ASSERT_TRUE(wait_all(p6, std::chrono::seconds(30)));
+  EXPECT_EQ(p6[0].status, 2) << read_all(p6[0].log);
+  EXPECT_HAS(read_all(p6[0].log), "6 processes for 5 files: rank 5 would read no file");
 }
 
 TEST(DistributedTrain, UnderMpirun) {
