@@ -4,7 +4,7 @@
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#include <torch/torch.h>
+#include <ATen/ATen.h>
 
 #include <algorithm>
 #include <charconv>
@@ -70,7 +70,8 @@ std::unique_ptr<Collective> Collective::connect(const Launch& launch, const Rend
   c->rank_ = launch.rank;
   c->size_ = launch.size;
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_seconds * 1000));
-  const std::string who = "rank " + std::to_string(launch.rank) + " of " + std::to_string(launch.size);
+  const std::string who = "rank " + std::to_string(launch.rank) + " of " + std::to_string(launch.size) +
+                          " from " + launch.launcher;
   auto group = std::make_unique<Group>();
   std::string host = "127.0.0.1";
   if (o.method.rfind("file:", 0) == 0) {
@@ -150,22 +151,22 @@ std::unique_ptr<Collective> Collective::connect(const Launch& launch, const Rend
 
 void Collective::allreduce_sum(std::span<double> v) {
   if (!group_ || v.empty()) return;
-  group_->allreduce(torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kFloat64));
+  group_->allreduce(at::from_blob(v.data(), {static_cast<int64_t>(v.size())}, at::kDouble));
 }
 
 void Collective::allreduce_sum(std::span<float> v) {
   if (!group_ || v.empty()) return;
-  group_->allreduce(torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kFloat32));
+  group_->allreduce(at::from_blob(v.data(), {static_cast<int64_t>(v.size())}, at::kFloat));
 }
 
 void Collective::allreduce_sum(std::span<int64_t> v) {
   if (!group_ || v.empty()) return;
-  group_->allreduce(torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kInt64));
+  group_->allreduce(at::from_blob(v.data(), {static_cast<int64_t>(v.size())}, at::kLong));
 }
 
 void Collective::broadcast(std::span<std::byte> bytes, int root) {
   if (!group_ || bytes.empty()) return;
-  std::vector<at::Tensor> v{torch::from_blob(bytes.data(), {static_cast<int64_t>(bytes.size())}, torch::kUInt8)};
+  std::vector<at::Tensor> v{at::from_blob(bytes.data(), {static_cast<int64_t>(bytes.size())}, at::kByte)};
   c10d::BroadcastOptions bo;
   bo.rootRank = root;
   group_->run("broadcast", [&] { return group_->gloo->broadcast(v, bo); });
@@ -186,10 +187,10 @@ std::vector<std::vector<float>> Collective::allgather(std::span<const float> val
   lengths[rank_] = static_cast<int64_t>(values.size());
   allreduce_sum(std::span<int64_t>(lengths));
   const int64_t longest = std::max<int64_t>(1, *std::max_element(lengths.begin(), lengths.end()));
-  at::Tensor mine = torch::zeros({longest}, torch::kFloat32);
+  at::Tensor mine = at::zeros({longest}, at::kFloat);
   if (!values.empty()) std::memcpy(mine.data_ptr<float>(), values.data(), values.size() * sizeof(float));
   std::vector<std::vector<at::Tensor>> out(1);
-  for (int r = 0; r < size_; ++r) out[0].push_back(torch::empty({longest}, torch::kFloat32));
+  for (int r = 0; r < size_; ++r) out[0].push_back(at::empty({longest}, at::kFloat));
   std::vector<at::Tensor> in{mine};
   group_->run("all-gather", [&] { return group_->gloo->allgather(out, in); });
   std::vector<std::vector<float>> all(static_cast<size_t>(size_));

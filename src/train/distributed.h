@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,7 +18,7 @@ namespace m4h::train {
 struct Launch {
   int rank = 0;
   int size = 1;
-  std::string launcher;  // "torchrun" (RANK / WORLD_SIZE), "mpirun", "srun", or "none"
+  std::string launcher = "none";  // "RANK/WORLD_SIZE" (torchrun, by hand), "mpirun", "srun"
 };
 
 // Reads, in this order: RANK / WORLD_SIZE (torchrun, or set by hand), OMPI_COMM_WORLD_RANK /

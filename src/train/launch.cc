@@ -38,7 +38,7 @@ Launch launch_from_environment(const std::function<const char*(const char*)>& ge
   // An srun step sets SLURM_STEP_NUM_TASKS; a batch script (not started by srun) sees only the
   // job's SLURM_NTASKS with SLURM_PROCID=0.
   static const Source kSources[] = {
-      {"RANK", "WORLD_SIZE", nullptr, "torchrun"},
+      {"RANK", "WORLD_SIZE", nullptr, "RANK/WORLD_SIZE"},
       {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", nullptr, "mpirun"},
       {"SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_NTASKS", "srun"},
   };
@@ -61,7 +61,7 @@ Launch launch_from_environment(const std::function<const char*(const char*)>& ge
                                                    "=" + size);
     return l;
   }
-  return Launch{0, 1, "none"};
+  return Launch{};
 }
 
 std::vector<std::vector<size_t>> shard_files(const std::vector<int64_t>& labels, int size) {

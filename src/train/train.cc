@@ -696,6 +696,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
                               {"test_rows", rows[3 * r + 2]}});
     }
     distributed = Json{{"world_size", comm->size()},
+                       {"launcher", launch.launcher},
                        {"rendezvous", comm->rendezvous()},
                        {"gradients", "averaged over the ranks with a batch at every optimiser step"},
                        {"ranks", per_rank}};

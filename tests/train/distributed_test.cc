@@ -41,10 +41,11 @@ TEST(DistributedLaunch, ReadsTorchrunMpirunAndSrun) {
   auto none = launch_with({});
   EXPECT_EQ(none.rank, 0);
   EXPECT_EQ(none.size, 1);
+  EXPECT_EQ(none.launcher, "none");
   auto t = launch_with({{"RANK", "1"}, {"WORLD_SIZE", "3"}, {"OMPI_COMM_WORLD_RANK", "0"}});
   EXPECT_EQ(t.rank, 1);
   EXPECT_EQ(t.size, 3);
-  EXPECT_EQ(t.launcher, "torchrun");
+  EXPECT_EQ(t.launcher, "RANK/WORLD_SIZE");
   auto m = launch_with({{"OMPI_COMM_WORLD_RANK", "2"}, {"OMPI_COMM_WORLD_SIZE", "4"}});
   EXPECT_EQ(m.rank, 2);
   EXPECT_EQ(m.launcher, "mpirun");
