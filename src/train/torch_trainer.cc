@@ -190,8 +190,8 @@ class TorchTrainer final : public Trainer {
     if (distributed()) {
       broadcast_state();
       // Rank 0 keeps the single-process random stream; the others draw other dropout masks.
-      const auto rank = static_cast<uint64_t>(o.collective->rank());
-      torch::manual_seed(o.seed + rank * 0x9E3779B97F4A7C15ull);
+      if (const auto rank = static_cast<uint64_t>(o.collective->rank()); rank > 0)
+        torch::manual_seed(o.seed + rank * 0x9E3779B97F4A7C15ull);
     }
     weights_.resize(static_cast<size_t>(std::max<int64_t>(o.classes, info_.outputs)), 1.0);
     for (size_t c = 0; c < o.class_weights.size() && c < weights_.size(); ++c)
