@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/data_options.h"
 #include "cli/progress.h"
+#include "train/distributed.h"
 #include "train/train.h"
 
 namespace m4h::cli {
@@ -31,6 +32,8 @@ std::string duration(double s) {
 }
 
 void run_train(TrainArgs& a) {
+  // One progress line for a distributed run: rank 0's.
+  if (a.request.distributed && train::launch_from_environment().rank != 0) a.quiet = true;
   std::unique_ptr<ProgressLine> line;
   std::string current;
   int64_t last_done = 0;
@@ -63,6 +66,12 @@ void run_train(TrainArgs& a) {
     line->update(p.events, p.total, unit, p.seconds, extra);
   });
   finish();
+  if (res.rank != 0) {
+    std::printf("rank %d of %d: trained on %zu file%s (%lld events fed to the optimiser), %.1f s\n",
+                res.rank, res.world_size, res.files.size(), res.files.size() == 1 ? "" : "s",
+                static_cast<long long>(res.events_trained), res.seconds);
+    return;
+  }
   const auto& h = res.history;
   std::printf("trained %s: %zu epoch%s (best %lld%s%s), test AUC %.4f, accuracy %.4f, loss %.4f\n",
               a.request.model.c_str(), h.size(), h.size() == 1 ? "" : "s",
@@ -100,6 +109,18 @@ void add_train(CLI::App& app) {
                   "threads reading and assembling data, the calling one included (0 = all cores; "
                   "default: params.json's \"threads\")");
   cmd->add_flag("--resume", a->request.resume, "continue from DIR/checkpoint.pt when there is one");
+  cmd->add_flag("--distributed", a->request.distributed,
+                "data-parallel training: this process is one rank (rank and world size from mpirun, "
+                "srun or RANK/WORLD_SIZE); each rank reads its share of the files, rank 0 writes the "
+                "bundle");
+  cmd->add_option("--rendezvous", a->request.rendezvous,
+                  "where the ranks meet: tcp (MASTER_ADDR, default 127.0.0.1; MASTER_PORT, default "
+                  "29500) or file:PATH on a file system every rank sees")
+      ->default_str("tcp");
+  cmd->add_option("--rendezvous-timeout", a->request.rendezvous_timeout,
+                  "seconds to wait for every rank to come")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_flag("-q,--quiet", a->quiet, "no progress line");
   cmd->callback([a] { run_train(*a); });
 }

@@ -86,4 +86,29 @@ std::unique_ptr<Pipeline> prepare_pipeline(const PipelineRequest& r,
   return p;
 }
 
+std::unique_ptr<Pipeline> prepare_pipeline_part(const PipelineRequest& r, Specs specs,
+                                                const std::vector<size_t>& only) {
+  auto p = std::make_unique<Pipeline>();
+  Params params = r.params.empty() ? Params{} : load_params(r.params);
+  const std::vector<std::string> files = read_list_arg(r.files);
+  const std::vector<int64_t> labels = read_labels_arg(r.labels);
+  std::vector<std::string> part_files;
+  std::vector<int64_t> part_labels;
+  for (size_t i : only) {
+    if (i >= files.size() || i >= labels.size())
+      throw Error(ErrorCode::kInvalidArgument,
+                  "files: no file " + std::to_string(i) + " in a list of " + std::to_string(files.size()));
+    part_files.push_back(files[i]);
+    part_labels.push_back(labels[i]);
+  }
+  p->dataset = make_dataset(std::move(part_files), std::move(part_labels), std::move(params));
+  if (!r.preproc.empty()) p->preproc = Preprocess::from_file(r.preproc);
+  p->files = open_inputs(p->dataset, r.source);
+  p->specs = std::move(specs);
+  p->plan = plan_from_keys(*p->files.front().tree, p->specs.fkeys, p->specs.jkeys, p->dataset.params,
+                           p->preproc);
+  p->origin = SpecsOrigin::kForced;
+  return p;
+}
+
 }  // namespace m4h::data

@@ -51,6 +51,12 @@ std::unique_ptr<Pipeline> prepare_pipeline(
     const PipelineRequest& request,
     const std::function<void(int64_t done, int64_t total)>& progress = {});
 
+// The pipeline of some of the request's files (`only`: indices into its file list, ascending)
+// with `specs` as they are (computed over every file elsewhere): a distributed rank's share. Opens
+// only those files. Throws as prepare_pipeline does, and kInvalidArgument for a bad index.
+std::unique_ptr<Pipeline> prepare_pipeline_part(const PipelineRequest& request, Specs specs,
+                                                const std::vector<size_t>& only);
+
 // Removes `names` from the specs' features (identifier branches in a reference's global specs).
 void drop_features(Specs& specs, const std::vector<std::string>& names);
 

@@ -97,6 +97,23 @@ std::vector<int64_t> histogram(std::span<const float> values, int bins, double l
 CutBaseline::CutBaseline(int64_t width)
     : width_(width), sig_(static_cast<size_t>(width * kBins)), bkg_(static_cast<size_t>(width * kBins)) {}
 
+std::vector<int64_t> CutBaseline::counts() const {
+  std::vector<int64_t> c(sig_);
+  c.insert(c.end(), bkg_.begin(), bkg_.end());
+  c.push_back(n_sig_);
+  c.push_back(n_bkg_);
+  return c;
+}
+
+void CutBaseline::set_counts(std::span<const int64_t> c) {
+  if (c.size() != sig_.size() + bkg_.size() + 2)
+    throw Error(ErrorCode::kInvalidArgument, "cut baseline: counts of another width");
+  std::copy_n(c.begin(), sig_.size(), sig_.begin());
+  std::copy_n(c.begin() + static_cast<std::ptrdiff_t>(sig_.size()), bkg_.size(), bkg_.begin());
+  n_sig_ = c[c.size() - 2];
+  n_bkg_ = c[c.size() - 1];
+}
+
 void CutBaseline::add(const float* x, const uint8_t* positive, int64_t rows) {
   for (int64_t r = 0; r < rows; ++r) {
     int64_t* h = positive[r] ? sig_.data() : bkg_.data();

@@ -51,6 +51,11 @@ class CutBaseline {
     double threshold = 0;  // in normalised units
     double train_tpr = 0, train_fpr = 0;
   };
+  // Everything add() counted, as one array (signal histograms, background histograms, the two
+  // row counts), and the counts replaced by such an array: for summing over processes.
+  std::vector<int64_t> counts() const;
+  void set_counts(std::span<const int64_t> counts);
+
   // The best cut; throws kInvalidArgument when the rows held one class only.
   Cut choose() const;
   // The cut's 0/1 decision per row of x as a score (1 = selected as signal).

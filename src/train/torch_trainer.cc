@@ -1,7 +1,8 @@
 // The libtorch trainer: every model is a torch::jit::Module, either loaded from a user's TorchScript
 // file or built here from a JSON description as TorchScript source (so model.pt is always a
-// TorchScript archive that the serving layer loads the same way). This is the only translation
-// unit of src/ that includes torch headers.
+// TorchScript archive that the serving layer loads the same way). With more than one rank
+// (train/distributed.h) every step averages the ranks' gradients. One of the two translation units
+// of src/ that include torch headers (train/distributed.cc is the other).
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
 #include <torch/optim/adam.h>
@@ -22,6 +23,7 @@
 
 #include "core/error.h"
 #include "train/backends.h"
+#include "train/distributed.h"
 
 namespace m4h::train {
 
@@ -352,6 +354,12 @@ class TorchTrainer final : public Trainer {
       throw Error(ErrorCode::kInvalidArgument, o.model_path + ": the model has no parameters to train");
     check_shapes();
     make_optimizer();
+    if (distributed()) {
+      broadcast_state();
+      // Rank 0 keeps the single-process random stream; the others draw other dropout masks.
+      if (const auto rank = static_cast<uint64_t>(o.collective->rank()); rank > 0)
+        torch::manual_seed(o.seed + rank * 0x9E3779B97F4A7C15ull);
+    }
     weights_.resize(static_cast<size_t>(std::max<int64_t>(o.classes, info_.outputs)), 1.0);
     for (size_t c = 0; c < o.class_weights.size() && c < weights_.size(); ++c)
       weights_[c] = o.class_weights[c];
@@ -379,12 +387,26 @@ class TorchTrainer final : public Trainer {
       auto loss = (loss_rows * w).sum() / w.sum();
       optimizer_->zero_grad();
       loss.backward();
+      if (distributed()) average_gradients(true);
       optimizer_->step();
       torch::NoGradGuard ng;
       sums.add(z, y, loss_rows, w, info_.outputs);
       rows += n;
     }
     return sums.total(rows);
+  }
+
+  void finish_pass() override {
+    if (!distributed()) return;
+    // Ranks hold different numbers of rows: one with none left still takes every step the others
+    // take (with their averaged gradients) until no rank has a batch.
+    for (;;) {
+      optimizer_->zero_grad();
+      if (average_gradients(false) == 0) break;
+      optimizer_->step();
+    }
+    average_buffers();
+    check_ranks_agree();
   }
 
   LossSum predict(const Rows& r, std::vector<float>& scores) override {
@@ -597,6 +619,80 @@ class TorchTrainer final : public Trainer {
     } else {
       throw Error(ErrorCode::kInvalidArgument, "unknown optimizer \"" + o + "\" (adam, adamw, sgd)");
     }
+  }
+
+  bool distributed() const { return opt_.collective && opt_.collective->size() > 1; }
+
+  // Rank 0's parameters and buffers on every rank.
+  void broadcast_state() {
+    torch::NoGradGuard ng;
+    for (auto& t : state()) {
+      at::Tensor c = t.detach().cpu().contiguous().clone();
+      opt_.collective->broadcast(std::span<std::byte>(static_cast<std::byte*>(c.data_ptr()), c.nbytes()));
+      t.copy_(c);
+    }
+  }
+
+  // The gradients of one step: summed over the ranks (one all-reduce of every gradient and a
+  // count) and divided by the number of ranks that had a batch, which is returned. A rank
+  // without a batch (`contributes` false) adds zeros.
+  int64_t average_gradients(bool contributes) {
+    torch::NoGradGuard ng;
+    std::vector<at::Tensor> parts;
+    parts.reserve(params_.size() + 1);
+    for (auto& p : params_) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      parts.push_back(p.grad().detach().to(torch::kCPU, torch::kFloat32).reshape({-1}));
+    }
+    parts.push_back(torch::ones({1}, torch::kFloat32));
+    at::Tensor flat = torch::cat(parts);
+    if (!contributes) flat.zero_();
+    float* data = flat.data_ptr<float>();
+    const int64_t n = flat.numel();
+    opt_.collective->allreduce_sum(std::span<float>(data, static_cast<size_t>(n)));
+    const auto ranks = static_cast<int64_t>(std::lround(data[n - 1]));
+    if (ranks == 0) return 0;
+    int64_t at = 0;
+    for (auto& p : params_) {
+      p.mutable_grad().copy_(flat.narrow(0, at, p.numel()).view(p.sizes()) / static_cast<float>(ranks));
+      at += p.numel();
+    }
+    return ranks;
+  }
+
+  // Buffers (batch-norm running statistics) seen by each rank's own rows: their mean over the
+  // ranks; buffers that are not floating point (counters) are rank 0's.
+  void average_buffers() {
+    torch::NoGradGuard ng;
+    const double ranks = opt_.collective->size();
+    for (auto b : module_.buffers()) {
+      at::Tensor c = b.detach().cpu().contiguous().clone();
+      if (c.is_floating_point()) {
+        c = c.to(torch::kFloat64);
+        opt_.collective->allreduce_sum(std::span<double>(c.data_ptr<double>(), static_cast<size_t>(c.numel())));
+        c /= ranks;
+      } else {
+        opt_.collective->broadcast(std::span<std::byte>(static_cast<std::byte*>(c.data_ptr()), c.nbytes()));
+      }
+      b.copy_(c);
+    }
+  }
+
+  // Every rank must now hold the same weights: a cheap fingerprint of them compared (a difference
+  // is a bug of ours, not a user's error).
+  void check_ranks_agree() {
+    torch::NoGradGuard ng;
+    float fingerprint[2] = {0, 0};
+    for (const auto& t : state()) {
+      at::Tensor d = t.detach().cpu().to(torch::kFloat64);
+      fingerprint[0] += static_cast<float>(d.sum().item<double>());
+      fingerprint[1] += static_cast<float>(d.square().sum().item<double>());
+    }
+    const auto all = opt_.collective->allgather(fingerprint);
+    for (size_t r = 1; r < all.size(); ++r)
+      if (all[r] != all[0])
+        throw Error(ErrorCode::kInternal, "distributed: the ranks' models differ after a pass (rank " +
+                                              std::to_string(r) + " against rank 0)");
   }
 
   // Parameters then buffers, in the module's order: what checkpoints and best snapshots hold.

@@ -16,6 +16,7 @@
 #include "core/huge_pages.h"
 #include "core/thread_pool.h"
 #include "data/producer.h"
+#include "train/distributed.h"
 #include "train/metrics.h"
 #include "train/plots.h"
 #include "train/trainer.h"
@@ -204,6 +205,22 @@ CheckpointState parse_state(const std::string& path, const std::string& mode, in
   return s;
 }
 
+// A loss sum over every rank's rows.
+LossSum over_ranks(Collective& comm, LossSum s) {
+  if (comm.size() == 1) return s;
+  double v[4] = {s.loss, s.weight, static_cast<double>(s.rows), static_cast<double>(s.correct)};
+  comm.allreduce_sum(v);
+  return LossSum{v[0], v[1], std::llround(v[2]), std::llround(v[3])};
+}
+
+// Every rank's values one after the other, in rank order.
+std::vector<float> gathered(Collective& comm, std::vector<float> mine) {
+  if (comm.size() == 1) return mine;
+  std::vector<float> all;
+  for (auto& part : comm.allgather(mine)) all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
 // Binary scores (P(label 1)) from predict()'s output.
 std::vector<float> positive_scores(const std::vector<float>& scores, int64_t outputs, int64_t rows) {
   if (outputs == 1) return scores;
@@ -273,11 +290,37 @@ TrainSettings parse_train_settings(const std::string& text, const std::string& o
 TrainResult train_model(const TrainRequest& req, const std::function<void(const TrainProgress&)>& progress) {
   const auto t_start = Clock::now();
   if (req.output.empty()) throw Error(ErrorCode::kInvalidArgument, "--fout: an output folder is needed");
-  std::error_code ec;
-  fs::create_directories(req.output, ec);
-  if (ec) throw Error(ErrorCode::kIo, req.output + ": cannot create the output folder: " + ec.message());
-  const std::string out = req.output;
   if (!fs::exists(req.model)) throw Error(ErrorCode::kNotFound, req.model + ": no such model file");
+  // Refused before the ranks meet, so that every rank stops alike.
+  if (req.distributed && describes_xgboost(req.model))
+    throw Error(ErrorCode::kUnsupported,
+                "--distributed: XGBoost models train in one process; drop --distributed (or train a "
+                "neural network)");
+  if (req.distributed && req.resume)
+    throw Error(ErrorCode::kUnsupported,
+                "--resume with --distributed: a distributed run cannot be resumed; resume its "
+                "checkpoint in one process (without --distributed) or start again");
+  const Launch launch = req.distributed ? launch_from_environment() : Launch{};
+  data::Dataset listed;  // every file and label
+  std::vector<std::vector<size_t>> shards;
+  if (launch.size > 1) {
+    // Every rank checks the lists alike and works out which files each rank reads, before any
+    // waits for the others.
+    listed = data::make_dataset(data::read_list_arg(req.data.files), data::read_labels_arg(req.data.labels),
+                                req.data.params.empty() ? data::Params{} : data::load_params(req.data.params));
+    shards = shard_files(listed.labels, launch.size);
+  }
+  std::unique_ptr<Collective> comm = req.distributed
+                                         ? Collective::connect(launch, {req.rendezvous, req.rendezvous_timeout})
+                                         : std::make_unique<Collective>();
+  const bool leader = comm->rank() == 0;  // the rank that writes into the output folder
+  const bool sharded = comm->size() > 1;
+  std::error_code ec;
+  if (leader) {
+    fs::create_directories(req.output, ec);
+    if (ec) throw Error(ErrorCode::kIo, req.output + ": cannot create the output folder: " + ec.message());
+  }
+  const std::string out = req.output;
 
   data::PipelineRequest dreq = req.data;
   if (dreq.specs_cache.empty()) dreq.specs_cache = out + "/specs.json";
@@ -286,19 +329,37 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
 
   TrainProgress pr;
   pr.phase = "specs";
-  auto p = data::prepare_pipeline(dreq, [&](int64_t done, int64_t total) {
+  auto specs_progress = [&](int64_t done, int64_t total) {
     if (!progress) return;
     pr.events = done;
     pr.total = total;
     pr.seconds = seconds_since(t_start);
     progress(pr);
-  });
+  };
+  std::unique_ptr<data::Pipeline> p;      // the files this process reads
+  std::unique_ptr<data::Pipeline> whole;  // distributed, rank 0: every file (specs, bundle)
+  if (!sharded) {
+    p = data::prepare_pipeline(dreq, specs_progress);
+    listed.files = p->dataset.files;
+    listed.labels = p->dataset.labels;
+  } else {
+    // Rank 0 alone reads every file for the specs, which the others take as they are: the same
+    // normalisation everywhere.
+    std::string specs_text;
+    if (leader) {
+      whole = data::prepare_pipeline(dreq, specs_progress);
+      specs_text = whole->specs.to_json();
+    }
+    comm->broadcast(specs_text);
+    p = data::prepare_pipeline_part(dreq, data::Specs::from_json(specs_text, "rank 0's specs"),
+                                    shards[static_cast<size_t>(comm->rank())]);
+  }
   data::Params& prm = p->dataset.params;
   if (req.threads >= 0) prm.threads = req.threads;
 
   // Classes: 0 .. the largest label.
   int64_t classes = 0;
-  for (int64_t l : p->dataset.labels) {
+  for (int64_t l : listed.labels) {
     if (l < 0) throw Error(ErrorCode::kInvalidArgument, "labels: class " + std::to_string(l) + " is negative");
     classes = std::max(classes, l + 1);
   }
@@ -309,6 +370,15 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   {
     auto pool = ThreadPool::for_total_threads(static_cast<std::size_t>(prm.threads));
     events = data::events_after_cuts(p->files, p->plan, p->specs, p->preproc, pool.get());
+  }
+  if (sharded && prm.nevts > 0) {
+    // "nevts" is for the whole run: each rank takes its files' part of it.
+    int64_t counts[2] = {std::accumulate(events.begin(), events.end(), int64_t{0}), 0};
+    counts[1] = counts[0];
+    comm->allreduce_sum(std::span<int64_t>(counts + 1, 1));
+    prm.nevts = std::max<int64_t>(
+        1, data::round_half_even(static_cast<double>(prm.nevts) * static_cast<double>(counts[0]) /
+                                 static_cast<double>(std::max<int64_t>(1, counts[1]))));
   }
 
   TrainerOptions topt;
@@ -325,6 +395,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   topt.epochs = std::max<int64_t>(1, prm.epochs);
   topt.scratch_dir = out;
   topt.inputs = input_layout(data::FeatureLayout::from_specs(p->specs, prm));
+  topt.collective = comm.get();
   if (!topt.class_weights.empty() && static_cast<int64_t>(topt.class_weights.size()) < classes)
     throw Error(ErrorCode::kInvalidArgument,
                 "params: \"class_weights\" has " + std::to_string(topt.class_weights.size()) +
@@ -333,6 +404,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     // Inverse class frequencies from the events after cuts of each class's files.
     std::vector<double> count(static_cast<size_t>(classes), 0);
     for (size_t f = 0; f < events.size(); ++f) count[p->files[f].label] += static_cast<double>(events[f]);
+    comm->allreduce_sum(std::span<double>(count));
     const double total = std::accumulate(count.begin(), count.end(), 0.0);
     for (double c : count) topt.class_weights.push_back(c > 0 ? total / (classes * c) : 0.0);
   }
@@ -464,11 +536,13 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     spares = producer.release_spares();
     spares.push_back(std::move(cur.chunk));
     spares.push_back(std::move(ahead.chunk));
+    if (train_epochs > 0) trainer->finish_pass();
     cached = true;
     return sum;
   };
 
   auto save_state = [&]() {
+    if (!leader) return;
     trainer->save_checkpoint(ckpt + ".tmp");
     fs::rename(ckpt + ".tmp", ckpt, ec);
     write_file(ckpt_state, state_json(st, settings.mode, width, classes).dump(1) + "\n");
@@ -476,7 +550,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
 
   std::vector<float> scores;
   auto validate = [&](EpochRecord& r) {
-    LossSum v = trainer->predict(val.view(), scores);
+    LossSum v = over_ranks(*comm, trainer->predict(val.view(), scores));
     r.validation_loss = v.mean();
     r.validation_accuracy = v.accuracy();
     r.validation_rows = v.rows;
@@ -484,6 +558,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
 
   const int64_t epochs = std::max<int64_t>(1, prm.epochs);
   pr.epochs = reference ? 1 : epochs;
+  int64_t local_train_rows = 0;  // of the last epoch, this rank's
   if (reference) {
     // The reference's train_model: each chunk, as it arrives, is fitted `epochs` times; one pass.
     if (!st.finished) {
@@ -495,6 +570,8 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
         st.epochs_done = chunk + 1;
         save_state();
       });
+      local_train_rows = s.rows;
+      s = over_ranks(*comm, s);
       rec.train_loss = s.mean();
       rec.train_accuracy = s.accuracy();
       rec.train_rows = s.rows;
@@ -513,6 +590,8 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
       rec.epoch = epoch + 1;
       LossSum s = run_pass(epoch, 1, 0, {});
       if (LossSum fit = trainer->end_epoch(); fit.rows > 0) s = fit;
+      local_train_rows = s.rows;
+      s = over_ranks(*comm, s);
       rec.train_loss = s.mean();
       rec.train_accuracy = s.accuracy();
       rec.train_rows = s.rows;
@@ -544,19 +623,26 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     pr.phase = "evaluate";
     progress(pr);
   }
-  if (test.rows() == 0) throw Error(ErrorCode::kInvalidArgument, "the test split is empty: use more events or a larger \"test_fraction\"");
+  // Each rank scores its own test rows; the figures are over the rows of every rank.
+  LossSum t = over_ranks(*comm, trainer->predict(test.view(), scores));
+  if (t.rows == 0) throw Error(ErrorCode::kInvalidArgument, "the test split is empty: use more events or a larger \"test_fraction\"");
   res.train_rows = res.history.empty() ? 0 : res.history.back().train_rows;
   res.validation_rows = val.rows();
-  res.test_rows = test.rows();
-  LossSum t = trainer->predict(test.view(), scores);
+  res.test_rows = t.rows;
   res.test.loss = t.mean();
   res.test.accuracy = t.accuracy();
+  std::vector<int64_t> test_labels = test.labels;
+  if (sharded) {
+    const std::vector<float> all = gathered(*comm, std::vector<float>(test.labels.begin(), test.labels.end()));
+    test_labels.assign(all.begin(), all.end());
+  }
+  const auto test_rows = static_cast<int64_t>(test_labels.size());
   Json test_json;
   Json cut_json;
   if (binary) {
-    std::vector<float> s = positive_scores(scores, info.outputs, test.rows());
-    std::vector<uint8_t> pos(test.labels.size());
-    for (size_t i = 0; i < pos.size(); ++i) pos[i] = test.labels[i] == 1;
+    std::vector<float> s = gathered(*comm, positive_scores(scores, info.outputs, test.rows()));
+    std::vector<uint8_t> pos(test_labels.size());
+    for (size_t i = 0; i < pos.size(); ++i) pos[i] = test_labels[i] == 1;
     auto curve = roc_curve(s, pos);
     res.test.auc = roc_auc(s, pos);
     res.test.tpr_at_fpr_1pct = tpr_at_fpr(curve, 0.01);
@@ -568,28 +654,36 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     test_json["score_histograms"] = Json{{"bins", 50}, {"range", Json::array({0, 1})},
                                          {"0", histogram(s0, 50, 0, 1)}, {"1", histogram(s1, 50, 0, 1)}};
 
-    // The cut-based baseline, chosen on the training split, evaluated on the same test rows.
+    // The cut-based baseline, chosen on the training split (of every rank), evaluated on the same
+    // test rows.
+    if (sharded) {
+      std::vector<int64_t> counts = baseline.counts();
+      comm->allreduce_sum(std::span<int64_t>(counts));
+      baseline.set_counts(counts);
+    }
     const CutBaseline::Cut cut = baseline.choose();
-    std::vector<float> cs;
+    std::vector<float> cs, scan;
     CutBaseline::apply(cut, test.x.data(), test.rows(), width, cs);
+    CutBaseline::feature_score(cut, test.x.data(), test.rows(), width, scan);
+    cs = gathered(*comm, std::move(cs));
+    scan = gathered(*comm, std::move(scan));
     int64_t correct = 0, sel_sig = 0, sel_bkg = 0, n_sig = 0;
     for (size_t i = 0; i < cs.size(); ++i) {
       correct += (cs[i] > 0.5f) == (pos[i] != 0);
       n_sig += pos[i];
       (pos[i] ? sel_sig : sel_bkg) += cs[i] > 0.5f;
     }
-    const int64_t n_bkg = test.rows() - n_sig;
+    const int64_t n_bkg = test_rows - n_sig;
     res.has_baseline = true;
     const auto names = p->specs.feature_names();
     res.cut_feature = names[static_cast<size_t>(cut.feature)];
     res.cut.auc = roc_auc(cs, pos);
-    res.cut.accuracy = static_cast<double>(correct) / static_cast<double>(test.rows());
+    res.cut.accuracy = static_cast<double>(correct) / static_cast<double>(test_rows);
     auto cut_curve = roc_curve(cs, pos);
     res.cut.tpr_at_fpr_1pct = tpr_at_fpr(cut_curve, 0.01);
     res.cut.tpr_at_fpr_10pct = tpr_at_fpr(cut_curve, 0.10);
-    CutBaseline::feature_score(cut, test.x.data(), test.rows(), width, cs);
-    auto scan_curve = roc_curve(cs, pos);
-    res.cut_scan.auc = roc_auc(cs, pos);
+    auto scan_curve = roc_curve(scan, pos);
+    res.cut_scan.auc = roc_auc(scan, pos);
     res.cut_scan.tpr_at_fpr_1pct = tpr_at_fpr(scan_curve, 0.01);
     res.cut_scan.tpr_at_fpr_10pct = tpr_at_fpr(scan_curve, 0.10);
     // The threshold in the feature's own units.
@@ -618,12 +712,13 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     test_json = figures_json(res.test);
     Json per = Json::array();
     double sum = 0;
+    const std::vector<float> all_scores = gathered(*comm, scores);
     for (int64_t k = 0; k < classes; ++k) {
-      std::vector<float> s(static_cast<size_t>(test.rows()));
+      std::vector<float> s(static_cast<size_t>(test_rows));
       std::vector<uint8_t> pos(s.size());
-      for (int64_t r = 0; r < test.rows(); ++r) {
-        s[r] = scores[r * info.outputs + k];
-        pos[r] = test.labels[r] == k;
+      for (int64_t r = 0; r < test_rows; ++r) {
+        s[r] = all_scores[r * info.outputs + k];
+        pos[r] = test_labels[r] == k;
       }
       double a = 0;
       try {
@@ -639,80 +734,123 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     test_json["auc_one_vs_rest"] = per;
   }
 
-  // The bundle.
-  const std::string model_file = out + "/" + info.file;
-  trainer->save_model(model_file + ".tmp");
-  fs::rename(model_file + ".tmp", model_file, ec);
-  if (ec) throw Error(ErrorCode::kIo, model_file + ": cannot write: " + ec.message());
-  p->specs.save(out + "/specs.json");
-  write_file(out + "/feature_names.json", Json(p->specs.feature_names()).dump() + "\n");
-  write_file(out + "/params.json", params_text.empty() ? "{}\n" : params_text);
-  if (!dreq.preproc.empty()) write_file(out + "/preproc.json", read_file(dreq.preproc));
-  const std::string description_file = "model.json";
-  if (!info.description.empty()) write_file(out + "/" + description_file, info.description + "\n");
-
-  Json metrics;
-  metrics["version"] = 1;
-  metrics["classes"] = classes;
-  metrics["mode"] = settings.mode;
-  metrics["epochs"] = st.history.size();
-  metrics["best_epoch"] = res.best_epoch;
-  metrics["stopped_early"] = res.stopped_early;
-  metrics["rows"] = Json{{"train", res.train_rows}, {"validation", res.validation_rows}, {"test", res.test_rows}};
-  metrics["history"] = state_json(st, settings.mode, width, classes)["history"];
-  metrics["test"] = test_json;
-  if (res.has_baseline) metrics["cut_baseline"] = cut_json;
-  write_file(out + "/metrics.json", metrics.dump(1) + "\n");
-  const PlotResult plots = write_plots(metrics.dump(1), out);
-
-  Json cw = Json::array();
-  for (double w : topt.class_weights) cw.push_back(w);
-  Json bundle;
-  bundle["format"] = "mlaas4hep-model-bundle";
-  bundle["version"] = 1;
-  bundle["created_by"] = "mlaas4hep 0.1.0";
-  if (info.format == "torchscript") {
-    bundle["model"] = Json{{"file", info.file},
-                           {"format", info.format},
-                           {"kind", info.kind},
-                           {"forward", info.takes_mask ? "forward(x, mask)" : "forward(x)"},
-                           {"outputs", info.outputs},
-                           {"score", info.outputs == 1 ? "sigmoid(logit) = P(label 1)" : "softmax(logits)"},
-                           {"parameters", info.parameters}};
-  } else {
-    bundle["model"] = Json{{"file", info.file},
-                           {"format", info.format},
-                           {"kind", info.kind},
-                           {"outputs", info.outputs},
-                           {"score", info.outputs == 1 ? "P(label 1) (binary:logistic)" : "class probabilities (multi:softprob)"}};
+  // Which rank read what: the files and each split's rows of every rank.
+  Json distributed;
+  if (req.distributed) {
+    const auto ranks = static_cast<size_t>(comm->size());
+    std::vector<int64_t> rows(3 * ranks, 0);
+    const auto me = static_cast<size_t>(comm->rank());
+    rows[3 * me] = local_train_rows;
+    rows[3 * me + 1] = val.rows();
+    rows[3 * me + 2] = test.rows();
+    comm->allreduce_sum(std::span<int64_t>(rows));
+    res.validation_rows = 0;
+    for (size_t r = 0; r < ranks; ++r) res.validation_rows += rows[3 * r + 1];
+    Json per_rank = Json::array();
+    for (size_t r = 0; r < ranks; ++r) {
+      Json files = Json::array();
+      if (sharded) {
+        for (size_t f : shards[r]) files.push_back(listed.files[f]);
+      } else {
+        files = listed.files;
+      }
+      per_rank.push_back(Json{{"rank", r},
+                              {"files", files},
+                              {"train_rows", rows[3 * r]},
+                              {"validation_rows", rows[3 * r + 1]},
+                              {"test_rows", rows[3 * r + 2]}});
+    }
+    distributed = Json{{"world_size", comm->size()},
+                       {"launcher", launch.launcher},
+                       {"rendezvous", comm->rendezvous()},
+                       {"gradients", "averaged over the ranks with a batch at every optimiser step"},
+                       {"ranks", per_rank}};
   }
-  bundle["input"] = Json{{"width", width},
-                         {"dtype", "float32"},
-                         {"shape", "[rows, width]"},
-                         {"normalisation", "(x - minv) / (maxv - minv) per feature, as specs.json gives"},
-                         {"mask", "float32 [rows, width], 1 = a real value, 0 = padding or missing"},
-                         {"padding_value", prm.padding_value}};
-  Json labels = Json::array();
-  for (size_t f = 0; f < p->dataset.files.size(); ++f)
-    labels.push_back(Json{{"file", p->dataset.files[f]}, {"label", p->dataset.labels[f]}});
-  bundle["labels"] = Json{{"classes", classes}, {"files", labels}};
-  bundle["training"] = Json{{"mode", settings.mode},
-                            {"optimizer", settings.optimizer},
-                            {"learning_rate", settings.learning_rate},
-                            {"weight_decay", settings.weight_decay},
-                            {"epochs", epochs},
-                            {"batch_size", prm.batch_size},
-                            {"seed", prm.seed},
-                            {"class_weights", cw},
-                            {"patience", settings.patience}};
-  Json files = Json{{"model", info.file}, {"specs", "specs.json"}, {"feature_names", "feature_names.json"},
-                    {"params", "params.json"}, {"metrics", "metrics.json"}};
-  if (!dreq.preproc.empty()) files["preproc"] = "preproc.json";
-  if (!info.description.empty()) files["description"] = description_file;
-  files["plots"] = plots.files;
-  bundle["files"] = files;
-  write_file(out + "/bundle.json", bundle.dump(1) + "\n");
+  res.rank = comm->rank();
+  res.world_size = comm->size();
+  res.files = p->dataset.files;
   res.model_file = info.file;
+  // The bundle: rank 0's alone (the ranks hold the same model).
+  if (leader) {
+    const std::string model_file = out + "/" + info.file;
+    trainer->save_model(model_file + ".tmp");
+    fs::rename(model_file + ".tmp", model_file, ec);
+    if (ec) throw Error(ErrorCode::kIo, model_file + ": cannot write: " + ec.message());
+    const data::Pipeline& all = whole ? *whole : *p;  // the specs and files of the whole run
+    all.specs.save(out + "/specs.json");
+    write_file(out + "/feature_names.json", Json(all.specs.feature_names()).dump() + "\n");
+
+    write_file(out + "/params.json", params_text.empty() ? "{}\n" : params_text);
+    if (!dreq.preproc.empty()) write_file(out + "/preproc.json", read_file(dreq.preproc));
+    const std::string description_file = "model.json";
+    if (!info.description.empty()) write_file(out + "/" + description_file, info.description + "\n");
+
+    Json metrics;
+    metrics["version"] = 1;
+    metrics["classes"] = classes;
+    metrics["mode"] = settings.mode;
+    metrics["epochs"] = st.history.size();
+    metrics["best_epoch"] = res.best_epoch;
+    metrics["stopped_early"] = res.stopped_early;
+    metrics["rows"] = Json{{"train", res.train_rows}, {"validation", res.validation_rows}, {"test", res.test_rows}};
+    metrics["history"] = state_json(st, settings.mode, width, classes)["history"];
+    metrics["test"] = test_json;
+    if (res.has_baseline) metrics["cut_baseline"] = cut_json;
+    if (!distributed.is_null()) metrics["distributed"] = distributed;
+    write_file(out + "/metrics.json", metrics.dump(1) + "\n");
+    const PlotResult plots = write_plots(metrics.dump(1), out);
+
+    Json cw = Json::array();
+    for (double w : topt.class_weights) cw.push_back(w);
+    Json bundle;
+    bundle["format"] = "mlaas4hep-model-bundle";
+    bundle["version"] = 1;
+    bundle["created_by"] = "mlaas4hep 0.1.0";
+    if (info.format == "torchscript") {
+      bundle["model"] = Json{{"file", info.file},
+                             {"format", info.format},
+                             {"kind", info.kind},
+                             {"forward", info.takes_mask ? "forward(x, mask)" : "forward(x)"},
+                             {"outputs", info.outputs},
+                             {"score", info.outputs == 1 ? "sigmoid(logit) = P(label 1)" : "softmax(logits)"},
+                             {"parameters", info.parameters}};
+    } else {
+      bundle["model"] = Json{{"file", info.file},
+                             {"format", info.format},
+                             {"kind", info.kind},
+                             {"outputs", info.outputs},
+                             {"score", info.outputs == 1 ? "P(label 1) (binary:logistic)" : "class probabilities (multi:softprob)"}};
+    }
+    bundle["input"] = Json{{"width", width},
+                           {"dtype", "float32"},
+                           {"shape", "[rows, width]"},
+                           {"normalisation", "(x - minv) / (maxv - minv) per feature, as specs.json gives"},
+                           {"mask", "float32 [rows, width], 1 = a real value, 0 = padding or missing"},
+                           {"padding_value", prm.padding_value}};
+    Json labels = Json::array();
+    for (size_t f = 0; f < all.dataset.files.size(); ++f)
+      labels.push_back(Json{{"file", all.dataset.files[f]}, {"label", all.dataset.labels[f]}});
+    bundle["labels"] = Json{{"classes", classes}, {"files", labels}};
+    bundle["training"] = Json{{"mode", settings.mode},
+                              {"optimizer", settings.optimizer},
+                              {"learning_rate", settings.learning_rate},
+                              {"weight_decay", settings.weight_decay},
+                              {"epochs", epochs},
+                              {"batch_size", prm.batch_size},
+                              {"seed", prm.seed},
+                              {"class_weights", cw},
+                              {"patience", settings.patience}};
+    Json files = Json{{"model", info.file}, {"specs", "specs.json"}, {"feature_names", "feature_names.json"},
+                      {"params", "params.json"}, {"metrics", "metrics.json"}};
+    if (!dreq.preproc.empty()) files["preproc"] = "preproc.json";
+    if (!info.description.empty()) files["description"] = description_file;
+    files["plots"] = plots.files;
+    bundle["files"] = files;
+    write_file(out + "/bundle.json", bundle.dump(1) + "\n");
+  }
+  // The other ranks end once rank 0 has written everything, so that each one's exit status says
+  // whether the run succeeded.
+  comm->barrier();
   res.seconds = seconds_since(t_start);
   return res;
 }

@@ -11,6 +11,11 @@
 //   model.xgb.json      instead, for XGBoost: its JSON model (binary:logistic or multi:softprob)
 //   specs.json, feature_names.json, params.json, preproc.json (when given), model.json (JSON
 //   models), metrics.json, bundle.json; checkpoint.pt + checkpoint.json (for --resume).
+//
+// Distributed (data-parallel, `distributed`): each process is one rank (train/distributed.h);
+// rank 0 computes the specs over every file and sends them to the others, each rank reads its
+// share of the files, gradients are averaged over the ranks at every step, the validation loss and
+// the test figures are over every rank's rows, and rank 0 alone writes into the output folder.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +50,9 @@ struct TrainRequest {
   std::string device = "auto";  // auto | cpu | cuda
   int64_t threads = -1;         // data threads in total; -1 = params.json's
   bool resume = false;
+  bool distributed = false;      // --distributed: one rank of a data-parallel run
+  std::string rendezvous;        // --rendezvous: "" (tcp: MASTER_ADDR, MASTER_PORT) or "file:PATH"
+  double rendezvous_timeout = 300;  // seconds for the ranks to meet
 };
 
 struct TrainProgress {
@@ -86,10 +94,14 @@ struct TrainResult {
   std::string model_file;       // in the output folder: model.pt or model.xgb.json
   double seconds = 0;
   int64_t events_trained = 0;   // rows fed to the optimiser in this process
+  int rank = 0, world_size = 1;  // distributed: this process's rank; only rank 0 wrote the bundle
+  std::vector<std::string> files;  // the files this process read
 };
 
 // Runs everything; `progress` may be empty. Throws m4h::Error: kInvalidArgument (bad params,
-// model, labels), kNotFound, kIo, kCorrupt, kUnsupported, as the data layer and make_trainer do.
+// model, labels), kNotFound, kIo, kCorrupt, kUnsupported, as the data layer and make_trainer do;
+// distributed: kTimeout (the ranks did not meet), kIo (a rank failed), kUnsupported (XGBoost,
+// --resume).
 TrainResult train_model(const TrainRequest& request,
                         const std::function<void(const TrainProgress&)>& progress = {});
 

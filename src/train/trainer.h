@@ -12,6 +12,8 @@
 
 namespace m4h::train {
 
+class Collective;  // train/distributed.h
+
 // Rows of model inputs, contiguous and row-major, as the data layer's chunks hold them.
 struct Rows {
   const float* x = nullptr;          // rows x width
@@ -52,6 +54,9 @@ struct TrainerOptions {
   int64_t epochs = 1;           // passes planned (XGBoost spreads its rounds over them)
   std::string scratch_dir;      // where XGBoost's external-memory pages go (empty: the temp folder)
   InputLayout inputs;           // flat columns and object collections (what deep sets pool over)
+  // Data-parallel training (torch trainers only): the same initial weights as rank 0, gradients
+  // averaged over the ranks at every step. Null or a world of one: a single process.
+  Collective* collective = nullptr;
 };
 
 // What a model is, as the bundle manifest records it.
@@ -76,6 +81,10 @@ class Trainer {
   // One optimiser step per `batch_size` rows, in row order. Returns the training loss summed.
   // (XGBoost keeps the rows of its first pass instead and fits them in end_epoch().)
   virtual LossSum train_rows(const Rows& rows, int64_t batch_size) = 0;
+  // After the last train_rows() of a pass: in data-parallel training, takes part in the other
+  // ranks' optimiser steps until every rank has run out of rows, then averages the ranks' buffers
+  // (batch-norm statistics), so that every rank ends the pass with the same model.
+  virtual void finish_pass() {}
   // After each pass over the stream; a trainer that fits per epoch returns its training loss
   // (rows == 0: nothing to report).
   virtual LossSum end_epoch() { return {}; }
@@ -101,5 +110,9 @@ class Trainer {
 // Throws m4h::Error: kNotFound (no file), kInvalidArgument (not TorchScript, bad JSON, a width the
 // model does not take, a class the model cannot output), kUnsupported (cuda without CUDA).
 std::unique_ptr<Trainer> make_trainer(const TrainerOptions& options);
+
+// Whether `model_path` is an XGBoost description ({"type": "xgboost", ...}); false for anything
+// else, a missing file included.
+bool describes_xgboost(const std::string& model_path);
 
 }  // namespace m4h::train
