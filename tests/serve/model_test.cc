@@ -187,6 +187,26 @@ TEST(ServeModel, BadInputsAreErrors) {
             0);
 }
 
+// Bundles made before bundle.json listed the branches: float64 normalisation, so a float32
+// branch may differ in the last bit, no more.
+TEST(ServeModel, BundlesWithoutBranchTypesStillServe) {
+  Scratch w;
+  fs::copy(serve_fixtures().mlp, w.path("old"), fs::copy_options::recursive);
+  auto b = nlohmann::json::parse(read_text(w.path("old/bundle.json")));
+  b["input"].erase("branches");
+  w.write("old/bundle.json", b.dump());
+  auto now = serve::load_bundle(serve_fixtures().mlp, "m", "1");
+  auto old = serve::load_bundle(w.path("old"), "m", "1");
+  EXPECT_EQ(old->metadata().branches.size(), now->metadata().branches.size());
+  std::vector<int64_t> entries(50);
+  std::iota(entries.begin(), entries.end(), 0);
+  const auto events = raw_events(serve_fixtures().dir + "/signal.root", now->metadata().branches, entries);
+  const InputBatch a = now->normalise(events), c = old->normalise(events);
+  ASSERT_EQ(a.x.size(), c.x.size());
+  EXPECT_EQ(a.mask, c.mask);
+  for (size_t i = 0; i < a.x.size(); ++i) EXPECT_NEAR(a.x[i], c.x[i], 1e-6 * std::max(1.0f, std::abs(a.x[i]))) << i;
+}
+
 TEST(ServeModel, BrokenBundlesAreErrorsNamingTheFile) {
   Scratch w;
   EXPECT_HAS(error_of([&] { serve::load_bundle(w.path("none"), "m", "1"); }, ErrorCode::kNotFound),
