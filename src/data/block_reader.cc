@@ -13,6 +13,20 @@ constexpr const char* kEntryColumn = "__m4h_entry__";
 
 }  // namespace
 
+std::vector<BranchType> read_branch_types(const InputFile& file, const BranchPlan& plan) {
+  std::vector<BranchType> out;
+  for (const std::string& name : plan.read) {
+    const root::BranchInfo* b = file.tree->find(name);
+    if (!b) throw Error(ErrorCode::kNotFound, file.name + ": no branch '" + name + "'");
+    const root::Interpretation in = root::interpret(*file.tree, *b);
+    // An empty column of the branch's layout decides as convert() decides on a read one.
+    const root::Column c = root::make_column(in);
+    out.push_back(BranchType{name, viewable(c) ? view_of(c).type : ValueType::kF64,
+                             classify(in) == BranchShape::kJagged});
+  }
+  return out;
+}
+
 BlockReader::BlockReader(const InputFile& file, const BranchPlan& plan, const Preprocess& preproc,
                          int64_t block_size, ThreadPool* pool, int64_t start, int64_t stop)
     : file_(file), plan_(plan), preproc_(preproc), features_(plan.features()) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -31,6 +32,21 @@ struct Block {
 
   int64_t entry(int64_t i) const { return entries.empty() ? first_entry + i : entries[i]; }
 };
+
+// How BlockReader hands a branch of plan.read to the feature assembly when there is no
+// pre-processing: the value type of its view (the reader's type when the column is viewed as it
+// is, float64 when it goes through to_array) and whether it is jagged. A model bundle records
+// these so that the inference layer rebuilds the same views from raw values: a float32 branch
+// is normalised in float there too, and served rows equal trained rows bit for bit.
+struct BranchType {
+  std::string name;
+  ValueType type = ValueType::kF64;
+  bool jagged = false;
+};
+
+// For each branch of plan.read in `file`'s tree, from its interpretation (nothing is read).
+// Throws kNotFound for a branch the tree lacks.
+std::vector<BranchType> read_branch_types(const InputFile& file, const BranchPlan& plan);
 
 class BlockReader {
  public:

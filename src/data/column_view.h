@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "data/table.h"
 #include "root/column.h"
@@ -11,6 +12,21 @@
 namespace m4h::data {
 
 enum class ValueType : uint8_t { kF64, kF32, kI8, kU8, kI16, kU16, kI32, kU32, kI64, kU64 };
+
+// "float64", "float32", "int8", ... (numpy's names); value_type_of returns false for others.
+inline const char* value_type_name(ValueType t) {
+  static constexpr const char* kNames[] = {"float64", "float32", "int8",   "uint8",  "int16",
+                                           "uint16",  "int32",   "uint32", "int64",  "uint64"};
+  return kNames[static_cast<int>(t)];
+}
+inline bool value_type_of(std::string_view name, ValueType& out) {
+  for (int t = 0; t <= static_cast<int>(ValueType::kU64); ++t)
+    if (name == value_type_name(static_cast<ValueType>(t))) {
+      out = static_cast<ValueType>(t);
+      return true;
+    }
+  return false;
+}
 
 struct ColumnView {
   ValueType type = ValueType::kF64;

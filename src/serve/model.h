@@ -57,8 +57,17 @@ class Model {
   // Probabilities, rows x outputs() (binary: P(label 1)), as the bundle's metrics were made.
   // Throws m4h::Error kInvalidArgument for a batch of another width.
   virtual std::vector<float> infer(const InputBatch& batch) const = 0;
-  // Raw events -> the model's inputs (normalised, padded, masked as in training).
-  virtual InputBatch normalise(const std::vector<RawEvent>& events) const = 0;
+  // The same from raw pointers into `out` (rows x outputs() floats), allocating nothing of its
+  // own: the batcher's path. x: rows x width(); mask: the same shape, or null (every value is
+  // real). The default copies into a batch and calls infer().
+  virtual void infer_into(const float* x, const uint8_t* mask, int64_t rows, float* out) const;
+  // Raw events -> the model's inputs (normalised, padded, masked as in training, with the
+  // bundle's preproc.json: new branches computed, cuts applied). An event that a cut of the
+  // pre-processing rejects: with `kept` null, kInvalidArgument naming the event and the cut;
+  // with `kept`, the event has no row and kept[r] is the event index of row r. kInvalidArgument
+  // for a missing branch, a list for a flat branch or a non-integer for an integer branch.
+  virtual InputBatch normalise(const std::vector<RawEvent>& events,
+                               std::vector<int64_t>* kept = nullptr) const = 0;
 };
 
 // Loads one bundle folder (TorchScript or XGBoost). Throws m4h::Error kNotFound, kCorrupt,
@@ -66,6 +75,7 @@ class Model {
 std::shared_ptr<const Model> load_bundle(const std::string& folder, const std::string& name,
                                          const std::string& version);
 
+// A version folder's serve.json may override these: {"max_batch_rows": N, "max_queue_delay_us": N}.
 struct BatchingOptions {
   int64_t max_batch_rows = 64;  // rows executed together at most (0: no dynamic batching)
   std::chrono::microseconds max_queue_delay{500};  // longest wait for more requests
@@ -87,12 +97,14 @@ struct ModelStatus {
   std::string reason;    // why unavailable (a load error), empty otherwise
 };
 
-// Per-model counters for /metrics (Triton's names: nv_inference_request_success, ...).
+// Per-model counters for /metrics (Triton's names: nv_inference_request_success, ...), summed over
+// the model's versions since the repository started.
 struct ModelCounters {
   int64_t request_success = 0, request_failure = 0;
   int64_t inference_count = 0;   // rows inferred
   int64_t execution_count = 0;   // model executions (a batch of requests counts once)
-  int64_t queue_us = 0, compute_us = 0;  // summed durations
+  int64_t queue_us = 0;          // per request: submit to the start of its execution, summed
+  int64_t compute_us = 0;        // per execution: the model's run, summed
 };
 
 // The repository: thread-safe. Versions swap in by an atomic shared_ptr exchange: requests
@@ -100,21 +112,31 @@ struct ModelCounters {
 class Repository {
  public:
   virtual ~Repository() = default;
-  virtual std::vector<ModelStatus> index() = 0;  // every model on disk or loaded
+  virtual std::vector<ModelStatus> index() = 0;  // every model on disk or loaded, by name
   virtual void load(const std::string& name) = 0;    // (re)loads the latest version; kNotFound, kCorrupt
   virtual void unload(const std::string& name) = 0;  // frees it; kNotFound when not loaded
-  // The loaded version `version` ("" = the default) of `name`; kNotFound when not loaded.
+  // The loaded version `version` ("" = the default) of `name`; kNotFound when not loaded. Only
+  // the latest version of a model is loaded; with max_loaded, a model the cap evicted (not one
+  // unload() took out) is loaded again here and by submit().
   virtual std::shared_ptr<const Model> get(const std::string& name, const std::string& version = "") = 0;
   // Infers through the model's dynamic batcher; the future holds rows x outputs probabilities
-  // or the error. kNotFound (no such model), kInvalidArgument (bad batch).
+  // or the error. kNotFound (no such model or version loaded), kInvalidArgument (bad batch),
+  // kCancelled (the model was unloaded before the request could run). Requests submitted while
+  // a new version swaps in run on the old or the new version, never fail for the swap.
   virtual std::future<std::vector<float>> submit(const std::string& name, const std::string& version,
                                                  InputBatch batch) = 0;
-  // Adds a bundle (a folder, or a .tar.gz of one) as the next version of `name` and loads it.
+  // Adds a bundle (a folder, or a .tar.gz of one: bundle.json at its top or in its one top folder)
+  // as the next version of `name`, checks that it loads, and swaps it in; returns the version.
+  // kInvalidArgument (a bad name, or an archive with absolute paths, `..`, links or devices),
+  // kNotFound, kCorrupt (the bundle does not load: nothing is added).
   virtual std::string add_bundle(const std::string& name, const std::string& path) = 0;
   virtual void remove(const std::string& name) = 0;  // unloads and deletes it from disk
   virtual std::map<std::string, ModelCounters> counters() = 0;
 };
 
+// Creates options.root when it does not exist and loads every model in it (the first max_loaded
+// by name when capped); a model that fails to load is listed kUnavailable with the reason, not
+// thrown. The destructor stops the polling thread and drains every batcher.
 std::unique_ptr<Repository> make_repository(const RepositoryOptions& options);
 
 }  // namespace m4h::serve

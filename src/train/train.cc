@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/huge_pages.h"
 #include "core/thread_pool.h"
+#include "data/block_reader.h"
 #include "data/producer.h"
 #include "train/distributed.h"
 #include "train/metrics.h"
@@ -827,6 +828,12 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
                            {"normalisation", "(x - minv) / (maxv - minv) per feature, as specs.json gives"},
                            {"mask", "float32 [rows, width], 1 = a real value, 0 = padding or missing"},
                            {"padding_value", prm.padding_value}};
+    // The branches read, as the feature assembly saw them: the inference layer rebuilds the same
+    // value types from raw values (src/serve), so that served rows equal these bit for bit.
+    Json branches = Json::array();
+    for (const auto& b : data::read_branch_types(all.files.front(), all.plan))
+      branches.push_back(Json{{"name", b.name}, {"type", data::value_type_name(b.type)}, {"jagged", b.jagged}});
+    bundle["input"]["branches"] = branches;
     Json labels = Json::array();
     for (size_t f = 0; f < all.dataset.files.size(); ++f)
       labels.push_back(Json{{"file", all.dataset.files[f]}, {"label", all.dataset.labels[f]}});
