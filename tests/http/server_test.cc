@@ -168,7 +168,7 @@ TEST(HttpServer, MalformedRequestIs400) {
 TEST(HttpServer, SlowClientDoesNotBlockOthersAndIsClosedAfterTheTimeout) {
   ServerOptions o;
   o.threads = 1;  // the worst case: one io thread for everybody
-  o.read_timeout = 600ms;
+  o.read_timeout = 1500ms;
   Fixture f(o);
   const auto t0 = std::chrono::steady_clock::now();
   RawClient slow(f.server->port());
@@ -177,7 +177,8 @@ TEST(HttpServer, SlowClientDoesNotBlockOthersAndIsClosedAfterTheTimeout) {
   slow_body.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
   CurlClient c;
   for (int i = 0; i < 20; ++i) ASSERT_EQ(c.request("GET", f.base + "/hello", "", {}, 2000).status, 200);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms);
+  // well before the slow ones' timeout: they held nothing up
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1200ms);
   bool closed = false;
   slow.read_all(&closed);
   EXPECT_TRUE(closed);
@@ -185,8 +186,8 @@ TEST(HttpServer, SlowClientDoesNotBlockOthersAndIsClosedAfterTheTimeout) {
   slow_body.read_all(&closed);
   EXPECT_TRUE(closed);
   const auto took = std::chrono::steady_clock::now() - t0;
-  EXPECT_GE(took, 500ms);
-  EXPECT_LT(took, 4s);
+  EXPECT_GE(took, 1400ms);
+  EXPECT_LT(took, 5s);
 }
 
 TEST(HttpServer, TruncatedBodyThenCloseLeavesTheServerServing) {
