@@ -16,5 +16,6 @@ void add_specs(CLI::App& app);
 void add_export(CLI::App& app);
 void add_train(CLI::App& app);
 void add_plot(CLI::App& app);
+void add_serve(CLI::App& app);
 
 }  // namespace m4h::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   m4h::cli::add_export(app);
   m4h::cli::add_train(app);
   m4h::cli::add_plot(app);
+  m4h::cli::add_serve(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,39 @@
+// The HTTP face of `mlaas4hep serve`: OIP v2 (KServe/Triton clients), the TFaaS API and
+// Prometheus /metrics, routed onto a Repository. Handlers never block an io thread: inference
+// futures and slow calls (load, upload, delete) are waited for on a small pool of waiter threads.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "http/server.h"
+#include "serve/model.h"
+
+namespace m4h::serve {
+
+struct ServiceOptions {
+  int waiter_threads = 8;  // threads blocking on inference futures and repository calls
+  std::string upload_dir;  // where uploads are spooled before add_bundle; "" = the temp folder
+};
+
+class Service {
+ public:
+  // `repository` and `http_counters` (null: no HTTP counts in /metrics) must outlive the Service.
+  Service(Repository& repository, std::shared_ptr<http::StatusCounters> http_counters,
+          ServiceOptions options = {});
+  // Waits for the waiter threads to finish what they hold: destroy the Service after the Server
+  // has stopped and before the Repository.
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Valid while the Service lives.
+  http::Handler handler() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace m4h::serve
