@@ -88,6 +88,8 @@ struct RowStore {
 // rows copied in the order of their first epoch.
 struct Prepared {
   data::Chunk chunk;
+  int64_t index = 0;    // the chunk's number in the pass
+  int64_t rows = 0;     // its events, every split
   bool ready = false;   // false: the stream has ended
   bool trains = false;  // the optimiser gets these rows (x, mask, y hold them)
   std::vector<int64_t> train_rows;
@@ -272,6 +274,7 @@ TrainSettings parse_train_settings(const std::string& text, const std::string& o
   number("min_delta", s.min_delta, 0, 1e9);
   integer("patience", s.patience, 0);
   integer("torch_threads", s.torch_threads, 1);
+  integer("cache_mb", s.cache_mb, 0);
   if (j.contains("class_weights")) {
     const Json& w = j["class_weights"];
     if (w.is_string() && w == "balanced") {
@@ -438,13 +441,30 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   // Kept from pass to pass, so that later epochs reuse memory already paged in.
   std::vector<data::Chunk> spares;
   Prepared cur, ahead;
+  // A pass's training rows, in stream order, kept when they fit "cache_mb": later epochs train
+  // from memory instead of reading the files again. Each epoch shuffles them exactly as the
+  // stream would (the same permutation of the same rows), so the results do not change.
+  struct CachedChunk {
+    int64_t index = 0, rows = 0;
+    std::vector<float> x;
+    std::vector<uint8_t> mask;
+    std::vector<int64_t> y;
+  };
+  std::vector<CachedChunk> train_cache;
+  int64_t cache_bytes = 0, cache_total = 0;
+  bool caching = settings.cache_mb > 0 && !reference;  // still filling (or usable)
+  bool cache_complete = false;                           // holds a whole pass
 
   // One pass over the stream. `train_epochs` passes over each chunk's training rows (0: none),
   // `skip_chunks` chunks read but not trained on (reference mode resumed).
   auto run_pass = [&](int64_t epoch_index, int64_t train_epochs, int64_t skip_chunks,
                       const std::function<void(int64_t chunk, const LossSum&)>& after_chunk) {
-    data::BatchProducer producer(p->files, p->plan, p->specs, p->preproc, prm, events, std::move(spares));
-    const int64_t total = producer.planner().total();
+    const bool from_cache = cache_complete && cached && skip_chunks == 0;
+    std::unique_ptr<data::BatchProducer> producer;
+    if (!from_cache)
+      producer = std::make_unique<data::BatchProducer>(p->files, p->plan, p->specs, p->preproc, prm, events,
+                                                       std::move(spares));
+    const int64_t total = from_cache ? cache_total : producer->planner().total();
     const bool fill = !cached;
     if (fill) {
       val.clear();
@@ -457,13 +477,43 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
       test.reserve(expected(prm.test_fraction));
       baseline = CutBaseline(width);
     }
+    const bool fill_cache = !from_cache && caching && !cache_complete && skip_chunks == 0 && train_epochs > 0;
+    if (fill_cache) {
+      train_cache.clear();
+      cache_bytes = 0;
+    }
+    size_t next_cached = 0;
     // Chunk k+1 is read and made ready (split, kept, shuffled, copied) on another thread while
     // the optimiser runs on chunk k: the training thread only trains. The work is the same as
     // on one thread, in the same order, so the results are too.
     auto prepare = [&](Prepared& pc) {
-      pc.ready = producer.next(pc.chunk);
+      if (from_cache) {
+        pc.ready = next_cached < train_cache.size();
+        if (!pc.ready) return;
+        const CachedChunk& cc = train_cache[next_cached++];
+        pc.index = cc.index;
+        pc.rows = cc.rows;
+        pc.trains = train_epochs > 0;
+        std::vector<int64_t> order(cc.y.size());
+        std::iota(order.begin(), order.end(), int64_t{0});
+        if (info.shuffle) order = shuffled(std::move(order), prm.seed, epoch_index, cc.index);
+        const size_t n = order.size();
+        resize_huge(pc.x, n * static_cast<size_t>(width));
+        pc.y.resize(n);
+        if (info.takes_mask) resize_huge(pc.mask, n * static_cast<size_t>(width));
+        for (size_t i = 0; i < n; ++i) {
+          const auto r = static_cast<size_t>(order[i]);
+          std::copy_n(cc.x.data() + r * width, width, pc.x.data() + i * width);
+          if (info.takes_mask) std::copy_n(cc.mask.data() + r * width, width, pc.mask.data() + i * width);
+          pc.y[i] = cc.y[r];
+        }
+        return;
+      }
+      pc.ready = producer->next(pc.chunk);
       if (!pc.ready) return;
       data::Chunk& c = pc.chunk;
+      pc.index = c.index;
+      pc.rows = c.rows;
       if (info.takes_mask) to_valid_mask(c.mask, prm.mask);
       pc.train_rows.clear();
       for (int64_t r = 0; r < c.rows; ++r) {
@@ -472,6 +522,22 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
           pc.train_rows.push_back(r);
         } else if (fill) {
           (sp == 1 ? val : test).add(c, r);
+        }
+      }
+      if (fill_cache && caching) {
+        const int64_t bytes = static_cast<int64_t>(pc.train_rows.size()) *
+                              (width * static_cast<int64_t>(sizeof(float) + (info.takes_mask ? 1 : 0)) +
+                               static_cast<int64_t>(sizeof(int64_t)));
+        if (cache_bytes + bytes > settings.cache_mb * (int64_t{1} << 20)) {
+          caching = false;  // does not fit: every epoch reads the files
+          train_cache.clear();
+          train_cache.shrink_to_fit();
+        } else {
+          cache_bytes += bytes;
+          CachedChunk& cc = train_cache.emplace_back();
+          cc.index = c.index;
+          cc.rows = c.rows;
+          copy_rows(c, pc.train_rows, info.takes_mask, cc.x, cc.mask, cc.y);
         }
       }
       pc.trains = c.index >= skip_chunks && train_epochs > 0;
@@ -499,13 +565,13 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
       std::swap(cur, ahead);
       if (!cur.ready) break;
       pending = std::async(std::launch::async, [&] { prepare(ahead); });
-      const data::Chunk& c = cur.chunk;
+      const data::Chunk& c = cur.chunk;  // (not filled when the rows come from the cache)
       LossSum chunk_sum;
       if (cur.trains) {
         for (int64_t e = 0; e < train_epochs; ++e) {
           // Later epochs of the reference mode: this chunk again, in a new order.
           if (e > 0) {
-            const auto order = info.shuffle ? shuffled(cur.train_rows, prm.seed, epoch_index + e, c.index)
+            const auto order = info.shuffle ? shuffled(cur.train_rows, prm.seed, epoch_index + e, cur.index)
                                             : cur.train_rows;
             copy_rows(c, order, info.takes_mask, cur.x, cur.mask, cur.y);
           }
@@ -516,8 +582,8 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
         }
       }
       sum += chunk_sum;
-      seen += c.rows;
-      if (after_chunk) after_chunk(c.index, chunk_sum);
+      seen += cur.rows;
+      if (after_chunk) after_chunk(cur.index, chunk_sum);
       if (progress && train_epochs > 0) {
         pr.phase = "train";
         pr.events = seen;
@@ -533,10 +599,16 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
         progress(pr);
       }
     }
+    if (fill_cache && caching) {
+      cache_complete = true;
+      cache_total = total;
+    }
     // Buffers for the next pass: chunks and prepared rows already paged in.
-    spares = producer.release_spares();
-    spares.push_back(std::move(cur.chunk));
-    spares.push_back(std::move(ahead.chunk));
+    if (producer) {
+      spares = producer->release_spares();
+      spares.push_back(std::move(cur.chunk));
+      spares.push_back(std::move(ahead.chunk));
+    }
     if (train_epochs > 0) trainer->finish_pass();
     cached = true;
     return sum;

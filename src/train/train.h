@@ -38,6 +38,7 @@ struct TrainSettings {
   int64_t patience = 3;               // epochs without a better validation loss before stopping; 0 = never
   double min_delta = 0;               // improvement needed to count as better
   int64_t torch_threads = 1;          // intra-op threads (1: reproducible on CPU)
+  int64_t cache_mb = 2048;            // training rows kept after the first pass when they fit; 0 = never
 };
 
 // Parses the training keys of params.json text (other keys are left alone). kInvalidArgument.

@@ -54,6 +54,23 @@ TEST(TrainMlp, SameSeedTwiceGivesTheSameBytes) {
   EXPECT_FALSE(read_all(a.output + "/model.pt").empty());
 }
 
+// Epochs after the first train from the rows kept in memory ("cache_mb"), shuffled as the stream
+// would be: the same model, byte for byte, as reading the files every epoch.
+TEST(TrainMlp, CachedEpochsGiveTheSameBytesAsStreamedOnes) {
+  Scratch w;
+  const std::string model = w.write("mlp.json", kMlp);
+  auto cached = train_request(
+      w, R"({"chunk_size": 2000, "epochs": 3, "batch_size": 64, "seed": 4, "threads": 1, "patience": 0})", model,
+      "cached");
+  auto streamed = train_request(w, R"({"chunk_size": 2000, "epochs": 3, "batch_size": 64, "seed": 4, "threads": 1,
+                                       "patience": 0, "cache_mb": 0})",
+                                model, "streamed");
+  train::train_model(cached);
+  train::train_model(streamed);
+  for (const char* f : {"model.pt", "metrics.json"})
+    EXPECT_EQ(read_all(cached.output + "/" + f), read_all(streamed.output + "/" + f)) << f;
+}
+
 TEST(TrainMlp, ResumeEndsWithTheSameMetrics) {
   Scratch w;
   const std::string params =
