@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/text_file.h"
 #include "serve/backend.h"
 #include "serve/model.h"
 #include "serve/normaliser.h"
@@ -17,16 +18,8 @@ namespace {
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kNotFound, path + ": no such file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 Json read_json(const std::string& path) {
-  Json j = Json::parse(read_text(path), nullptr, false);
+  Json j = Json::parse(read_text_file(path), nullptr, false);
   if (j.is_discarded()) throw Error(ErrorCode::kCorrupt, path + ": malformed JSON");
   return j;
 }
@@ -124,10 +117,10 @@ std::shared_ptr<const Model> load_bundle(const std::string& folder, const std::s
     // The data side, as training saw it.
     const data::Specs specs = data::Specs::load(folder + "/specs.json");
     const data::Params params = fs::exists(folder + "/params.json")
-                                    ? data::parse_params(read_text(folder + "/params.json"), "params.json")
+                                    ? data::parse_params(read_text_file(folder + "/params.json"), "params.json")
                                     : data::Params{};
     data::Preprocess preproc = fs::exists(folder + "/preproc.json")
-                                   ? data::Preprocess::parse(read_text(folder + "/preproc.json"), "preproc.json")
+                                   ? data::Preprocess::parse(read_text_file(folder + "/preproc.json"), "preproc.json")
                                    : data::Preprocess{};
     auto normaliser = std::make_unique<Normaliser>(specs, params, std::move(preproc), std::move(types));
     if (normaliser->layout().width != spec.width)

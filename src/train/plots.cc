@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/text_file.h"
 
 extern char** environ;
 
@@ -35,14 +36,6 @@ constexpr const char* kOwnFiles[] = {
     "history.dat",  "roc.dat",     "roc_cut_scan.dat", "cut_point.dat", "scores.dat",
     "plots.gp",     "gnuplot.log", "loss.svg",         "loss.png",      "accuracy.svg",
     "accuracy.png", "roc.svg",     "roc.png",          "scores.svg",    "scores.png"};
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kNotFound, path + ": no such file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void write_text(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -330,7 +323,7 @@ PlotResult write_plots_of(const std::string& metrics_json, const std::string& di
   } else if (run.status != 0) {
     std::string why;
     try {
-      why = last_line(read_text(log));
+      why = last_line(read_text_file(log));
     } catch (const Error&) {
     }
     problem = "gnuplot failed (exit status " + std::to_string(run.status) + ")" +
@@ -367,13 +360,13 @@ PlotResult write_plots(const std::string& metrics_json, const std::string& dir,
 }
 
 PlotResult plot_bundle(const std::string& dir, double timeout_seconds) {
-  PlotResult res = write_plots(read_text(dir + "/metrics.json"), dir, timeout_seconds);
+  PlotResult res = write_plots(read_text_file(dir + "/metrics.json"), dir, timeout_seconds);
   const std::string bundle_path = dir + "/bundle.json";
   std::error_code ec;
   if (!fs::exists(bundle_path, ec)) return res;
   Json bundle;
   try {
-    bundle = Json::parse(read_text(bundle_path));
+    bundle = Json::parse(read_text_file(bundle_path));
   } catch (const Json::exception& e) {
     throw Error(ErrorCode::kCorrupt, bundle_path + ": malformed JSON: " + e.what());
   }

@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/huge_pages.h"
+#include "core/text_file.h"
 #include "core/thread_pool.h"
 #include "data/block_reader.h"
 #include "data/producer.h"
@@ -29,27 +30,6 @@ namespace {
 using Json = nlohmann::ordered_json;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kNotFound, path + ": no such file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Written through a temporary renamed into place, so a crash never leaves half a file.
-void write_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!out) throw Error(ErrorCode::kIo, tmp + ": cannot write");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw Error(ErrorCode::kIo, path + ": cannot write: " + ec.message());
-}
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -181,7 +161,7 @@ CheckpointState parse_state(const std::string& path, const std::string& mode, in
                             int64_t classes) {
   CheckpointState s;
   try {
-    Json j = Json::parse(read_file(path));
+    Json j = Json::parse(read_text_file(path));
     if (j.at("mode") != mode || j.at("width") != width || j.at("classes") != classes)
       throw Error(ErrorCode::kInvalidArgument,
                   path + ": the checkpoint is from another run (mode, width or classes differ); "
@@ -328,7 +308,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
 
   data::PipelineRequest dreq = req.data;
   if (dreq.specs_cache.empty()) dreq.specs_cache = out + "/specs.json";
-  const std::string params_text = dreq.params.empty() ? std::string() : read_file(dreq.params);
+  const std::string params_text = dreq.params.empty() ? std::string() : read_text_file(dreq.params);
   const TrainSettings settings = parse_train_settings(params_text, dreq.params);
 
   TrainProgress pr;
@@ -618,7 +598,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     if (!leader) return;
     trainer->save_checkpoint(ckpt + ".tmp");
     fs::rename(ckpt + ".tmp", ckpt, ec);
-    write_file(ckpt_state, state_json(st, settings.mode, width, classes).dump(1) + "\n");
+    write_text_file(ckpt_state, state_json(st, settings.mode, width, classes).dump(1) + "\n");
   };
 
   std::vector<float> scores;
@@ -630,8 +610,18 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   };
 
   const int64_t epochs = std::max<int64_t>(1, prm.epochs);
-  pr.epochs = reference ? 1 : epochs;
   int64_t local_train_rows = 0;  // of the last epoch, this rank's
+  // An epoch's training figures (over every rank), its validation, and its line in the history.
+  auto close_epoch = [&](LossSum s, EpochRecord& rec) {
+    local_train_rows = s.rows;
+    s = over_ranks(*comm, s);
+    rec.train_loss = s.mean();
+    rec.train_accuracy = s.accuracy();
+    rec.train_rows = s.rows;
+    validate(rec);
+    st.history.push_back(rec);
+  };
+  pr.epochs = reference ? 1 : epochs;
   if (reference) {
     // The reference's train_model: each chunk, as it arrives, is fitted `epochs` times; one pass.
     if (!st.finished) {
@@ -643,13 +633,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
         st.epochs_done = chunk + 1;
         save_state();
       });
-      local_train_rows = s.rows;
-      s = over_ranks(*comm, s);
-      rec.train_loss = s.mean();
-      rec.train_accuracy = s.accuracy();
-      rec.train_rows = s.rows;
-      validate(rec);
-      st.history.push_back(rec);
+      close_epoch(s, rec);
       st.best_epoch = 1;
       st.best_loss = rec.validation_loss;
       trainer->keep_best();
@@ -663,13 +647,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
       rec.epoch = epoch + 1;
       LossSum s = run_pass(epoch, 1, 0, {});
       if (LossSum fit = trainer->end_epoch(); fit.rows > 0) s = fit;
-      local_train_rows = s.rows;
-      s = over_ranks(*comm, s);
-      rec.train_loss = s.mean();
-      rec.train_accuracy = s.accuracy();
-      rec.train_rows = s.rows;
-      validate(rec);
-      st.history.push_back(rec);
+      close_epoch(s, rec);
       st.epochs_done = epoch + 1;
       if (rec.validation_loss < st.best_loss - settings.min_delta) {
         st.best_loss = rec.validation_loss;
@@ -851,12 +829,12 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     if (ec) throw Error(ErrorCode::kIo, model_file + ": cannot write: " + ec.message());
     const data::Pipeline& all = whole ? *whole : *p;  // the specs and files of the whole run
     all.specs.save(out + "/specs.json");
-    write_file(out + "/feature_names.json", Json(all.specs.feature_names()).dump() + "\n");
+    write_text_file(out + "/feature_names.json", Json(all.specs.feature_names()).dump() + "\n");
 
-    write_file(out + "/params.json", params_text.empty() ? "{}\n" : params_text);
-    if (!dreq.preproc.empty()) write_file(out + "/preproc.json", read_file(dreq.preproc));
+    write_text_file(out + "/params.json", params_text.empty() ? "{}\n" : params_text);
+    if (!dreq.preproc.empty()) write_text_file(out + "/preproc.json", read_text_file(dreq.preproc));
     const std::string description_file = "model.json";
-    if (!info.description.empty()) write_file(out + "/" + description_file, info.description + "\n");
+    if (!info.description.empty()) write_text_file(out + "/" + description_file, info.description + "\n");
 
     Json metrics;
     metrics["version"] = 1;
@@ -870,7 +848,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     metrics["test"] = test_json;
     if (res.has_baseline) metrics["cut_baseline"] = cut_json;
     if (!distributed.is_null()) metrics["distributed"] = distributed;
-    write_file(out + "/metrics.json", metrics.dump(1) + "\n");
+    write_text_file(out + "/metrics.json", metrics.dump(1) + "\n");
     const PlotResult plots = write_plots(metrics.dump(1), out);
 
     Json cw = Json::array();
@@ -925,7 +903,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     if (!info.description.empty()) files["description"] = description_file;
     files["plots"] = plots.files;
     bundle["files"] = files;
-    write_file(out + "/bundle.json", bundle.dump(1) + "\n");
+    write_text_file(out + "/bundle.json", bundle.dump(1) + "\n");
   }
   // The other ranks end once rank 0 has written everything, so that each one's exit status says
   // whether the run succeeded.
