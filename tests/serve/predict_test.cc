@@ -117,6 +117,27 @@ TEST(Predict, ThroughAServerOverOip) {
   }
 }
 
+TEST(Predict, OneBranchPerClassForSeveralOutputs) {
+  const auto& f = serve_fixtures();
+  Scratch w;
+  for (const char* file : {"files.txt", "labels.txt", "params.json"})
+    std::filesystem::copy(f.dir + "/" + file, w.path(file));
+  test::train_fixture(w.path(""), R"({"type": "mlp", "hidden": [8], "outputs": 3})", "multi", false);
+  PredictOptions o;
+  o.model = w.path("multi");
+  o.output = w.path("multi.root");
+  o.chunk_size = 800;
+  const PredictResult r = predict(input_of(f.dir + "/signal.root"), o);
+  EXPECT_EQ(r.outputs, 3);
+  const std::vector<float> want = offline_scores(o.model, f.dir + "/signal.root", 800);
+  for (int j = 0; j < 3; ++j) {
+    const test::Raw got = test::read_raw(o.output, "Events", "score_" + std::to_string(j));
+    ASSERT_EQ(got.values.size(), 3000u);
+    for (size_t i = 0; i < got.values.size(); ++i)
+      ASSERT_EQ(static_cast<float>(got.values[i]), want[i * 3 + j]) << "entry " << i << " class " << j;
+  }
+}
+
 TEST(Predict, BadInputsLeaveNoFile) {
   const auto& f = serve_fixtures();
   Scratch w;
