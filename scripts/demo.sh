@@ -8,7 +8,9 @@
 # train on them end to end (mlaas4hep train): an MLP and a deep-sets network described in JSON
 # (the latter pools jets, muons and electrons as sets through the mask) and XGBoost trees, each
 # evaluated on the test split against a cut-based baseline, written as a model bundle with its
-# metrics and plots. Needs no input data; a few minutes on 2 cores.
+# metrics and plots; then serve the MLP bundle (mlaas4hep serve on a free port), score events with
+# mlaas4hep client over OIP v2 and one TFaaS /json request, and write every event's score as a friend
+# tree (mlaas4hep predict). Needs no input data; a few minutes on 2 cores.
 #
 #   bash scripts/demo.sh [FILE [TREE]]    # or read a ROOT file of your own instead
 set -euo pipefail
@@ -117,5 +119,55 @@ JSON
   done
   echo "metrics (test AUC, signal efficiency at 1% and 10% background) are in each folder's metrics.json;"
   echo "bundle.json describes the model bundle that the inference service loads."
+
+  # Inference: the MLP bundle served from a repository folder, scored over OIP v2 and TFaaS, and
+  # every event of a file scored into a friend tree.
+  echo
+  echo "==== inference"
+  models="$demo/models"
+  rm -rf "$models"
+  mkdir -p "$models/ttH"
+  cp -r "$demo/model-mlp" "$models/ttH/1"
+  log="$demo/serve.log"
+  echo "\$ mlaas4hep serve --models $models --port 0 &"
+  "$cli" serve --models "$models" --port 0 >"$log" 2>&1 &
+  server=$!
+  trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+  # --port 0 takes any free port; serve prints it.
+  port=
+  for _ in $(seq 600); do
+    port=$(sed -nE 's|.*listening on http://[^:]+:([0-9]+).*|\1|p' "$log")
+    [ -n "$port" ] && break
+    kill -0 "$server" 2>/dev/null || { cat "$log" >&2; echo "demo.sh: serve did not start" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$port" ] || { cat "$log" >&2; echo "demo.sh: serve printed no port" >&2; exit 1; }
+  url="http://127.0.0.1:$port"
+  for _ in $(seq 300); do curl -sf "$url/v2/health/ready" >/dev/null && break; sleep 0.1; done
+  cat "$log"
+  run client --url "$url" models
+  run client --url "$url" predict ttH "$demo/signal.root:Events" --entries 8 | tee "$demo/client-scores.txt"
+  echo "(nan: the event fails preproc.json's cuts, so the model never sees it)"
+  # TFaaS: one event as {"keys", "values"}, raw branch values as dump prints them; the first event
+  # that passes the cuts.
+  entry=$(awk -F '\t' '$1 ~ /^[0-9]+$/ && $2 != "nan" { print $1; exit }' "$demo/client-scores.txt")
+  entry=${entry:-0}
+  branches=$(curl -sf "$url/v2/models/ttH" | sed -nE 's/.*"branches":\[([^]]*)\].*/\1/p' | tr -d '"' | tr ',' ' ')
+  bargs=()
+  for b in $branches; do bargs+=(-b "$b"); done
+  values=$("$cli" dump --start "$entry" --stop $((entry + 1)) "${bargs[@]}" "$demo/signal.root:Events" |
+    sed -E 's/.*"branches": \{//; s/\}\}$//; s/"[A-Za-z0-9_]+": \[(\[[^]]*\]|[^],]*)\]/\1/g')
+  keys=$(printf '"%s", ' $branches)
+  body="{\"model\": \"ttH\", \"keys\": [${keys%, }], \"values\": [$values]}"
+  echo
+  echo "\$ curl -s -X POST $url/json -d '$(echo "$body" | cut -c 1-150) ...'"
+  curl -sS -X POST "$url/json" -d "$body"
+  echo "   (event $entry over TFaaS; the same score as the client's line $entry above)"
+  run predict --model "$url/v2/models/ttH" "$demo/signal.root:Events" -o "$demo/scores.root"
+  run dump --stop 5 "$demo/scores.root:Events"
+  kill "$server"
+  wait "$server" 2>/dev/null || true
+  trap - EXIT
+  echo "server stopped; $demo/scores.root is a friend tree of $demo/signal.root (same entries, branch score)"
 fi
 

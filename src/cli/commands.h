@@ -17,5 +17,7 @@ void add_export(CLI::App& app);
 void add_train(CLI::App& app);
 void add_plot(CLI::App& app);
 void add_serve(CLI::App& app);
+void add_client(CLI::App& app);
+void add_predict(CLI::App& app);
 
 }  // namespace m4h::cli

@@ -25,8 +25,12 @@ int main(int argc, char** argv) {
   m4h::cli::add_train(app);
   m4h::cli::add_plot(app);
   m4h::cli::add_serve(app);
+  m4h::cli::add_client(app);
+  m4h::cli::add_predict(app);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // a command chose its status (and printed why)
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;

@@ -98,4 +98,11 @@ void extract_tar_gz(const std::string& archive, const std::string& dest) {
       throw bad(archive, "entry '" + fs::relative(e.path(), dest).string() + "' is not a file or folder");
 }
 
+void make_tar_gz(const std::string& folder, const std::string& archive) {
+  if (!fs::is_directory(folder)) throw Error(ErrorCode::kNotFound, folder + ": no such folder");
+  // -C keeps the folder's own path out of the names: bundle.json lands at the archive's top.
+  const Output out = run({"tar", "-czf", archive, "-C", folder, "."});
+  if (out.status != 0) throw Error(ErrorCode::kIo, archive + ": tar failed: " + out.text.substr(0, 200));
+}
+
 }  // namespace m4h::serve

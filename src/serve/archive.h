@@ -11,4 +11,8 @@ namespace m4h::serve {
 // or when tar cannot read the archive; kUnsupported when no tar is installed.
 void extract_tar_gz(const std::string& archive, const std::string& dest);
 
+// Packs the contents of `folder` (its files at the archive's top) into `archive` with the system's
+// tar. Throws kNotFound (no such folder), kIo (tar failed), kUnsupported (no tar).
+void make_tar_gz(const std::string& folder, const std::string& archive);
+
 }  // namespace m4h::serve

@@ -261,6 +261,11 @@ InferRequest parse_infer_request(std::string_view body, std::optional<uint64_t> 
       if (!b->is_boolean()) bad("parameters.binary_data_output is not a boolean");
       req.binary_output = b->get<bool>();
     }
+    if (const json* r = member(*params, "rejected_events")) {
+      if (!r->is_string() || (*r != "nan" && *r != "error"))
+        bad("parameters.rejected_events is not \"nan\" or \"error\"");
+      req.rejected_as_nan = *r == "nan";
+    }
   }
   const json* inputs = member(j, "inputs");
   if (!inputs || !inputs->is_array() || inputs->empty()) bad("'inputs' missing, empty or not an array");

@@ -42,6 +42,9 @@ struct InferRequest {
   std::vector<Tensor> inputs;
   std::vector<RequestedOutput> outputs;  // empty: all
   bool binary_output = false;            // parameters.binary_data_output
+  // parameters.rejected_events = "nan" (our extension, for raw branches): an event the bundle's
+  // pre-processing cuts reject scores NaN instead of failing the request ("error", the default).
+  bool rejected_as_nan = false;
 };
 
 // Parses a request body. header_length: the Inference-Header-Content-Length header (the JSON

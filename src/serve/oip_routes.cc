@@ -1,6 +1,8 @@
 // OIP v2 over HTTP/REST (the KServe "predict v2" protocol, as Triton speaks it): health, server
 // and model metadata, inference (JSON and binary tensors) and the model repository extension.
+#include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "http/errors.h"
@@ -63,13 +65,26 @@ http::Response model_ready(RouteContext& ctx, const std::string& name, const std
   }
 }
 
+// Scores of the kept rows -> one row per event, NaN for the events the cuts rejected.
+std::vector<float> expand_rejected(const std::vector<float>& scores, const std::vector<int64_t>& kept,
+                                   int64_t events, int64_t outputs) {
+  std::vector<float> out(static_cast<size_t>(events * outputs), std::numeric_limits<float>::quiet_NaN());
+  for (size_t r = 0; r < kept.size(); ++r)
+    std::copy_n(scores.begin() + static_cast<int64_t>(r) * outputs, outputs, out.begin() + kept[r] * outputs);
+  return out;
+}
+
 void infer(RouteContext& ctx, http::Request& req, http::Responder respond) {
   const std::string name = req.params.at("name");
   const std::string version = version_param(req);
   std::shared_ptr<const Model> model = ctx.repository.get(name, version);
   oip::InferRequest request = oip::parse_infer_request(req.body, header_length(req));
   oip::ModelInputs inputs = oip::to_model_inputs(request, model->metadata());
-  InputBatch batch = inputs.raw ? model->normalise(inputs.events) : std::move(inputs.batch);
+  // With rejected_events "nan", rows the cuts dropped are put back as NaN after inference.
+  std::vector<int64_t> kept;
+  const bool expand = inputs.raw && request.rejected_as_nan;
+  const int64_t events = inputs.rows();
+  InputBatch batch = inputs.raw ? model->normalise(inputs.events, expand ? &kept : nullptr) : std::move(inputs.batch);
   request.inputs.clear();  // the answer needs the id and the outputs asked for, not the data
 
   const ModelMetadata& md = model->metadata();
@@ -81,7 +96,9 @@ void infer(RouteContext& ctx, http::Request& req, http::Responder respond) {
   const int64_t outputs = std::max<int64_t>(1, model->outputs());
   oip::encode_infer_response(head, request);  // an unknown output name fails before the model runs
   infer_async(ctx, name, version, std::move(batch), std::move(respond),
-              [head = std::move(head), request = std::move(request), outputs](std::vector<float>& scores) mutable {
+              [head = std::move(head), request = std::move(request), outputs, expand, events,
+               kept = std::move(kept)](std::vector<float>& scores) mutable {
+                if (expand) scores = expand_rejected(scores, kept, events, outputs);
                 head.shape = {static_cast<int64_t>(scores.size()) / outputs, outputs};
                 head.scores = std::move(scores);
                 oip::EncodedResponse enc = oip::encode_infer_response(head, request);

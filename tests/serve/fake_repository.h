@@ -48,16 +48,23 @@ class FakeModel : public Model {
     }
     return out;
   }
-  InputBatch normalise(const std::vector<RawEvent>& events) const override {
+  // A fake cut: events with a < 0 are rejected (an error without `kept`, as the real models do).
+  InputBatch normalise(const std::vector<RawEvent>& events, std::vector<int64_t>* kept = nullptr) const override {
     InputBatch b;
-    b.rows = static_cast<int64_t>(events.size());
     b.width = 3;
-    for (const RawEvent& e : events) {
+    for (size_t i = 0; i < events.size(); ++i) {
+      const RawEvent& e = events[i];
       auto a = e.find("a");
       auto bb = e.find("b");
       if (a == e.end()) throw Error(ErrorCode::kInvalidArgument, "fake: branch 'a' missing");
       if (bb == e.end()) throw Error(ErrorCode::kInvalidArgument, "fake: branch 'b' missing");
       if (a->second.size() != 1) throw Error(ErrorCode::kInvalidArgument, "fake: branch 'a' is flat");
+      if (a->second[0] < 0) {
+        if (!kept) throw Error(ErrorCode::kInvalidArgument, "fake: event " + std::to_string(i) + " fails the cut a >= 0");
+        continue;
+      }
+      if (kept) kept->push_back(static_cast<int64_t>(i));
+      ++b.rows;
       double sum = 0;
       for (double v : bb->second) sum += v;
       b.x.push_back(static_cast<float>(a->second[0]));

@@ -109,6 +109,16 @@ TEST(OipCodec, ErrorsNameTheTensorAndField) {
             std::string::npos);
 }
 
+TEST(OipCodec, RejectedEventsParameter) {
+  const std::string x = R"("inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}])";
+  EXPECT_FALSE(parse_infer_request("{" + x + "}", std::nullopt).rejected_as_nan);
+  EXPECT_TRUE(parse_infer_request(R"({"parameters": {"rejected_events": "nan"}, )" + x + "}", std::nullopt).rejected_as_nan);
+  EXPECT_FALSE(parse_infer_request(R"({"parameters": {"rejected_events": "error"}, )" + x + "}", std::nullopt).rejected_as_nan);
+  EXPECT_NE(error_of([&] { parse_infer_request(R"({"parameters": {"rejected_events": 1}, )" + x + "}", std::nullopt); })
+                .find("rejected_events"),
+            std::string::npos);
+}
+
 TEST(OipCodec, FeaturesAndMask) {
   test::FakeModel model("sum", "1");
   auto r = parse_infer_request(R"({"inputs": [

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -128,6 +129,32 @@ TEST(ServeOip, InferBinaryTensorsBothWays) {
   std::memcpy(scores, r.body.data() + n, 8);
   EXPECT_EQ(scores[0], 3.0f);
   EXPECT_EQ(scores[1], 1.0f);
+}
+
+TEST(ServeOip, RejectedEventsScoreNaNWhenAsked) {
+  Served s;
+  const std::string inputs = R"("inputs": [
+      {"name": "a", "shape": [3], "datatype": "FP32", "data": [10, -1, 20]},
+      {"name": "b", "shape": [3, 1], "datatype": "FP32", "data": [1, 2, 3]}])";
+  auto r = s.post("/v2/models/sum/infer", "{" + inputs + "}");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("fails the cut"), std::string::npos) << r.body;
+  // JSON has no NaN: a rejected event's score is null there.
+  r = s.post("/v2/models/sum/infer", R"({"parameters": {"rejected_events": "nan"}, )" + inputs + "}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["outputs"][0]["shape"], json({3, 1}));
+  EXPECT_EQ(j["outputs"][0]["data"], json({12.0, nullptr, 24.0}));
+  // Every event rejected: no model call, every score NaN.
+  r = s.post("/v2/models/sum/infer", R"({"parameters": {"rejected_events": "nan", "binary_data_output": true},
+      "inputs": [{"name": "a", "shape": [1], "datatype": "FP32", "data": [-5]},
+                 {"name": "b", "shape": [1], "datatype": "FP32", "data": [1]}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const size_t n = std::stoul(r.headers["inference-header-content-length"]);
+  ASSERT_EQ(r.body.size(), n + 4);
+  float score = 0;
+  std::memcpy(&score, r.body.data() + n, 4);
+  EXPECT_TRUE(std::isnan(score));
 }
 
 TEST(ServeOip, InferErrors) {
