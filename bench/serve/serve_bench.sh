@@ -328,7 +328,9 @@ server_runs() {  # LABEL(on|off) ARGS...
       esac
       before_n=$(metric nv_inference_count "$m")
       before_e=$(metric nv_inference_exec_count "$m")
-      wrk_run "$name" "$url" "$kind.lua"
+      script=json_post.lua  # OIP JSON and TFaaS JSON differ only in the body
+      [ "$kind" = oip_binary ] && script=oip_binary.lua
+      wrk_run "$name" "$url" "$script"
       after_n=$(metric nv_inference_count "$m")
       after_e=$(metric nv_inference_exec_count "$m")
       rows_per_exec=$(awk -v n=$((after_n - before_n)) -v e=$((after_e - before_e)) \
