@@ -299,6 +299,30 @@ stop_server() {
   SERVER_PID=
 }
 
+# Hot swap under load: wrk sends OIP JSON to the MLP while new versions of it are uploaded
+# (TFaaS /upload, which loads the new version at once). Every request must still succeed: wrk's
+# non-2xx count and socket errors land in the row's notes.
+hot_swap_run() {
+  local name=mlp_oip_json_hot_swap url=http://127.0.0.1:$PORT/v2/models/mlp/infer i code swaps=0
+  tar -czf "$RUN/mlp.tar.gz" -C "$WORK/bundles/mlp" .
+  export M4H_BENCH_BODY=$BODIES/oip.json
+  wrk_run "$name" "$url" json_post.lua &
+  local wrk_pid=$!
+  local pause
+  pause=$(awk -v d="$DURATION" 'BEGIN { printf "%.2f", d / 7 }')
+  sleep "$pause"
+  for i in 1 2 3 4 5; do
+    code=$(curl -s -o "$RUN/hot_swap_upload_$i.json" -w '%{http_code}' -X POST -H 'Content-Type: application/gzip' \
+      --data-binary "@$RUN/mlp.tar.gz" "http://127.0.0.1:$PORT/upload?name=mlp")
+    [[ $code == 201 ]] && swaps=$((swaps + 1))
+    sleep "$pause"
+  done
+  wait "$wrk_pid"
+  local note=
+  ((swaps == 5)) || note="**$((5 - swaps)) of 5 uploads failed** (hot_swap_upload_*.json)"
+  ROWS+=("mlp|OIP JSON while 5 new versions are uploaded|on|$name|-|$note")
+}
+
 # One batching mode: every model x request kind.
 server_runs() {  # LABEL(on|off) ARGS...
   local batching=$1
@@ -341,6 +365,7 @@ server_runs() {  # LABEL(on|off) ARGS...
       ROWS+=("$m|${KIND_LABEL[$kind]}|$batching|$name|$rows_per_exec|$note")
     done
   done
+  [[ $batching == on ]] && hot_swap_run
   curl -s "http://127.0.0.1:$PORT/metrics" > "$RUN/metrics_batching_$batching.txt" || true
   stop_server
 }
