@@ -1,10 +1,6 @@
 // End-to-end tests of the mlaas4hep executable: the output of ls/show/dump, FILE:TREE handling,
 // the error contract (exit status 2 and one "mlaas4hep: error:" line naming the file), and a
 // robustness sweep that runs `dump` on truncated and byte-flipped copies of every test file.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -24,36 +20,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/cli_run.h"
 #include "support/testdata.h"
-
-extern char** environ;
 
 namespace m4h::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct RunResult {
-  bool exited = false;   // normal exit: `status` is the exit status
-  int status = -1;
-  int signal = 0;        // killed by this signal (0 if it exited)
-  bool timed_out = false;
-  std::string out, err;
-
-  std::string describe() const {
-    std::ostringstream s;
-    if (timed_out) s << "timed out; ";
-    if (exited) s << "exit status " << status;
-    else s << "killed by signal " << signal;
-    s << "\n--- stderr ---\n" << err.substr(0, 4000);
-    return s.str();
-  }
-};
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 // A scratch directory private to this test process, removed at exit.
 class ScratchDir {
@@ -75,82 +48,13 @@ class ScratchDir {
   fs::path path_;
 };
 
-// Runs the CLI with `args` (no shell), stdout and stderr captured through files (stdout sent to
-// /dev/null when `discard_stdout`). The child is killed after `timeout_s` seconds.
-RunResult run_cli(const std::vector<std::string>& args, int timeout_s = 60,
-                  bool discard_stdout = false) {
-  static ScratchDir scratch;
-  static int n = 0;
-  const fs::path out_path = scratch.path() / ("out" + std::to_string(n));
-  const fs::path err_path = scratch.path() / ("err" + std::to_string(n++));
-  const std::string exe = cli_path();
-  std::vector<std::string> argv_s{exe};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, discard_stdout ? "/dev/null" : out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  RunResult r;
-  if (rc != 0) {
-    ADD_FAILURE() << "cannot start " << exe << ": " << std::strerror(rc);
-    return r;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  int wstatus = 0;
-  auto pause = std::chrono::microseconds(200);
-  for (;;) {
-    pid_t w = ::waitpid(pid, &wstatus, WNOHANG);
-    if (w == pid) break;
-    if (w < 0 && errno != EINTR) {
-      ADD_FAILURE() << "waitpid failed: " << std::strerror(errno);
-      return r;
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      r.timed_out = true;
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &wstatus, 0);
-      break;
-    }
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(20000));
-  }
-  if (WIFEXITED(wstatus)) {
-    r.exited = true;
-    r.status = WEXITSTATUS(wstatus);
-  } else if (WIFSIGNALED(wstatus)) {
-    r.signal = WTERMSIG(wstatus);
-  }
-  if (!discard_stdout) r.out = read_text(out_path);
-  r.err = read_text(err_path);
-  std::error_code ec;
-  fs::remove(out_path, ec);
-  fs::remove(err_path, ec);
-  return r;
-}
-
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> v;
-  std::istringstream in(s);
-  for (std::string line; std::getline(in, line);) v.push_back(line);
-  return v;
-}
-
 bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
 
 // The error contract: exit status 2 and exactly one stderr line, "mlaas4hep: error: ...",
 // naming `file`.
-void expect_error(const RunResult& r, const std::string& file) {
+void expect_error(const CliResult& r, const std::string& file) {
   EXPECT_TRUE(r.exited && r.status == 2) << r.describe();
   auto lines = lines_of(r.err);
   ASSERT_EQ(lines.size(), 1u) << r.describe();
@@ -160,7 +64,7 @@ void expect_error(const RunResult& r, const std::string& file) {
   EXPECT_TRUE(r.out.empty()) << r.out.substr(0, 2000);
 }
 
-void expect_ok(const RunResult& r) { ASSERT_TRUE(r.exited && r.status == 0) << r.describe(); }
+void expect_ok(const CliResult& r) { ASSERT_TRUE(r.exited && r.status == 0) << r.describe(); }
 
 const char* const kSimpleJson =
     R"({"tree": "tree", "entries": 4, "start": 0, "stop": 4, "branches": {"one": [1, 2, 3, 4], )"
@@ -382,7 +286,7 @@ std::vector<Mutant> mutants_of(const std::vector<uint8_t>& orig, uint32_t seed) 
 // tree by tree in turn.
 std::vector<std::string> trees_of(const std::string& file) {
   std::vector<std::string> trees;
-  auto r = run_cli({"ls", file}, kRunTimeoutS);
+  auto r = run_cli({"ls", file}, {.timeout_s = kRunTimeoutS});
   if (!(r.exited && r.status == 0)) return trees;
   for (const auto& line : lines_of(r.out)) {
     auto t1 = line.find('\t');
@@ -397,7 +301,7 @@ std::vector<std::string> trees_of(const std::string& file) {
   return trees;
 }
 
-std::string check_contract(const RunResult& r) {
+std::string check_contract(const CliResult& r) {
   if (r.timed_out) return "hung (killed after " + std::to_string(kRunTimeoutS) + " s)";
   if (!r.exited) return "killed by signal " + std::to_string(r.signal);
   if (r.status != 0 && r.status != 2) return "exit status " + std::to_string(r.status);
@@ -443,7 +347,7 @@ TEST_P(CliRobustness, DamagedFilesFailCleanly) {
       }
       std::string spec = mpath.string();
       if (trees.size() > 1) spec += ":" + trees[k % trees.size()];
-      auto r = run_cli({"dump", spec}, kRunTimeoutS, /*discard_stdout=*/true);
+      auto r = run_cli({"dump", spec}, {.timeout_s = kRunTimeoutS, .discard_stdout = true});
       ++runs;
       ok += r.exited && r.status == 0;
       errors += r.exited && r.status == 2;

@@ -1,7 +1,6 @@
 // `mlaas4hep specs` and `mlaas4hep export` end to end: the files they write, specs reused while
 // the inputs are unchanged, and the error contract for bad input (exit status 2, one
 // "mlaas4hep: error:" line that says what is wrong).
-#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
@@ -14,34 +13,26 @@
 #include <vector>
 
 #include "data/data_test_util.h"
+#include "support/cli_run.h"
 #include "support/testdata.h"
 
 namespace m4h::test {
 namespace {
-
-struct CliRun {
-  int status = -1;
-  std::string out, err;
-};
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// Runs the CLI through the shell (arguments here never hold spaces or quotes).
-CliRun run(const Scratch& s, const std::string& args) {
-  const std::string out = s.path("stdout"), err = s.path("stderr");
-  const std::string cmd = cli_path() + " " + args + " </dev/null >" + out + " 2>" + err;
-  const int rc = std::system(cmd.c_str());
-  CliRun r;
-  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
+// Runs the CLI with `args` split at spaces (arguments here never hold spaces).
+CliResult run(const Scratch&, const std::string& args) {
+  std::vector<std::string> argv;
+  std::istringstream in(args);
+  for (std::string a; in >> a;) argv.push_back(a);
+  return run_cli(argv);
 }
 
-void expect_error(const CliRun& r, const std::string& needle) {
+void expect_error(const CliResult& r, const std::string& needle) {
   EXPECT_EQ(r.status, 2) << r.err;
   std::vector<std::string> lines;
   std::istringstream in(r.err);
@@ -68,7 +59,7 @@ class DataCli : public ::testing::Test {
 };
 
 TEST_F(DataCli, SpecsThenExportNpyAndCsv) {
-  CliRun r = run(s_, "specs " + data_args() + " -o " + s_.path("specs.json"));
+  CliResult r = run(s_, "specs " + data_args() + " -o " + s_.path("specs.json"));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("1500 events after cuts from 2 files"), std::string::npos) << r.out;
   EXPECT_EQ(r.err, "");  // not a terminal, and too short for a periodic line
@@ -94,7 +85,7 @@ TEST_F(DataCli, SpecsThenExportNpyAndCsv) {
 
 TEST_F(DataCli, ExportReusesSpecsUntilAFileChanges) {
   const std::string out = " -q -o " + s_.path("out");
-  CliRun r = run(s_, "export " + data_args() + out);
+  CliResult r = run(s_, "export " + data_args() + out);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("specs computed"), std::string::npos) << r.out;
   r = run(s_, "export " + data_args() + out);

@@ -2,11 +2,6 @@
 // in-test HTTP server (tests/support/http_test_server.h) serving real test files: the same output
 // as the local file, --verbose I/O statistics (per chunk with --chunk-size), --coalesce-gap,
 // --redirector, and the error contract for remote failures. Real xrootd servers: tests/remote.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -22,9 +17,8 @@
 
 #include "cli/tree_spec.h"
 #include "support/http_test_server.h"
+#include "support/cli_run.h"
 #include "support/testdata.h"
-
-extern char** environ;
 
 namespace m4h::test {
 namespace {
@@ -61,74 +55,14 @@ TEST(TreeSpecUrl, PathsForTheRedirectorAndLocalPaths) {
 // ---------------------------------------------------------------------------------------------
 // The CLI over HTTP
 
-struct RunResult {
-  int status = -1;  // exit status; -1 if killed
-  std::string out, err;
-};
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 std::vector<uint8_t> read_bytes(const std::string& p) {
   std::ifstream in(p, std::ios::binary);
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// Runs the CLI (no shell), killed after timeout_s.
-RunResult run_cli(const std::vector<std::string>& args, int timeout_s = 60) {
-  static int n = 0;
-  const fs::path dir = fs::temp_directory_path();
-  const std::string stem = "m4h-remote-cli-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-  const fs::path out_path = dir / (stem + ".out"), err_path = dir / (stem + ".err");
-  std::vector<std::string> argv_s{cli_path()};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  RunResult r;
-  int rc = posix_spawn(&pid, argv_s[0].c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
-    ADD_FAILURE() << "cannot start " << argv_s[0];
-    return r;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  int wstatus = 0;
-  for (;;) {
-    if (::waitpid(pid, &wstatus, WNOHANG) == pid) break;
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &wstatus, 0);
-      ADD_FAILURE() << "mlaas4hep timed out";
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  if (WIFEXITED(wstatus)) r.status = WEXITSTATUS(wstatus);
-  r.out = read_text(out_path);
-  r.err = read_text(err_path);
-  fs::remove(out_path);
-  fs::remove(err_path);
-  return r;
-}
-
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> v;
-  std::istringstream in(s);
-  for (std::string line; std::getline(in, line);) v.push_back(line);
-  return v;
-}
 
 // The one-line error contract, naming `url`.
-void expect_error(const RunResult& r, const std::string& url) {
+void expect_error(const CliResult& r, const std::string& url) {
   EXPECT_EQ(r.status, 2) << r.err;
   auto lines = lines_of(r.err);
   ASSERT_EQ(lines.size(), 1u) << r.err;
@@ -244,7 +178,7 @@ TEST(RemoteCli, RemoteFailuresFollowTheErrorContract) {
   for (const std::string& url : {"root://127.0.0.1:" + std::to_string(port) + "//f.root",
                                 "http://127.0.0.1:" + std::to_string(port) + "/f.root"}) {
     const auto t0 = std::chrono::steady_clock::now();
-    expect_error(run_cli({"dump", url + ":Events", "--retries", "0", "--timeout", "5"}, 30), url);
+    expect_error(run_cli({"dump", url + ":Events", "--retries", "0", "--timeout", "5"}, {.timeout_s = 30}), url);
     EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0) << url;
   }
   auto bad = run_cli({"dump", server.url(), "--timeout", "0"});
