@@ -19,6 +19,7 @@ packages=(
   libboost-dev libboost-system-dev libssl-dev # the HTTP server (Boost.Beast/Asio, optional TLS)
   libprotobuf-dev protobuf-compiler           # the TFaaS protobuf API (Row -> Predictions)
   wrk hey nginx-light                         # bench/serve: load generators and the nginx ceiling
+  libsqlite3-dev                              # the workflow server's job store
 )
 # Node.js and npm run the jsroot oracle. A machine may already have them from another source
 # (NodeSource's nodejs bundles npm and conflicts with Debian's npm package): only add what is missing.

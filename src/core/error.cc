@@ -11,6 +11,10 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kCorrupt: return "corrupt data";
     case ErrorCode::kUnsupported: return "unsupported";
     case ErrorCode::kAuth: return "authentication";
+    case ErrorCode::kPermissionDenied: return "permission denied";
+    case ErrorCode::kConflict: return "conflict";
+    case ErrorCode::kTooLarge: return "too large";
+    case ErrorCode::kResourceExhausted: return "resource exhausted";
     case ErrorCode::kCancelled: return "cancelled";
     case ErrorCode::kInternal: return "internal error";
   }

@@ -16,7 +16,11 @@ enum class ErrorCode {
   kTimeout,
   kCorrupt,
   kUnsupported,
-  kAuth,
+  kAuth,              // who you are is unknown (HTTP 401)
+  kPermissionDenied,  // known, but not allowed (403)
+  kConflict,          // not in a state that allows it: a running job deleted, say (409)
+  kTooLarge,          // an upload or body over its limit (413)
+  kResourceExhausted, // a queue or quota is full: retry later (429)
   kCancelled,
   kInternal,
 };

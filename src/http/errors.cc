@@ -10,6 +10,10 @@ int status_for(ErrorCode code) {
     case ErrorCode::kUnsupported: return 400;  // a request asking for what we do not do
     case ErrorCode::kNotFound: return 404;
     case ErrorCode::kAuth: return 401;
+    case ErrorCode::kPermissionDenied: return 403;
+    case ErrorCode::kConflict: return 409;
+    case ErrorCode::kTooLarge: return 413;
+    case ErrorCode::kResourceExhausted: return 429;
     case ErrorCode::kTimeout: return 503;    // retry later, as OIP clients do on 503
     case ErrorCode::kCancelled: return 503;  // shutting down or model unloaded mid-request
     case ErrorCode::kIo:
@@ -26,10 +30,13 @@ std::string_view reason_phrase(int status) {
     case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 409: return "Conflict";
     case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";

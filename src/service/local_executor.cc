@@ -1,0 +1,265 @@
+// The local executor. The server is multithreaded, so between fork() and execve() the children
+// call async-signal-safe functions only: everything they need (argument and environment arrays,
+// paths, limits) is prepared before the fork.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "core/error.h"
+#include "service/executor.h"
+
+extern char** environ;
+
+namespace m4h::service {
+namespace {
+
+// Start time of a live process in clock ticks since boot (/proc/PID/stat field 22); -1 when it
+// is gone or a zombie (it has ended; its parent has not collected it yet).
+int64_t start_time_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');  // the command name may hold spaces and parentheses
+  if (paren == std::string::npos || paren + 2 >= stat.size()) return -1;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i == 3 && (field == "Z" || field == "X")) return -1;
+    if (i == 22) return std::stoll(field);
+  }
+  return -1;
+}
+
+struct Handle {
+  pid_t pid = -1;
+  int64_t start = -1;
+};
+
+Handle parse_handle(const std::string& h) {
+  Handle r;
+  const size_t colon = h.find(':');
+  if (colon == std::string::npos) throw Error(ErrorCode::kInvalidArgument, "local executor: bad handle '" + h + "'");
+  int pid = -1;
+  std::from_chars(h.data(), h.data() + colon, pid);
+  std::from_chars(h.data() + colon + 1, h.data() + h.size(), r.start);
+  r.pid = pid;
+  if (r.pid <= 1) throw Error(ErrorCode::kInvalidArgument, "local executor: bad handle '" + h + "'");
+  return r;
+}
+
+// Writes a decimal number into buf (async-signal-safe); returns the end.
+char* put_number(char* p, long v) {
+  char tmp[24];
+  int n = 0;
+  if (v < 0) {
+    *p++ = '-';
+    v = -v;
+  }
+  do {
+    tmp[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  while (n > 0) *p++ = tmp[--n];
+  return p;
+}
+
+void put(int fd, const char* s) {
+  size_t n = std::strlen(s);
+  while (n > 0) {
+    const ssize_t w = ::write(fd, s, n);
+    if (w <= 0) return;
+    s += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+class LocalExecutor final : public Executor {
+ public:
+  std::string name() const override { return "local"; }
+
+  std::string start(const Launch& l) override {
+    if (l.argv.empty()) throw Error(ErrorCode::kInvalidArgument, "local executor: empty argument vector");
+    // Everything the children touch, prepared here.
+    std::vector<std::string> env_s;
+    std::map<std::string, std::string> overrides;
+    for (const auto& e : l.env) overrides[e.substr(0, e.find('='))] = e;
+    for (char** e = environ; *e; ++e) {
+      const std::string s(*e);
+      if (!overrides.count(s.substr(0, s.find('=')))) env_s.push_back(s);
+    }
+    for (const auto& [k, v] : overrides) env_s.push_back(v);
+    std::vector<char*> argv, envp;
+    std::vector<std::string> argv_s = l.argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const std::string status_tmp = l.status_file + ".tmp";
+    const rlim_t data_limit = l.memory_mb > 0 ? static_cast<rlim_t>(l.memory_mb) << 20 : RLIM_INFINITY;
+    const char* exe = argv_s[0].c_str();
+    const char* workdir = l.workdir.c_str();
+    const char* log = l.log.c_str();
+    const char* status_final = l.status_file.c_str();
+    const char* status_part = status_tmp.c_str();
+
+    int ready[2];  // the supervisor reports a failed start through this pipe
+    if (::pipe2(ready, O_CLOEXEC) != 0) throw Error(ErrorCode::kIo, "local executor: pipe: " + std::string(std::strerror(errno)));
+    const pid_t supervisor = ::fork();
+    if (supervisor < 0) {
+      ::close(ready[0]);
+      ::close(ready[1]);
+      throw Error(ErrorCode::kIo, "local executor: fork: " + std::string(std::strerror(errno)));
+    }
+    if (supervisor == 0) {
+      // The supervisor: its own session (the server's signals and terminal are not its own), no
+      // descriptor of the server's (listening sockets, the job database) but the pipe.
+      ::setsid();
+      for (int fd = 3; fd < 1024; ++fd)
+        if (fd != ready[1]) ::close(fd);
+      sigset_t none;
+      sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      struct sigaction dfl {};
+      dfl.sa_handler = SIG_DFL;
+      for (int s : {SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT}) ::sigaction(s, &dfl, nullptr);
+      // A cancel signals the whole group: the job stops, the supervisor stays to write its status.
+      struct sigaction ign {};
+      ign.sa_handler = SIG_IGN;
+      ::sigaction(SIGTERM, &ign, nullptr);
+      const int logfd = ::open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      const pid_t job = ::fork();
+      if (job == 0) {
+        ::sigaction(SIGTERM, &dfl, nullptr);
+        const int devnull = ::open("/dev/null", O_RDONLY);
+        if (devnull >= 0) ::dup2(devnull, 0);
+        if (logfd >= 0) {
+          ::dup2(logfd, 1);
+          ::dup2(logfd, 2);
+        }
+        if (::chdir(workdir) != 0) {
+          put(2, "mlaas4hep: cannot enter the job's folder\n");
+          ::_exit(126);
+        }
+        if (data_limit != RLIM_INFINITY) {
+          struct rlimit rl {data_limit, data_limit};
+          ::setrlimit(RLIMIT_DATA, &rl);
+        }
+        ::execve(exe, argv.data(), envp.data());
+        char code[24];
+        *put_number(code, errno) = '\0';
+        put(2, "mlaas4hep: cannot start ");
+        put(2, exe);
+        put(2, ": errno ");
+        put(2, code);
+        put(2, "\n");
+        ::_exit(127);
+      }
+      if (job < 0) {
+        put(ready[1], "fork failed");
+        ::_exit(1);
+      }
+      ::close(ready[1]);  // started: the server stops waiting
+      int ws = 0;
+      while (::waitpid(job, &ws, 0) < 0 && errno == EINTR) {
+      }
+      char line[64];
+      char* p = line;
+      if (WIFSIGNALED(ws)) {
+        std::memcpy(p, "signal ", 7);
+        p = put_number(p + 7, WTERMSIG(ws));
+      } else {
+        std::memcpy(p, "exit ", 5);
+        p = put_number(p + 5, WEXITSTATUS(ws));
+      }
+      *p++ = '\n';
+      const int sfd = ::open(status_part, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (sfd >= 0) {
+        ssize_t unused = ::write(sfd, line, static_cast<size_t>(p - line));
+        (void)unused;
+        ::fsync(sfd);
+        ::close(sfd);
+        ::rename(status_part, status_final);
+      }
+      ::_exit(0);
+    }
+    ::close(ready[1]);
+    char buf[64];
+    const ssize_t n = ::read(ready[0], buf, sizeof buf);
+    ::close(ready[0]);
+    if (n > 0) {
+      ::waitpid(supervisor, nullptr, 0);
+      throw Error(ErrorCode::kIo, "local executor: cannot start " + l.argv[0] + ": " + std::string(buf, static_cast<size_t>(n)));
+    }
+    const int64_t start = start_time_of(supervisor);
+    {
+      std::lock_guard lock(mutex_);
+      children_.insert(supervisor);
+    }
+    return std::to_string(supervisor) + ":" + std::to_string(start);
+  }
+
+  Poll poll(const std::string& handle, const std::string& status_file) override {
+    const Handle h = parse_handle(handle);
+    bool ended = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (children_.count(h.pid)) {
+        int ws = 0;
+        const pid_t w = ::waitpid(h.pid, &ws, WNOHANG);
+        if (w == h.pid || (w < 0 && errno == ECHILD)) {
+          children_.erase(h.pid);
+          ended = true;
+        }
+      } else {
+        // Started by an earlier run of the server: alive while the PID holds the same process.
+        ended = h.start < 0 || start_time_of(h.pid) != h.start;
+      }
+    }
+    Poll p;
+    if (!ended) return p;
+    std::ifstream in(status_file);
+    std::string kind;
+    int value = -1;
+    if (in >> kind >> value && (kind == "exit" || kind == "signal")) {
+      p.state = RunState::kExited;
+      p.exit_code = kind == "exit" ? value : 128 + value;
+      p.detail = kind + " " + std::to_string(value);
+    } else {
+      p.state = RunState::kGone;
+      p.detail = "the job's process ended without writing its status (killed with its supervisor?)";
+    }
+    return p;
+  }
+
+  void cancel(const std::string& handle, int grace_ms) override {
+    const Handle h = parse_handle(handle);
+    if (h.start < 0 || start_time_of(h.pid) != h.start) return;  // already gone
+    ::kill(-h.pid, SIGTERM);                      // the job (the supervisor ignores it)
+    std::thread([h, grace_ms] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(grace_ms));
+      if (start_time_of(h.pid) == h.start) ::kill(-h.pid, SIGKILL);
+    }).detach();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::set<pid_t> children_;
+};
+
+}  // namespace
+
+std::unique_ptr<Executor> make_local_executor() { return std::make_unique<LocalExecutor>(); }
+
+}  // namespace m4h::service
