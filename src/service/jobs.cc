@@ -1,0 +1,254 @@
+#include "service/jobs.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+
+#include "core/error.h"
+
+namespace m4h::service {
+namespace {
+
+namespace fs = std::filesystem;
+
+void write_file(const fs::path& p, const std::string& content) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << content;
+  out.close();
+  if (!out) throw Error(ErrorCode::kIo, "cannot write " + p.string());
+}
+
+// The last non-empty line of a log (the training's error message, usually), at most 300 bytes.
+std::string last_line_of(const fs::path& log) {
+  std::ifstream in(log, std::ios::binary);
+  if (!in) return {};
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  const std::streamoff from = size > 4096 ? size - 4096 : 0;
+  in.seekg(from);
+  std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r' || tail.back() == ' ')) tail.pop_back();
+  const size_t nl = tail.rfind('\n');
+  std::string line = nl == std::string::npos ? tail : tail.substr(nl + 1);
+  if (const size_t cr = line.rfind('\r'); cr != std::string::npos) line = line.substr(cr + 1);  // progress lines
+  return line.size() > 300 ? line.substr(0, 300) + "..." : line;
+}
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  uint64_t v = rng();
+  for (int i = 0; i < 8; ++i, v >>= 4) s += hex[v & 15];
+  return s;
+}
+
+}  // namespace
+
+JobService::JobService(JobStore& store, Executor& executor, JobServiceOptions options)
+    : store_(store), executor_(executor), options_(std::move(options)) {
+  if (options_.cpus <= 0) options_.cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  fs::create_directories(fs::path(options_.state_dir) / "jobs");
+  // Jobs an earlier run of the server left running: follow them again, or record how they ended.
+  for (const Job& j : store_.list({.owner = "", .state = JobState::kRunning, .limit = 1 << 30, .before_id = 0})) {
+    if (j.external_id.empty()) {
+      store_.transition(j.id, {JobState::kRunning}, JobState::kFailed,
+                        {.reason = "the server stopped while starting this job; submit it again"});
+      log("job " + std::to_string(j.id) + ": failed (the server stopped while starting it)");
+      continue;
+    }
+    const Poll p = executor_.poll(j.external_id, (fs::path(job_dir(j.id)) / "status").string());
+    if (p.state == RunState::kRunning) {
+      running_[j.id] = {j.external_id, j.resources.cpus};
+      log("job " + std::to_string(j.id) + ": still running (" + j.external_id + "), followed again");
+    } else {
+      finish(j.id, p);
+    }
+  }
+  dispatcher_ = std::thread([this] { run(); });
+}
+
+JobService::~JobService() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (dispatcher_.joinable()) dispatcher_.join();
+}
+
+std::string JobService::job_dir(int64_t id) const {
+  return (fs::path(options_.state_dir) / "jobs" / std::to_string(id)).string();
+}
+
+void JobService::log(const std::string& line) const {
+  if (options_.log) options_.log(line);
+}
+
+Job JobService::submit(const std::string& owner, const Workflow& workflow) {
+  Job j;
+  j.owner = owner;
+  j.name = workflow.name.empty() ? "job-" + random_suffix() : workflow.name;
+  Workflow stored = workflow;
+  stored.name = j.name;
+  j.workflow = to_json(stored);
+  j.resources = workflow.resources;
+  j.executor = executor_.name();
+  auto created = store_.create_if_queue_below(j, options_.max_queued);
+  if (!created)
+    throw Error(ErrorCode::kResourceExhausted, "the queue is full (" + std::to_string(options_.max_queued) +
+                                                   " jobs queued): submit again later");
+  log("job " + std::to_string(created->id) + ": queued for " + owner);
+  wake_.notify_all();
+  return *created;
+}
+
+Job JobService::cancel(int64_t id, const std::string& by) {
+  auto j = store_.get(id);
+  if (!j) throw Error(ErrorCode::kNotFound, "no job " + std::to_string(id));
+  const std::string reason = "cancelled by " + by;
+  if (!store_.transition(id, {JobState::kQueued, JobState::kRunning}, JobState::kCancelled, {.reason = reason})) {
+    j = store_.get(id);
+    throw Error(ErrorCode::kConflict, "job " + std::to_string(id) + " has already ended (" +
+                                          std::string(job_state_name(j ? j->state : JobState::kCancelled)) + ")");
+  }
+  // The dispatcher keeps polling it until its process is gone; the cancelled state stays.
+  if (j->state == JobState::kRunning && !j->external_id.empty()) executor_.cancel(j->external_id, options_.cancel_grace_ms);
+  log("job " + std::to_string(id) + ": " + reason);
+  wake_.notify_all();
+  return *store_.get(id);
+}
+
+void JobService::remove(int64_t id) {
+  auto j = store_.get(id);
+  if (!j) throw Error(ErrorCode::kNotFound, "no job " + std::to_string(id));
+  if (!store_.remove(id))
+    throw Error(ErrorCode::kConflict, "job " + std::to_string(id) + " is " + std::string(job_state_name(j->state)) +
+                                          ": cancel it first");
+  std::error_code ec;
+  fs::remove_all(job_dir(id), ec);
+}
+
+void JobService::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    try {
+      poll_running();
+      start_queued();
+    } catch (const std::exception& e) {
+      log(std::string("dispatcher: ") + e.what());  // a store error: tried again next round
+    }
+    lock.lock();
+    wake_.wait_for(lock, options_.poll_interval);
+  }
+}
+
+void JobService::poll_running() {
+  for (auto it = running_.begin(); it != running_.end();) {
+    const Poll p = executor_.poll(it->second.handle, (fs::path(job_dir(it->first)) / "status").string());
+    if (p.state == RunState::kRunning) {
+      ++it;
+      continue;
+    }
+    const int64_t id = it->first;
+    it = running_.erase(it);
+    finish(id, p);
+  }
+}
+
+void JobService::start_queued() {
+  int used = 0;
+  for (const auto& [id, r] : running_) used += r.cpus;
+  for (const Job& j : store_.queued(16)) {
+    const int cpus = std::min(j.resources.cpus, options_.cpus);
+    if (!running_.empty() && used + cpus > options_.cpus) break;  // first come, first served
+    start(j);
+    used += cpus;
+  }
+}
+
+void JobService::start(const Job& job) {
+  // Running before the process exists: a crash in between leaves a running job without a handle,
+  // which the next start marks failed, never a second process for the same job.
+  if (!store_.transition(job.id, {JobState::kQueued}, JobState::kRunning)) return;  // cancelled meanwhile
+  const fs::path dir = job_dir(job.id);
+  try {
+    const Workflow w = workflow_from_json(job.workflow);
+    fs::create_directories(dir / "inputs");
+    std::string files, labels;
+    for (const auto& f : w.files) files += f + "\n";
+    for (const auto l : w.labels) labels += std::to_string(l) + "\n";
+    write_file(dir / "inputs" / "files.txt", files);
+    write_file(dir / "inputs" / "labels.txt", labels);
+    write_file(dir / "inputs" / "params.json", w.params_json);
+    // The model is copied in: the job does not depend on its upload staying.
+    std::string model;
+    if (!w.model_file.empty()) {
+      model = (dir / "inputs" / ("model" + fs::path(w.model_file).extension().string())).string();
+      fs::copy_file(w.model_file, model, fs::copy_options::overwrite_existing);
+    } else {
+      model = (dir / "inputs" / "model.json").string();
+      write_file(model, w.model_json);
+    }
+    Launch l;
+    l.argv = {options_.ml_executable, "train", "--files", "inputs/files.txt", "--labels", "inputs/labels.txt",
+              "--params", "inputs/params.json", "--model", model, "--fout", "bundle", "--threads",
+              std::to_string(w.resources.cpus), "--device", w.resources.device, "--quiet"};
+    if (!w.preproc_json.empty()) {
+      write_file(dir / "inputs" / "preproc.json", w.preproc_json);
+      l.argv.insert(l.argv.end(), {"--preproc", "inputs/preproc.json"});
+    }
+    const std::string threads = std::to_string(w.resources.cpus);
+    l.env = {"OMP_NUM_THREADS=" + threads, "OPENBLAS_NUM_THREADS=" + threads, "OMP_WAIT_POLICY=passive"};
+    l.workdir = dir.string();
+    l.log = (dir / "log.txt").string();
+    l.status_file = (dir / "status").string();
+    l.cpus = w.resources.cpus;
+    l.memory_mb = w.resources.memory_mb;
+    {
+      std::ofstream header(l.log, std::ios::app);
+      header << "mlaas4hep server: job " << job.id << " of " << job.owner << " started on the " << executor_.name()
+             << " executor (" << w.resources.cpus << " CPU" << (w.resources.cpus > 1 ? "s" : "") << ")\n";
+    }
+    const std::string handle = executor_.start(l);
+    store_.update(job.id, {.external_id = handle});
+    running_[job.id] = {handle, std::min(job.resources.cpus, options_.cpus)};
+    log("job " + std::to_string(job.id) + ": started (" + handle + ")");
+  } catch (const std::exception& e) {
+    store_.transition(job.id, {JobState::kRunning}, JobState::kFailed, {.reason = std::string("could not start: ") + e.what()});
+    log("job " + std::to_string(job.id) + ": could not start: " + e.what());
+  }
+}
+
+void JobService::finish(int64_t id, const Poll& p) {
+  const fs::path dir = job_dir(id);
+  if (p.state == RunState::kGone) {
+    if (store_.transition(id, {JobState::kRunning}, JobState::kFailed, {.reason = p.detail}))
+      log("job " + std::to_string(id) + ": failed: " + p.detail);
+    return;
+  }
+  if (p.exit_code != 0) {
+    std::string reason = "training failed (" + p.detail + ")";
+    if (const std::string last = last_line_of(dir / "log.txt"); !last.empty()) reason += ": " + last;
+    if (store_.transition(id, {JobState::kRunning}, JobState::kFailed, {.exit_code = p.exit_code, .reason = reason}))
+      log("job " + std::to_string(id) + ": " + reason);
+    return;
+  }
+  if (!store_.transition(id, {JobState::kRunning}, JobState::kSucceeded, {.exit_code = 0})) return;  // cancelled
+  log("job " + std::to_string(id) + ": succeeded");
+  if (!options_.publish) return;
+  auto job = store_.get(id);
+  if (!job) return;
+  try {
+    const std::string published = options_.publish(*job, (dir / "bundle").string());
+    store_.update(id, {.published = published});
+    log("job " + std::to_string(id) + ": published as " + published);
+  } catch (const std::exception& e) {
+    store_.update(id, {.reason = std::string("not published: ") + e.what()});
+    log("job " + std::to_string(id) + ": not published: " + e.what());
+  }
+}
+
+}  // namespace m4h::service

@@ -1,0 +1,207 @@
+// The job runner with the local executor and a stand-in for mlaas4hep-ml (a shell script that
+// behaves like `train` by the first label: 9 fails, 8 runs for a long time, 7 for a second):
+// jobs run, fail with the training's last line as reason, are cancelled, share the CPUs, are
+// refused past the queue limit, and are found again by a restarted service.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/error.h"
+#include "service/jobs.h"
+
+namespace m4h::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace service;
+
+constexpr const char* kFakeTrain = R"sh(#!/bin/sh
+out=""
+while [ $# -gt 0 ]; do
+  case "$1" in --fout) out="$2"; shift ;; esac
+  shift
+done
+cat inputs/files.txt
+case "$(head -n 1 inputs/labels.txt)" in
+  9) echo "mlaas4hep: error: params.json: no branches selected" >&2; exit 2 ;;
+  8) sleep 30 ;;
+  7) sleep 1 ;;
+esac
+mkdir -p "$out" && echo '{"auc": 0.8}' > "$out/metrics.json"
+)sh";
+
+struct Fixture {
+  Fixture() : dir(fs::temp_directory_path() / ("m4h-jobs-" + std::to_string(::getpid()) + "-" + std::to_string(n++))) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    fake = (dir / "fake-ml").string();
+    std::ofstream(fake) << kFakeTrain;
+    fs::permissions(fake, fs::perms::owner_all);
+  }
+  ~Fixture() { fs::remove_all(dir); }
+
+  JobServiceOptions options(int cpus = 2) const {
+    JobServiceOptions o;
+    o.state_dir = (dir / "state").string();
+    o.ml_executable = fake;
+    o.cpus = cpus;
+    o.poll_interval = std::chrono::milliseconds(20);
+    o.cancel_grace_ms = 1000;
+    return o;
+  }
+  static Workflow workflow(int64_t label, int cpus = 1) {
+    Workflow w;
+    w.files = {"root://host//a.root", "root://host//b.root"};
+    w.labels = {label, 0};
+    w.model_json = R"({"type": "mlp"})";
+    w.params_json = R"({"nevts": 10})";
+    w.resources.cpus = cpus;
+    return w;
+  }
+  static inline int n = 0;
+  fs::path dir;
+  std::string fake;
+};
+
+// Waits (at most 30 s) until the job is in a final state.
+Job wait_final(JobStore& store, int64_t id) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    auto j = store.get(id);
+    if (!j || is_final(j->state) || std::chrono::steady_clock::now() > deadline) return j.value_or(Job{});
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+Job wait_state(JobStore& store, int64_t id, JobState state) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  auto j = store.get(id);
+  while (j && j->state != state && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    j = store.get(id);
+  }
+  return j.value_or(Job{});
+}
+
+TEST(JobService, RunsPublishesAndRecordsFailures) {
+  Fixture f;
+  JobStore store(":memory:");
+  auto ex = make_local_executor();
+  auto o = f.options();
+  std::string published_bundle;
+  o.publish = [&](const Job& j, const std::string& bundle) {
+    published_bundle = bundle;
+    return j.name + "/1";
+  };
+  JobService jobs(store, *ex, o);
+  Workflow w = f.workflow(1);
+  w.name = "ttH";
+  const Job ok = jobs.submit("alice", w);
+  const Job bad = jobs.submit("alice", f.workflow(9));
+  EXPECT_EQ(ok.state, JobState::kQueued);
+  EXPECT_EQ(ok.owner, "alice");
+  EXPECT_EQ(ok.name, "ttH");
+  EXPECT_EQ(bad.name.rfind("job-", 0), 0u);
+
+  const Job done = wait_final(store, ok.id);
+  EXPECT_EQ(done.state, JobState::kSucceeded) << done.reason;
+  EXPECT_EQ(done.exit_code, 0);
+  EXPECT_EQ(done.published, "ttH/1");
+  EXPECT_EQ(published_bundle, jobs.job_dir(ok.id) + "/bundle");
+  EXPECT_TRUE(fs::exists(published_bundle + "/metrics.json"));
+  // The job's inputs: what train reads.
+  EXPECT_EQ(std::ifstream(jobs.job_dir(ok.id) + "/inputs/labels.txt").rdbuf() != nullptr, true);
+  std::ifstream log(jobs.job_dir(ok.id) + "/log.txt");
+  std::string log_text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log_text.find("root://host//a.root\nroot://host//b.root\n"), std::string::npos) << log_text;
+  EXPECT_GT(done.started_ms, 0);
+  EXPECT_GE(done.finished_ms, done.started_ms);
+
+  const Job failed = wait_final(store, bad.id);
+  EXPECT_EQ(failed.state, JobState::kFailed);
+  EXPECT_EQ(failed.exit_code, 2);
+  EXPECT_EQ(failed.reason, "training failed (exit 2): mlaas4hep: error: params.json: no branches selected");
+  EXPECT_EQ(failed.published, "");
+
+  EXPECT_THROW(jobs.remove(999), Error);
+  jobs.remove(failed.id);
+  EXPECT_FALSE(store.get(failed.id));
+  EXPECT_FALSE(fs::exists(jobs.job_dir(failed.id)));
+}
+
+TEST(JobService, CancelQueuedAndRunningJobs) {
+  Fixture f;
+  JobStore store(":memory:");
+  auto ex = make_local_executor();
+  JobService jobs(store, *ex, f.options(1));
+  const Job slow = jobs.submit("alice", f.workflow(8));
+  const Job waiting = jobs.submit("alice", f.workflow(1));
+  wait_state(store, slow.id, JobState::kRunning);
+  // One CPU: the second job waits for the first.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(store.get(waiting.id)->state, JobState::kQueued);
+  EXPECT_EQ(jobs.cancel(waiting.id, "alice").state, JobState::kCancelled);
+  const Job c = jobs.cancel(slow.id, "admin");
+  EXPECT_EQ(c.state, JobState::kCancelled);
+  EXPECT_EQ(c.reason, "cancelled by admin");
+  try {
+    jobs.cancel(slow.id, "alice");
+    FAIL() << "cancelled twice";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kConflict);
+  }
+  // The process is gone within the grace period; the state stays cancelled.
+  const Job later = jobs.submit("alice", f.workflow(1));
+  EXPECT_EQ(wait_final(store, later.id).state, JobState::kSucceeded);
+  EXPECT_EQ(store.get(slow.id)->state, JobState::kCancelled);
+}
+
+TEST(JobService, QueueLimitIsAnExplicitRefusal) {
+  Fixture f;
+  JobStore store(":memory:");
+  auto ex = make_local_executor();
+  auto o = f.options(1);
+  o.max_queued = 2;
+  JobService jobs(store, *ex, o);
+  const Job running = jobs.submit("u", f.workflow(8));
+  wait_state(store, running.id, JobState::kRunning);
+  jobs.submit("u", f.workflow(1));
+  jobs.submit("u", f.workflow(1));
+  try {
+    jobs.submit("u", f.workflow(1));
+    FAIL() << "a third queued job was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kResourceExhausted);
+  }
+  jobs.cancel(running.id, "u");
+}
+
+TEST(JobService, ARestartFindsRunningJobsAndFailsHalfStartedOnes) {
+  Fixture f;
+  const std::string db = (f.dir / "jobs.db").string();
+  int64_t id = 0;
+  {
+    JobStore store(db);
+    auto ex = make_local_executor();
+    JobService jobs(store, *ex, f.options());
+    id = jobs.submit("alice", f.workflow(7)).id;
+    wait_state(store, id, JobState::kRunning);
+    // A job the server had marked running but had not started yet when it died.
+    const int64_t half = store.create(Job{.owner = "bob", .name = "x", .workflow = "{}", .executor = "local"}).id;
+    store.transition(half, {JobState::kQueued}, JobState::kRunning);
+  }  // the "server" goes away; its job's supervisor runs on
+  JobStore store(db);
+  auto ex = make_local_executor();
+  JobService jobs(store, *ex, f.options());
+  const Job half = store.list({.owner = "bob"}).at(0);
+  EXPECT_EQ(half.state, JobState::kFailed);
+  EXPECT_NE(half.reason.find("the server stopped while starting"), std::string::npos);
+  const Job j = wait_final(store, id);
+  EXPECT_EQ(j.state, JobState::kSucceeded) << j.reason;
+}
+
+}  // namespace
+}  // namespace m4h::test
