@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "serve/archive.h"
+#include "core/archive.h"
 
 namespace m4h::serve {
 

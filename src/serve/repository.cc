@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
-#include "serve/archive.h"
+#include "core/archive.h"
 #include "serve/batcher.h"
 #include "serve/model.h"
 

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "serve/archive.h"
+#include "core/archive.h"
 #include "serve/served_repository.h"
 #include "support/curl_client.h"
 
@@ -40,8 +40,8 @@ TEST(ServeHotSwap, UploadsAndReloadsUnderLoadFailNoRequest) {
   ServedRepository s;
   const auto& f = serve_fixtures();
   const std::string mlp_gz = s.w.path("mlp.tar.gz"), xgb_gz = s.w.path("xgb.tar.gz");
-  serve::make_tar_gz(f.mlp, mlp_gz);
-  serve::make_tar_gz(f.xgb, xgb_gz);
+  make_tar_gz(f.mlp, mlp_gz);
+  make_tar_gz(f.xgb, xgb_gz);
   const std::string mlp_bytes = read_text(mlp_gz), xgb_bytes = read_text(xgb_gz);
 
   CurlClient admin;

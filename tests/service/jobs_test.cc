@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "service/jobs.h"
+#include "service/fake_train.h"
 
 namespace m4h::test {
 namespace {
@@ -18,28 +19,12 @@ namespace {
 namespace fs = std::filesystem;
 using namespace service;
 
-constexpr const char* kFakeTrain = R"sh(#!/bin/sh
-out=""
-while [ $# -gt 0 ]; do
-  case "$1" in --fout) out="$2"; shift ;; esac
-  shift
-done
-cat inputs/files.txt
-case "$(head -n 1 inputs/labels.txt)" in
-  9) echo "mlaas4hep: error: params.json: no branches selected" >&2; exit 2 ;;
-  8) sleep 30 ;;
-  7) sleep 1 ;;
-esac
-mkdir -p "$out" && echo '{"auc": 0.8}' > "$out/metrics.json"
-)sh";
 
 struct Fixture {
   Fixture() : dir(fs::temp_directory_path() / ("m4h-jobs-" + std::to_string(::getpid()) + "-" + std::to_string(n++))) {
     fs::remove_all(dir);
     fs::create_directories(dir);
-    fake = (dir / "fake-ml").string();
-    std::ofstream(fake) << kFakeTrain;
-    fs::permissions(fake, fs::perms::owner_all);
+    fake = write_fake_train(dir);
   }
   ~Fixture() { fs::remove_all(dir); }
 

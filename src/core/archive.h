@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace m4h::serve {
+namespace m4h {
 
 // Extracts `archive` into `dest` (created). Throws m4h::Error kInvalidArgument naming the entry
 // that is absolute, climbs with `..`, or is a link, device or fifo (nothing is extracted then),
@@ -15,4 +15,4 @@ void extract_tar_gz(const std::string& archive, const std::string& dest);
 // tar. Throws kNotFound (no such folder), kIo (tar failed), kUnsupported (no tar).
 void make_tar_gz(const std::string& folder, const std::string& archive);
 
-}  // namespace m4h::serve
+}  // namespace m4h

@@ -1,4 +1,4 @@
-#include "serve/archive.h"
+#include "core/archive.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -14,7 +14,7 @@
 
 extern char** environ;
 
-namespace m4h::serve {
+namespace m4h {
 
 namespace {
 
@@ -105,4 +105,4 @@ void make_tar_gz(const std::string& folder, const std::string& archive) {
   if (out.status != 0) throw Error(ErrorCode::kIo, archive + ": tar failed: " + out.text.substr(0, 200));
 }
 
-}  // namespace m4h::serve
+}  // namespace m4h
