@@ -19,5 +19,6 @@ void add_plot(CLI::App& app);
 void add_serve(CLI::App& app);
 void add_client(CLI::App& app);
 void add_predict(CLI::App& app);
+void add_server(CLI::App& app);
 
 }  // namespace m4h::cli

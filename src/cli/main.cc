@@ -39,6 +39,8 @@ constexpr HeavyCommand kHeavyCommands[] = {
      M4H_HEAVY(add_client)},
     {"predict", "Score every event of ROOT files with a trained or served model into a friend tree",
      M4H_HEAVY(add_predict)},
+    {"server", "The workflow server: uploads, training jobs over HTTP (/api/v1), published models",
+     M4H_HEAVY(add_server)},
 };
 #undef M4H_HEAVY
 

@@ -1,0 +1,156 @@
+#include <pthread.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "serve/client.h"
+#include "serve/model.h"
+#include "serve/service.h"
+#include "service/api.h"
+
+namespace m4h::cli {
+
+void add_server(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "server",
+      "The workflow server: users upload inputs and submit training workflows over HTTP (REST API under "
+      "/api/v1, and the reference MLaaS4HEP server's /upload, /submit, /status, /logs, /model), follow them, "
+      "and find the trained models published to an inference server: an embedded one (--serve-port) or "
+      "another `mlaas4hep serve` (--publish). Jobs are kept in STATE/jobs.db and survive restarts. Stops on "
+      "SIGINT/SIGTERM; running jobs go on and are found again by the next start");
+  struct Options {
+    http::ServerOptions http;
+    std::string state = "mlaas4hep-server";
+    std::string auth = "none";
+    int cpus = 0;
+    int64_t max_queued = 1000;
+    int64_t max_upload_mb = 1024;
+    std::vector<std::string> data_roots;
+    int max_job_cpus = 0;
+    int64_t max_job_memory_mb = 0;
+    std::string publish;
+    int serve_port = -1;
+    std::string access_log;
+  };
+  auto o = std::make_shared<Options>();
+  o->http.port = 8090;
+  cmd->add_option("--host", o->http.host, "address to listen on")->capture_default_str();
+  cmd->add_option("--port", o->http.port, "port (0: any free one, printed)")->capture_default_str();
+  cmd->add_option("--state", o->state, "state folder: jobs.db, jobs/ID/, uploads/, models/")->capture_default_str();
+  cmd->add_option("--auth", o->auth, "authentication: none (one local user, an admin; for one machine only)")
+      ->check(CLI::IsMember({"none"}))
+      ->capture_default_str();
+  cmd->add_option("--cpus", o->cpus, "CPUs that running jobs share (0: all)")->capture_default_str();
+  cmd->add_option("--max-queued", o->max_queued, "queued jobs past which submissions get 429")->capture_default_str();
+  cmd->add_option("--max-upload-mb", o->max_upload_mb, "largest request body (uploads): 413 above")->capture_default_str();
+  cmd->add_option("--data-root", o->data_roots, "a local folder whose files users may name in workflows (repeatable)");
+  cmd->add_option("--max-job-cpus", o->max_job_cpus, "most CPUs one job may ask for (0: --cpus)")->capture_default_str();
+  cmd->add_option("--max-job-memory-mb", o->max_job_memory_mb, "most memory one job may ask for (0: no cap)")
+      ->capture_default_str();
+  auto* publish = cmd->add_option("--publish", o->publish,
+                                  "publish succeeded jobs' bundles to this inference server (http://host:port of "
+                                  "`mlaas4hep serve`), under the job's name");
+  cmd->add_option("--serve-port", o->serve_port,
+                  "also serve the published models here, in this process (an embedded `mlaas4hep serve` on "
+                  "STATE/models; 0: any free port, printed)")
+      ->excludes(publish);
+  auto* cert = cmd->add_option("--tls-cert", o->http.tls_cert_file, "PEM certificate (chain): serve HTTPS");
+  auto* key = cmd->add_option("--tls-key", o->http.tls_key_file, "PEM private key of --tls-cert");
+  cert->needs(key);
+  key->needs(cert);
+  cmd->add_option("--access-log", o->access_log, "one line per request to FILE, or - for stderr");
+  cmd->callback([o] {
+    namespace fs = std::filesystem;
+    fs::create_directories(o->state);
+    const std::string state = fs::canonical(o->state).string();
+    if (!o->access_log.empty()) o->http.access_log = http::open_access_log(o->access_log);
+    o->http.max_body_bytes = static_cast<size_t>(o->max_upload_mb) << 20;
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    if (o->auth == "none")
+      std::fprintf(stderr,
+                   "mlaas4hep server: WARNING: --auth none: every request acts as the one local user, an admin. "
+                   "Use it on a single machine only (the server listens on %s)\n",
+                   o->http.host.c_str());
+    auto log = [](std::string_view line) {
+      static std::mutex m;
+      std::lock_guard lock(m);
+      std::fprintf(stderr, "mlaas4hep server: %.*s\n", static_cast<int>(line.size()), line.data());
+    };
+
+    // The embedded inference server, when asked for.
+    std::unique_ptr<serve::Repository> repository;
+    std::unique_ptr<serve::Service> inference;
+    std::unique_ptr<http::Server> inference_server;
+    service::JobServiceOptions jo;
+    if (o->serve_port >= 0) {
+      serve::RepositoryOptions ro;
+      ro.root = state + "/models";
+      fs::create_directories(ro.root);
+      repository = serve::make_repository(ro);
+      inference = std::make_unique<serve::Service>(*repository, nullptr);
+      http::ServerOptions so;
+      so.host = o->http.host;
+      so.port = static_cast<uint16_t>(o->serve_port);
+      inference_server = std::make_unique<http::Server>(so, inference->handler());
+      jo.publish = [r = repository.get()](const service::Job& j, const std::string& bundle) {
+        return j.name + "/" + r->add_bundle(j.name, bundle);
+      };
+    } else if (!o->publish.empty()) {
+      jo.publish = [url = o->publish](const service::Job& j, const std::string& bundle) {
+        serve::Client client(url);
+        const auto answer = nlohmann::json::parse(client.upload(j.name, bundle), nullptr, false);
+        return j.name + "/" + (answer.is_object() ? answer.value("version", "?") : std::string("?"));
+      };
+    }
+
+    service::JobStore store(state + "/jobs.db");
+    auto executor = service::make_local_executor();
+    jo.state_dir = state;
+    std::error_code ec;
+    jo.ml_executable = fs::read_symlink("/proc/self/exe", ec).string();
+    jo.cpus = o->cpus;
+    jo.max_queued = o->max_queued;
+    jo.log = log;
+    service::JobService jobs(store, *executor, jo);
+    service::ApiOptions ao;
+    ao.uploads_dir = state + "/uploads";
+    ao.limits.data_roots = o->data_roots;
+    ao.limits.max_cpus = o->max_job_cpus > 0 ? o->max_job_cpus : jobs.options().cpus;
+    ao.limits.max_memory_mb = o->max_job_memory_mb;
+    service::Api api(jobs, store, service::no_authentication(), ao);
+    http::Router router;
+    api.add_routes(router);
+    http::Server server(o->http, router.handler());
+    const char* scheme = o->http.tls_cert_file.empty() ? "http" : "https";
+    std::printf("mlaas4hep server: listening on %s://%s:%u (state: %s, %d CPUs for jobs)\n", scheme,
+                o->http.host.c_str(), static_cast<unsigned>(server.port()), state.c_str(), jobs.options().cpus);
+    if (inference_server)
+      std::printf("mlaas4hep server: inference server on http://%s:%u (models: %s/models)\n", o->http.host.c_str(),
+                  static_cast<unsigned>(inference_server->port()), state.c_str());
+    std::fflush(stdout);
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    std::printf("mlaas4hep server: signal %d, stopping (running jobs go on)\n", sig);
+    std::fflush(stdout);
+    server.stop();
+    if (inference_server) inference_server->stop();
+  });
+}
+
+}  // namespace m4h::cli

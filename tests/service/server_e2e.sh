@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# server_e2e.sh BUILD_DIR: `mlaas4hep server` end to end, with real training.
+#   1. the server with its embedded inference server (--serve-port 0) on a fresh state folder;
+#      an input folder (files.txt, labels.txt, params.json, model.json and two generated ROOT files)
+#      uploaded as a .tar.gz; a workflow submitted; its log followed with long polls until it ends;
+#      the job succeeded and was published; the bundle downloaded; events scored by the published
+#      model through the inference server (mlaas4hep client predict).
+#   2. restart: three jobs on one CPU (one running, two queued), the server killed with SIGKILL,
+#      started again on the same state: every job is accounted for (the running one followed again
+#      or finished, the queued ones run) and all three succeed.
+# Bounded: every wait has a deadline; exit 0 passed, 1 failed.
+set -u
+build=$(cd "${1:?usage: server_e2e.sh BUILD_DIR}" && pwd)
+cli=${M4H_CLI:-$build/mlaas4hep}
+work=$(mktemp -d "${TMPDIR:-/tmp}/m4h-server-e2e.XXXXXX")
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  # Jobs a failed check left running (their command lines name the state folder).
+  pkill -f "$work/state" 2>/dev/null
+  [ "${M4H_E2E_KEEP:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"
+}
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
+state_of() { curl -s "$base/api/v1/jobs/$1" | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }  # no python per poll
+
+start_server() {  # LOG
+  "$cli" server --port 0 --serve-port 0 --cpus 1 --state "$work/state" >"$1" 2>&1 &
+  server_pid=$!
+  base= serve=
+  for _ in $(seq 300); do
+    base=$(sed -n 's|^mlaas4hep server: listening on \(http://[^ ]*\) .*|\1|p' "$1")
+    serve=$(sed -n 's|^mlaas4hep server: inference server on \(http://[^ ]*\) .*|\1|p' "$1")
+    [ -n "$base" ] && [ -n "$serve" ] && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "server did not start:"; cat "$1"; exit 1
+}
+
+# ---- inputs: the reference's layout, in one folder packed as a .tar.gz
+in=$work/in/tth
+mkdir -p "$in/data"
+"$cli" gen --process signal --events 4000 --seed 1 -o "$in/data/sig.root" >/dev/null || exit 1
+"$cli" gen --process background --events 4000 --seed 2 -o "$in/data/bkg.root" >/dev/null || exit 1
+printf 'data/sig.root\ndata/bkg.root\n' >"$in/files.txt"
+printf '1\n0\n' >"$in/labels.txt"
+cat >"$in/params.json" <<'JSON'
+{"nevts": -1, "chunk_size": 2000, "epochs": 1, "batch_size": 100, "branch": "Events",
+ "selected_branches": "", "exclude_branches": "", "identifier": "run,event,luminosityBlock", "seed": 1}
+JSON
+echo '{"type": "mlp", "hidden": [16]}' >"$in/model.json"
+tar -czf "$work/in.tar.gz" -C "$work/in" tth
+
+# ---- 1. upload, submit, follow, download, predict
+start_server "$work/server1.log"
+echo "server at $base, inference at $serve"
+up=$(curl -s -X POST -H 'Content-Type: application/gzip' --data-binary "@$work/in.tar.gz" "$base/api/v1/uploads?name=tth")
+[ "$(echo "$up" | json 'd["upload"]')" = tth ] || fail "upload: $up"
+job=$(curl -s -X POST -d '{"upload": "tth", "name": "tth"}' "$base/api/v1/jobs")
+id=$(echo "$job" | json 'd["id"]')
+[[ $id =~ ^[0-9]+$ ]] || { fail "submit: $job"; exit 1; }
+offset=0 state=queued log=
+for _ in $(seq 200); do
+  curl -s -D "$work/h" -o "$work/chunk" "$base/api/v1/jobs/$id/log?offset=$offset&wait_ms=5000"
+  log+=$(cat "$work/chunk")
+  offset=$(sed -n 's/^x-log-offset: *\([0-9]*\).*/\1/ip' "$work/h")
+  state=$(sed -n 's/^x-job-state: *\([a-z]*\).*/\1/ip' "$work/h")
+  [[ $state == succeeded || $state == failed || $state == cancelled ]] && break
+done
+echo "--- job $id log (followed) ---"; echo "$log" | tail -n 5
+[ "$state" = succeeded ] || fail "job $id ended $state: $(curl -s "$base/api/v1/jobs/$id")"
+published=$(curl -s "$base/api/v1/jobs/$id" | json 'd["published"]')
+[ "$published" = tth/1 ] || fail "published as '$published', not tth/1"
+curl -s -o "$work/bundle.tar.gz" "$base/api/v1/jobs/$id/artifacts/bundle.tar.gz"
+tar -tzf "$work/bundle.tar.gz" | grep -q 'bundle.json' || fail "the downloaded bundle has no bundle.json"
+scores=$("$cli" client --url "$serve" predict tth "$in/data/sig.root:Events" --entries 5 2>&1)
+[ "$(echo "$scores" | grep -cE '^[0-9]+	[0-9.e+-]+$')" = 5 ] || fail "predict through the inference server: $scores"
+echo "scores from the published model: $(echo "$scores" | tr '\n' ' ')"
+
+# ---- 2. SIGKILL with one job running and two queued, then restart
+# The first runs for many epochs, so that it is still running when the server dies.
+long=$(sed 's/"epochs": 1/"epochs": 400, "patience": 0/' "$in/params.json")
+ids=("$(curl -s -X POST -d "{\"upload\": \"tth\", \"name\": \"r1\", \"params\": $long}" "$base/api/v1/jobs" | json 'd["id"]')")
+for n in 2 3; do
+  ids+=("$(curl -s -X POST -d "{\"upload\": \"tth\", \"name\": \"r$n\"}" "$base/api/v1/jobs" | json 'd["id"]')")
+done
+for _ in $(seq 300); do
+  [ "$(state_of "${ids[0]}")" = running ] && break
+  sleep 0.05
+done
+[ "$(state_of "${ids[1]}")" = queued ] || fail "job ${ids[1]} is not queued behind the running one"
+kill -KILL "$server_pid"; wait "$server_pid" 2>/dev/null; server_pid=
+echo "server killed with jobs ${ids[*]} running/queued"
+start_server "$work/server2.log"
+grep -E "job ${ids[0]}: (still running|succeeded)" "$work/server2.log" ||
+  fail "the restarted server did not find job ${ids[0]} again"
+for jid in "${ids[@]}"; do
+  st=
+  for _ in $(seq 1200); do
+    st=$(state_of "$jid")
+    [[ $st == succeeded || $st == failed || $st == cancelled ]] && break
+    sleep 0.1
+  done
+  [ "$st" = succeeded ] || fail "job $jid after the restart: $st ($(curl -s "$base/api/v1/jobs/$jid" | json 'd["reason"]'))"
+done
+total=$(curl -s "$base/api/v1/jobs" | json 'len(d["jobs"])')
+[ "$total" = 4 ] || fail "the server lists $total jobs, not 4"
+
+echo "server_e2e: $fails failure(s)"
+((fails == 0))
