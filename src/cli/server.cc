@@ -18,6 +18,7 @@
 #include "serve/model.h"
 #include "serve/service.h"
 #include "service/api.h"
+#include "service/oidc.h"
 
 namespace m4h::cli {
 
@@ -42,15 +43,26 @@ void add_server(CLI::App& app) {
     std::string publish;
     int serve_port = -1;
     std::string access_log;
+    service::OidcOptions oidc;
   };
   auto o = std::make_shared<Options>();
   o->http.port = 8090;
   cmd->add_option("--host", o->http.host, "address to listen on")->capture_default_str();
   cmd->add_option("--port", o->http.port, "port (0: any free one, printed)")->capture_default_str();
   cmd->add_option("--state", o->state, "state folder: jobs.db, jobs/ID/, uploads/, models/")->capture_default_str();
-  cmd->add_option("--auth", o->auth, "authentication: none (one local user, an admin; for one machine only)")
-      ->check(CLI::IsMember({"none"}))
+  cmd->add_option("--auth", o->auth,
+                  "authentication: oidc (bearer tokens from --issuer, checked here) or none (one local user, an "
+                  "admin; for one machine only)")
+      ->check(CLI::IsMember({"none", "oidc"}))
       ->capture_default_str();
+  cmd->add_option("--issuer", o->oidc.issuer, "OIDC issuer URL (its /.well-known/openid-configuration gives the keys)");
+  cmd->add_option("--audience", o->oidc.audience, "the aud tokens must carry");
+  cmd->add_option("--roles-claim", o->oidc.roles_claim, "claim with the user's groups, roles or scopes")
+      ->capture_default_str();
+  cmd->add_option("--admin-role", o->oidc.admin_role, "value of that claim that makes an admin (sees all jobs)")
+      ->capture_default_str();
+  cmd->add_option("--user-role", o->oidc.user_role, "value of that claim every user needs (default: none needed)");
+  cmd->add_option("--ca-file", o->oidc.ca_file, "CA bundle to reach an https issuer");
   cmd->add_option("--cpus", o->cpus, "CPUs that running jobs share (0: all)")->capture_default_str();
   cmd->add_option("--max-queued", o->max_queued, "queued jobs past which submissions get 429")->capture_default_str();
   cmd->add_option("--max-upload-mb", o->max_upload_mb, "largest request body (uploads): 413 above")->capture_default_str();
@@ -82,11 +94,20 @@ void add_server(CLI::App& app) {
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-    if (o->auth == "none")
+    std::unique_ptr<service::OidcVerifier> verifier;
+    service::Authenticator authenticate = service::no_authentication();
+    if (o->auth == "oidc") {
+      if (o->oidc.issuer.empty() || o->oidc.audience.empty())
+        throw Error(ErrorCode::kInvalidArgument, "--auth oidc needs --issuer and --audience");
+      verifier = std::make_unique<service::OidcVerifier>(o->oidc);
+      verifier->refresh();  // an unreachable issuer stops the start here, with its URL
+      authenticate = verifier->authenticator();
+    } else {
       std::fprintf(stderr,
                    "mlaas4hep server: WARNING: --auth none: every request acts as the one local user, an admin. "
                    "Use it on a single machine only (the server listens on %s)\n",
                    o->http.host.c_str());
+    }
     auto log = [](std::string_view line) {
       static std::mutex m;
       std::lock_guard lock(m);
@@ -133,13 +154,14 @@ void add_server(CLI::App& app) {
     ao.limits.data_roots = o->data_roots;
     ao.limits.max_cpus = o->max_job_cpus > 0 ? o->max_job_cpus : jobs.options().cpus;
     ao.limits.max_memory_mb = o->max_job_memory_mb;
-    service::Api api(jobs, store, service::no_authentication(), ao);
+    service::Api api(jobs, store, authenticate, ao);
     http::Router router;
     api.add_routes(router);
     http::Server server(o->http, router.handler());
     const char* scheme = o->http.tls_cert_file.empty() ? "http" : "https";
-    std::printf("mlaas4hep server: listening on %s://%s:%u (state: %s, %d CPUs for jobs)\n", scheme,
-                o->http.host.c_str(), static_cast<unsigned>(server.port()), state.c_str(), jobs.options().cpus);
+    std::printf("mlaas4hep server: listening on %s://%s:%u (state: %s, %d CPUs for jobs, auth: %s)\n", scheme,
+                o->http.host.c_str(), static_cast<unsigned>(server.port()), state.c_str(), jobs.options().cpus,
+                o->auth == "oidc" ? ("oidc, issuer " + o->oidc.issuer).c_str() : "none");
     if (inference_server)
       std::printf("mlaas4hep server: inference server on http://%s:%u (models: %s/models)\n", o->http.host.c_str(),
                   static_cast<unsigned>(inference_server->port()), state.c_str());
