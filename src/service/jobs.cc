@@ -113,8 +113,11 @@ Job JobService::cancel(int64_t id, const std::string& by) {
     throw Error(ErrorCode::kConflict, "job " + std::to_string(id) + " has already ended (" +
                                           std::string(job_state_name(j ? j->state : JobState::kCancelled)) + ")");
   }
-  // The dispatcher keeps polling it until its process is gone; the cancelled state stays.
-  if (j->state == JobState::kRunning && !j->external_id.empty()) executor_.cancel(j->external_id, options_.cancel_grace_ms);
+  // Read again: a job being started gets its handle after it is marked running (start() checks
+  // for a cancel once it has the handle, so one of the two signals it). The dispatcher keeps
+  // polling it until its process is gone; the cancelled state stays.
+  j = store_.get(id);
+  if (j && !j->external_id.empty()) executor_.cancel(j->external_id, options_.cancel_grace_ms);
   log("job " + std::to_string(id) + ": " + reason);
   wake_.notify_all();
   return *store_.get(id);
@@ -215,6 +218,8 @@ void JobService::start(const Job& job) {
     const std::string handle = executor_.start(l);
     store_.update(job.id, {.external_id = handle});
     running_[job.id] = {handle, std::min(job.resources.cpus, options_.cpus)};
+    if (auto now = store_.get(job.id); now && now->state == JobState::kCancelled)
+      executor_.cancel(handle, options_.cancel_grace_ms);  // cancelled while it was being started
     log("job " + std::to_string(job.id) + ": started (" + handle + ")");
   } catch (const std::exception& e) {
     store_.transition(job.id, {JobState::kRunning}, JobState::kFailed, {.reason = std::string("could not start: ") + e.what()});
@@ -236,19 +241,20 @@ void JobService::finish(int64_t id, const Poll& p) {
       log("job " + std::to_string(id) + ": " + reason);
     return;
   }
-  if (!store_.transition(id, {JobState::kRunning}, JobState::kSucceeded, {.exit_code = 0})) return;  // cancelled
-  log("job " + std::to_string(id) + ": succeeded");
-  if (!options_.publish) return;
+  // Published before it is marked succeeded: a client that sees "succeeded" finds the model served.
   auto job = store_.get(id);
-  if (!job) return;
-  try {
-    const std::string published = options_.publish(*job, (dir / "bundle").string());
-    store_.update(id, {.published = published});
-    log("job " + std::to_string(id) + ": published as " + published);
-  } catch (const std::exception& e) {
-    store_.update(id, {.reason = std::string("not published: ") + e.what()});
-    log("job " + std::to_string(id) + ": not published: " + e.what());
+  if (!job || job->state != JobState::kRunning) return;  // cancelled meanwhile
+  JobUpdate done{.exit_code = 0};
+  if (options_.publish) {
+    try {
+      done.published = options_.publish(*job, (dir / "bundle").string());
+    } catch (const std::exception& e) {
+      done.reason = std::string("not published: ") + e.what();
+    }
   }
+  if (!store_.transition(id, {JobState::kRunning}, JobState::kSucceeded, done)) return;
+  log("job " + std::to_string(id) + ": succeeded" + (done.published ? ", published as " + *done.published : "") +
+      (done.reason ? " (" + *done.reason + ")" : ""));
 }
 
 }  // namespace m4h::service

@@ -128,6 +128,14 @@ class LocalExecutor final : public Executor {
       ::setsid();
       for (int fd = 3; fd < 1024; ++fd)
         if (fd != ready[1]) ::close(fd);
+      // Nor the server's stdin/stdout/stderr: a pipe the server's parent reads must close when the
+      // server exits, not when its longest job ends.
+      if (const int devnull = ::open("/dev/null", O_RDWR); devnull >= 0) {
+        ::dup2(devnull, 0);
+        ::dup2(devnull, 1);
+        ::dup2(devnull, 2);
+        if (devnull > 2) ::close(devnull);
+      }
       sigset_t none;
       sigemptyset(&none);
       ::sigprocmask(SIG_SETMASK, &none, nullptr);

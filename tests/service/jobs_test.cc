@@ -26,7 +26,10 @@ struct Fixture {
     fs::create_directories(dir);
     fake = write_fake_train(dir);
   }
-  ~Fixture() { fs::remove_all(dir); }
+  ~Fixture() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
 
   JobServiceOptions options(int cpus = 2) const {
     JobServiceOptions o;

@@ -29,7 +29,10 @@ struct Upload {
     put("data/sig.root", "x");
     put("data/bkg.root", "x");
   }
-  ~Upload() { fs::remove_all(dir); }
+  ~Upload() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
   void put(const std::string& name, const std::string& text) const { std::ofstream(dir / name) << text; }
   WorkflowContext context() const {
     WorkflowContext c;
