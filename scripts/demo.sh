@@ -169,5 +169,56 @@ JSON
   wait "$server" 2>/dev/null || true
   trap - EXIT
   echo "server stopped; $demo/scores.root is a friend tree of $demo/signal.root (same entries, branch score)"
+
+  # The workflow server: the same inputs uploaded as the reference's folder, a training job
+  # submitted over HTTP and followed, its model published to the embedded inference server.
+  echo
+  echo "==== workflow server"
+  wf="$demo/workflow"
+  rm -rf "$wf"
+  mkdir -p "$wf/inputs/tth"
+  cp "$demo/signal.root" "$demo/background.root" "$demo/preproc.json" "$wf/inputs/tth/"
+  cp "$demo/mlp.json" "$wf/inputs/tth/model.json"
+  sed 's/"epochs": 5/"epochs": 2/' "$demo/params.json" >"$wf/inputs/tth/params.json"
+  printf 'signal.root\nbackground.root\n' >"$wf/inputs/tth/files.txt"
+  printf '1\n0\n' >"$wf/inputs/tth/labels.txt"
+  tar -czf "$wf/tth.tar.gz" -C "$wf/inputs" tth
+  log="$wf/server.log"
+  echo "\$ mlaas4hep server --port 0 --serve-port 0 --state $wf/state &"
+  "$cli" server --port 0 --serve-port 0 --state "$wf/state" >"$log" 2>&1 &
+  server=$!
+  trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+  api= infer=
+  for _ in $(seq 600); do
+    api=$(sed -nE 's|^mlaas4hep server: listening on (http://[^ ]+) .*|\1|p' "$log")
+    infer=$(sed -nE 's|^mlaas4hep server: inference server on (http://[^ ]+) .*|\1|p' "$log")
+    [ -n "$api" ] && [ -n "$infer" ] && break
+    kill -0 "$server" 2>/dev/null || { cat "$log" >&2; echo "demo.sh: server did not start" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$api" ] || { cat "$log" >&2; echo "demo.sh: server printed no address" >&2; exit 1; }
+  cat "$log"
+  echo "\$ curl -X POST --data-binary @tth.tar.gz '$api/api/v1/uploads?name=tth'"
+  curl -sS -X POST -H 'Content-Type: application/gzip' --data-binary "@$wf/tth.tar.gz" "$api/api/v1/uploads?name=tth"
+  echo
+  echo "\$ curl -X POST -d '{\"upload\": \"tth\", \"name\": \"ttH-mlp\"}' $api/api/v1/jobs"
+  job=$(curl -sS -X POST -d '{"upload": "tth", "name": "ttH-mlp"}' "$api/api/v1/jobs")
+  echo "$job" | cut -c 1-200
+  id=$(echo "$job" | sed -nE 's/.*"id":([0-9]+).*/\1/p')
+  echo "(following the job's log: GET $api/api/v1/jobs/$id/log?offset=N&wait_ms=10000)"
+  offset=0 state=queued
+  for _ in $(seq 120); do
+    curl -sS -D "$wf/headers" -o "$wf/chunk" "$api/api/v1/jobs/$id/log?offset=$offset&wait_ms=10000"
+    cat "$wf/chunk"
+    offset=$(sed -nE 's/^x-log-offset: *([0-9]+).*/\1/Ip' "$wf/headers")
+    state=$(sed -nE 's/^x-job-state: *([a-z]+).*/\1/Ip' "$wf/headers")
+    [[ $state == succeeded || $state == failed || $state == cancelled ]] && break
+  done
+  echo "job $id: $state; $(curl -sS "$api/api/v1/jobs/$id" | sed -nE 's/.*"published":"([^"]*)".*/published as \1/p')"
+  run client --url "$infer" predict ttH-mlp "$demo/signal.root:Events" --entries 5
+  kill "$server"
+  wait "$server" 2>/dev/null || true
+  trap - EXIT
+  echo "workflow server stopped; its jobs, uploads and published models are in $wf/state"
 fi
 

@@ -1,12 +1,10 @@
-#include <pthread.h>
-#include <signal.h>
-
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/stop_signals.h"
 #include "http/server.h"
 #include "serve/model.h"
 #include "serve/service.h"
@@ -48,12 +46,7 @@ void add_serve(CLI::App& app) {
     o->repo.batching.max_queue_delay = std::chrono::microseconds(o->max_delay_us);
     if (!o->access_log.empty()) o->http.access_log = http::open_access_log(o->access_log);
     o->http.counters = std::make_shared<http::StatusCounters>();
-    // Signals go to this thread's sigwait(), not to an io thread: block them before any starts.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    StopSignals stop_signals;
 
     auto repository = serve::make_repository(o->repo);
     auto service = std::make_unique<serve::Service>(*repository, o->http.counters);
@@ -62,8 +55,7 @@ void add_serve(CLI::App& app) {
                 o->http.tls_cert_file.empty() ? "http" : "https", o->http.host.c_str(),
                 static_cast<unsigned>(server.port()), o->repo.root.c_str());
     std::fflush(stdout);
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+    const int sig = stop_signals.wait();
     std::printf("mlaas4hep serve: signal %d, stopping\n", sig);
     std::fflush(stdout);
     server.stop();

@@ -1,6 +1,3 @@
-#include <pthread.h>
-#include <signal.h>
-
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +8,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/stop_signals.h"
 #include "core/error.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -88,11 +86,7 @@ void add_server(CLI::App& app) {
     const std::string state = fs::canonical(o->state).string();
     if (!o->access_log.empty()) o->http.access_log = http::open_access_log(o->access_log);
     o->http.max_body_bytes = static_cast<size_t>(o->max_upload_mb) << 20;
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    StopSignals stop_signals;
 
     std::unique_ptr<service::OidcVerifier> verifier;
     service::Authenticator authenticate = service::no_authentication();
@@ -166,8 +160,7 @@ void add_server(CLI::App& app) {
       std::printf("mlaas4hep server: inference server on http://%s:%u (models: %s/models)\n", o->http.host.c_str(),
                   static_cast<unsigned>(inference_server->port()), state.c_str());
     std::fflush(stdout);
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+    const int sig = stop_signals.wait();
     std::printf("mlaas4hep server: signal %d, stopping (running jobs go on)\n", sig);
     std::fflush(stdout);
     server.stop();

@@ -21,6 +21,7 @@
 #include "service/api.h"
 #include "service/fake_train.h"
 #include "support/curl_client.h"
+#include "support/temp_dir.h"
 
 namespace m4h::test {
 namespace {
@@ -41,10 +42,7 @@ Authenticator test_tokens() {
 
 struct Server {
   explicit Server(int64_t max_queued = 100, size_t max_body = 1 << 20)
-      : dir(fs::temp_directory_path() / ("m4h-api-" + std::to_string(::getpid()) + "-" + std::to_string(n++))) {
-    std::error_code ec;  // a cancelled job may still be writing its log
-    fs::remove_all(dir, ec);
-    fs::create_directories(dir);
+      : tmp("m4h-api"), dir(tmp.path) {
     store = std::make_unique<JobStore>((dir / "jobs.db").string());
     executor = make_local_executor();
     JobServiceOptions o;
@@ -78,8 +76,6 @@ struct Server {
     server->stop();
     api.reset();
     jobs.reset();
-    std::error_code ec;  // a cancelled job may still be writing its log
-    fs::remove_all(dir, ec);
   }
 
   HttpResult call(const std::string& who, const std::string& method, const std::string& path,
@@ -120,6 +116,7 @@ struct Server {
   }
 
   static inline int n = 0;
+  TempDir tmp;
   fs::path dir;
   std::unique_ptr<JobStore> store;
   std::unique_ptr<Executor> executor;

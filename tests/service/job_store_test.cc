@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "service/job_store.h"
+#include "support/temp_dir.h"
 
 namespace m4h::test {
 namespace {
@@ -21,18 +22,6 @@ using service::JobFilter;
 using service::JobState;
 using service::JobStore;
 
-struct TempDir {
-  TempDir() : path(fs::temp_directory_path() / ("m4h-jobstore-" + std::to_string(::getpid()) + "-" + std::to_string(n++))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  static inline int n = 0;
-  fs::path path;
-};
 
 Job job_of(const std::string& owner, const std::string& name = "m") {
   Job j;

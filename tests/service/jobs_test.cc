@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "service/jobs.h"
 #include "service/fake_train.h"
+#include "support/temp_dir.h"
 
 namespace m4h::test {
 namespace {
@@ -21,14 +22,8 @@ using namespace service;
 
 
 struct Fixture {
-  Fixture() : dir(fs::temp_directory_path() / ("m4h-jobs-" + std::to_string(::getpid()) + "-" + std::to_string(n++))) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+  Fixture() {
     fake = write_fake_train(dir);
-  }
-  ~Fixture() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
   }
 
   JobServiceOptions options(int cpus = 2) const {
@@ -49,8 +44,8 @@ struct Fixture {
     w.resources.cpus = cpus;
     return w;
   }
-  static inline int n = 0;
-  fs::path dir;
+  TempDir tmp{"m4h-jobs"};
+  fs::path dir = tmp.path;
   std::string fake;
 };
 

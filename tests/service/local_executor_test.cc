@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "service/executor.h"
+#include "support/temp_dir.h"
 
 namespace m4h::test {
 namespace {
@@ -20,18 +21,6 @@ using service::Launch;
 using service::Poll;
 using service::RunState;
 
-struct TempDir {
-  TempDir() : path(fs::temp_directory_path() / ("m4h-executor-" + std::to_string(::getpid()) + "-" + std::to_string(n++))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  static inline int n = 0;
-  fs::path path;
-};
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);

@@ -87,7 +87,7 @@ ids=("$(curl -s -X POST -d "{\"upload\": \"tth\", \"name\": \"r1\", \"params\": 
 for n in 2 3; do
   ids+=("$(curl -s -X POST -d "{\"upload\": \"tth\", \"name\": \"r$n\"}" "$base/api/v1/jobs" | json 'd["id"]')")
 done
-for _ in $(seq 300); do
+for _ in $(seq 1200); do  # 60 s at most: a loaded machine starts processes slowly
   [ "$(state_of "${ids[0]}")" = running ] && break
   sleep 0.05
 done

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "service/workflow.h"
+#include "support/temp_dir.h"
 
 namespace m4h::test {
 namespace {
@@ -19,8 +20,7 @@ using service::Workflow;
 using service::WorkflowContext;
 
 struct Upload {
-  Upload() : dir(fs::temp_directory_path() / ("m4h-workflow-" + std::to_string(::getpid()) + "-" + std::to_string(n++))) {
-    fs::remove_all(dir);
+  Upload() : dir(tmp.path) {
     fs::create_directories(dir / "data");
     put("files.txt", "# signal first\ndata/sig.root\n  data/bkg.root  \n");
     put("labels.txt", "1\n0\n");
@@ -28,10 +28,6 @@ struct Upload {
     put("model.json", R"({"type": "mlp", "hidden": [16]})");
     put("data/sig.root", "x");
     put("data/bkg.root", "x");
-  }
-  ~Upload() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
   }
   void put(const std::string& name, const std::string& text) const { std::ofstream(dir / name) << text; }
   WorkflowContext context() const {
@@ -41,7 +37,7 @@ struct Upload {
     c.max_memory_mb = 8192;
     return c;
   }
-  static inline int n = 0;
+  TempDir tmp{"m4h-workflow"};
   fs::path dir;
 };
 
