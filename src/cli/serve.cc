@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/listen_options.h"
 #include "cli/stop_signals.h"
 #include "http/server.h"
 #include "serve/model.h"
@@ -27,8 +28,7 @@ void add_serve(CLI::App& app) {
   o->http.port = 8083;
   cmd->add_option("--models", o->repo.root, "repository folder: NAME/VERSION/bundle.json or NAME/bundle.json")
       ->required();
-  cmd->add_option("--host", o->http.host, "address to listen on")->capture_default_str();
-  cmd->add_option("--port", o->http.port, "port (0: any free one, printed)")->capture_default_str();
+  add_listen_options(*cmd, o->http, o->access_log);
   cmd->add_option("--threads", o->http.threads, "HTTP io threads")->capture_default_str()->check(CLI::Range(1, 256));
   cmd->add_option("--max-batch", o->repo.batching.max_batch_rows, "rows a model executes together at most (0: no dynamic batching)")
       ->capture_default_str();
@@ -37,11 +37,6 @@ void add_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--poll", o->repo.poll_seconds, "rescan the repository every S seconds (0: only on API calls)")
       ->capture_default_str();
-  auto* cert = cmd->add_option("--tls-cert", o->http.tls_cert_file, "PEM certificate (chain): serve HTTPS");
-  auto* key = cmd->add_option("--tls-key", o->http.tls_key_file, "PEM private key of --tls-cert");
-  cert->needs(key);
-  key->needs(cert);
-  cmd->add_option("--access-log", o->access_log, "one line per request to FILE, or - for stderr");
   cmd->callback([o] {
     o->repo.batching.max_queue_delay = std::chrono::microseconds(o->max_delay_us);
     if (!o->access_log.empty()) o->http.access_log = http::open_access_log(o->access_log);

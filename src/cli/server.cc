@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/listen_options.h"
 #include "cli/stop_signals.h"
 #include "core/error.h"
 #include "http/router.h"
@@ -45,8 +46,7 @@ void add_server(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   o->http.port = 8090;
-  cmd->add_option("--host", o->http.host, "address to listen on")->capture_default_str();
-  cmd->add_option("--port", o->http.port, "port (0: any free one, printed)")->capture_default_str();
+  add_listen_options(*cmd, o->http, o->access_log);
   cmd->add_option("--state", o->state, "state folder: jobs.db, jobs/ID/, uploads/, models/")->capture_default_str();
   cmd->add_option("--auth", o->auth,
                   "authentication: oidc (bearer tokens from --issuer, checked here) or none (one local user, an "
@@ -75,11 +75,6 @@ void add_server(CLI::App& app) {
                   "also serve the published models here, in this process (an embedded `mlaas4hep serve` on "
                   "STATE/models; 0: any free port, printed)")
       ->excludes(publish);
-  auto* cert = cmd->add_option("--tls-cert", o->http.tls_cert_file, "PEM certificate (chain): serve HTTPS");
-  auto* key = cmd->add_option("--tls-key", o->http.tls_key_file, "PEM private key of --tls-cert");
-  cert->needs(key);
-  key->needs(cert);
-  cmd->add_option("--access-log", o->access_log, "one line per request to FILE, or - for stderr");
   cmd->callback([o] {
     namespace fs = std::filesystem;
     fs::create_directories(o->state);
