@@ -166,7 +166,9 @@ TEST(Workflow, TypesCountsAndLimits) {
 
 TEST(Workflow, SafeNames) {
   for (const char* ok : {"a", "ttH", "job-1", "m_2.v3", "0abc"}) EXPECT_TRUE(service::is_safe_name(ok)) << ok;
-  for (const char* bad : {"", ".hidden", "-x", "a/b", "a..b", "a b", "a;b", "é", std::string(65, 'a').c_str()})
+  // Strings, not pointers: a pointer into a temporary string would dangle (ASan caught one here).
+  for (const std::string& bad : std::vector<std::string>{"", ".hidden", "-x", "a/b", "a..b", "a b", "a;b", "é",
+                                                         std::string(65, 'a')})
     EXPECT_FALSE(service::is_safe_name(bad)) << bad;
 }
 
