@@ -126,8 +126,10 @@ class LocalExecutor final : public Executor {
       // The supervisor: its own session (the server's signals and terminal are not its own), no
       // descriptor of the server's (listening sockets, the job database) but the pipe.
       ::setsid();
-      for (int fd = 3; fd < 1024; ++fd)
-        if (fd != ready[1]) ::close(fd);
+      // close_range: every descriptor, however many connections the server holds.
+      const unsigned keep = static_cast<unsigned>(ready[1]);
+      if (keep > 3) ::close_range(3, keep - 1, 0);
+      ::close_range(keep + 1, ~0U, 0);
       // Nor the server's stdin/stdout/stderr: a pipe the server's parent reads must close when the
       // server exits, not when its longest job ends.
       if (const int devnull = ::open("/dev/null", O_RDWR); devnull >= 0) {
