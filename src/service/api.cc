@@ -12,7 +12,6 @@
 #include <iterator>
 #include <list>
 #include <mutex>
-#include <random>
 #include <thread>
 
 #include "core/archive.h"
@@ -71,14 +70,7 @@ int64_t int_param(const http::Request& req, const char* name, int64_t def) {
   return out;
 }
 
-std::string random_id() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* hex = "0123456789abcdef";
-  std::string s = "u-";
-  uint64_t v = rng();
-  for (int i = 0; i < 12; ++i, v >>= 4) s += hex[v & 15];
-  return s;
-}
+std::string random_id() { return "u-" + random_hex(12); }
 
 json job_json(const Job& j) {
   json w = json::parse(j.workflow, nullptr, false);

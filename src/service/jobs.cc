@@ -3,21 +3,15 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <random>
 
 #include "core/error.h"
+#include "core/text_file.h"
 
 namespace m4h::service {
 namespace {
 
 namespace fs = std::filesystem;
 
-void write_file(const fs::path& p, const std::string& content) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << content;
-  out.close();
-  if (!out) throw Error(ErrorCode::kIo, "cannot write " + p.string());
-}
 
 // The last non-empty line of a log (the training's error message, usually), at most 300 bytes.
 std::string last_line_of(const fs::path& log) {
@@ -35,14 +29,6 @@ std::string last_line_of(const fs::path& log) {
   return line.size() > 300 ? line.substr(0, 300) + "..." : line;
 }
 
-std::string random_suffix() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  uint64_t v = rng();
-  for (int i = 0; i < 8; ++i, v >>= 4) s += hex[v & 15];
-  return s;
-}
 
 }  // namespace
 
@@ -89,7 +75,7 @@ void JobService::log(const std::string& line) const {
 Job JobService::submit(const std::string& owner, const Workflow& workflow) {
   Job j;
   j.owner = owner;
-  j.name = workflow.name.empty() ? "job-" + random_suffix() : workflow.name;
+  j.name = workflow.name.empty() ? "job-" + random_hex(8) : workflow.name;
   Workflow stored = workflow;
   stored.name = j.name;
   j.workflow = to_json(stored);
@@ -183,9 +169,9 @@ void JobService::start(const Job& job) {
     std::string files, labels;
     for (const auto& f : w.files) files += f + "\n";
     for (const auto l : w.labels) labels += std::to_string(l) + "\n";
-    write_file(dir / "inputs" / "files.txt", files);
-    write_file(dir / "inputs" / "labels.txt", labels);
-    write_file(dir / "inputs" / "params.json", w.params_json);
+    write_text_file((dir / "inputs" / "files.txt").string(), files);
+    write_text_file((dir / "inputs" / "labels.txt").string(), labels);
+    write_text_file((dir / "inputs" / "params.json").string(), w.params_json);
     // The model is copied in: the job does not depend on its upload staying.
     std::string model;
     if (!w.model_file.empty()) {
@@ -193,14 +179,14 @@ void JobService::start(const Job& job) {
       fs::copy_file(w.model_file, model, fs::copy_options::overwrite_existing);
     } else {
       model = (dir / "inputs" / "model.json").string();
-      write_file(model, w.model_json);
+      write_text_file(model, w.model_json);
     }
     Launch l;
     l.argv = {options_.ml_executable, "train", "--files", "inputs/files.txt", "--labels", "inputs/labels.txt",
               "--params", "inputs/params.json", "--model", model, "--fout", "bundle", "--threads",
               std::to_string(w.resources.cpus), "--device", w.resources.device, "--quiet"};
     if (!w.preproc_json.empty()) {
-      write_file(dir / "inputs" / "preproc.json", w.preproc_json);
+      write_text_file((dir / "inputs" / "preproc.json").string(), w.preproc_json);
       l.argv.insert(l.argv.end(), {"--preproc", "inputs/preproc.json"});
     }
     const std::string threads = std::to_string(w.resources.cpus);

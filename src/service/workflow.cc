@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -119,6 +120,18 @@ bool is_safe_name(std::string_view name) {
     if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-'))) return false;
   }
   return true;
+}
+
+std::string random_hex(int digits) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  uint64_t v = rng();
+  for (int i = 0; i < digits; ++i, v >>= 4) {
+    if (i % 16 == 15) v = rng();
+    s += hex[v & 15];
+  }
+  return s;
 }
 
 std::string upload_of(std::string_view body) {

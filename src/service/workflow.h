@@ -49,5 +49,7 @@ Workflow workflow_from_json(std::string_view json);
 
 // Names of models, uploads and artifacts: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, no "..".
 bool is_safe_name(std::string_view name);
+// `digits` random hex digits, for names nobody chose (default model names, upload ids, temp files).
+std::string random_hex(int digits);
 
 }  // namespace m4h::service
