@@ -20,6 +20,7 @@ packages=(
   libprotobuf-dev protobuf-compiler           # the TFaaS protobuf API (Row -> Predictions)
   wrk hey nginx-light                         # bench/serve: load generators and the nginx ceiling
   libsqlite3-dev                              # the workflow server's job store
+  slurm-wlm munge                             # the Slurm executor; tests start a one-node cluster (scripts/slurm-cluster.sh)
 )
 # Node.js and npm run the jsroot oracle. A machine may already have them from another source
 # (NodeSource's nodejs bundles npm and conflicts with Debian's npm package): only add what is missing.

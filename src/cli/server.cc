@@ -43,6 +43,8 @@ void add_server(CLI::App& app) {
     int serve_port = -1;
     std::string access_log;
     service::OidcOptions oidc;
+    std::string executor = "local";
+    service::SlurmOptions slurm;
   };
   auto o = std::make_shared<Options>();
   o->http.port = 8090;
@@ -61,7 +63,20 @@ void add_server(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--user-role", o->oidc.user_role, "value of that claim every user needs (default: none needed)");
   cmd->add_option("--ca-file", o->oidc.ca_file, "CA bundle to reach an https issuer");
-  cmd->add_option("--cpus", o->cpus, "CPUs that running jobs share (0: all)")->capture_default_str();
+  cmd->add_option("--executor", o->executor,
+                  "where jobs run: local (processes on this machine) or slurm (batch jobs through sbatch; STATE "
+                  "must be on a file system the compute nodes share)")
+      ->check(CLI::IsMember({"local", "slurm"}))
+      ->capture_default_str();
+  cmd->add_option("--slurm-partition", o->slurm.partition, "Slurm partition for jobs (default: the cluster's)");
+  cmd->add_option("--slurm-account", o->slurm.account, "Slurm account charged for jobs");
+  cmd->add_option("--slurm-arg", o->slurm.sbatch_args, "one more sbatch option, e.g. --slurm-arg=--time=2:00:00 (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--slurm-bin-dir", o->slurm.bin_dir, "folder of sbatch, squeue, scontrol, scancel (default: PATH)");
+  cmd->add_option("--cpus", o->cpus,
+                  "CPUs that running jobs share (0: this machine's; with --executor slurm, the CPUs the server keeps "
+                  "submitted to the cluster at once)")
+      ->capture_default_str();
   cmd->add_option("--max-queued", o->max_queued, "queued jobs past which submissions get 429")->capture_default_str();
   cmd->add_option("--max-upload-mb", o->max_upload_mb, "largest request body (uploads): 413 above")->capture_default_str();
   cmd->add_option("--data-root", o->data_roots, "a local folder whose files users may name in workflows (repeatable)");
@@ -130,7 +145,7 @@ void add_server(CLI::App& app) {
     }
 
     service::JobStore store(state + "/jobs.db");
-    auto executor = service::make_local_executor();
+    auto executor = o->executor == "slurm" ? service::make_slurm_executor(o->slurm) : service::make_local_executor();
     jo.state_dir = state;
     std::error_code ec;
     jo.ml_executable = fs::read_symlink("/proc/self/exe", ec).string();
@@ -148,8 +163,9 @@ void add_server(CLI::App& app) {
     api.add_routes(router);
     http::Server server(o->http, router.handler());
     const char* scheme = o->http.tls_cert_file.empty() ? "http" : "https";
-    std::printf("mlaas4hep server: listening on %s://%s:%u (state: %s, %d CPUs for jobs, auth: %s)\n", scheme,
-                o->http.host.c_str(), static_cast<unsigned>(server.port()), state.c_str(), jobs.options().cpus,
+    std::printf("mlaas4hep server: listening on %s://%s:%u (state: %s, %d CPUs for jobs on the %s executor, auth: %s)\n",
+                scheme, o->http.host.c_str(), static_cast<unsigned>(server.port()), state.c_str(), jobs.options().cpus,
+                executor->name().c_str(),
                 o->auth == "oidc" ? ("oidc, issuer " + o->oidc.issuer).c_str() : "none");
     if (inference_server)
       std::printf("mlaas4hep server: inference server on http://%s:%u (models: %s/models)\n", o->http.host.c_str(),

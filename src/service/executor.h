@@ -1,10 +1,11 @@
 // Where a job's process runs: an argument vector (never a shell line) started in the job's folder,
 // followed, cancelled and, after a restart of the server, found again. The local executor is the
-// embedded default; the Slurm executor (later) hands the same launch to sbatch.
+// embedded default; the Slurm executor hands the same launch to sbatch.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ struct Poll {
   std::string detail;  // kExited: "exit 0", "signal 9"; kGone: why there is no status
 };
 
+// How the job ended, from its status file ("exit N" or "signal N", written by the local
+// executor's supervisor or the Slurm batch script); nullopt while there is none.
+std::optional<Poll> read_status_file(const std::string& status_file);
+
 class Executor {
  public:
   virtual ~Executor() = default;
@@ -47,5 +52,21 @@ class Executor {
 // file, so the status survives the server's death; the handle is "PID:STARTTIME" of the
 // supervisor (the start time in /proc guards against a reused PID).
 std::unique_ptr<Executor> make_local_executor();
+
+// Jobs of a Slurm cluster, through its client commands (sbatch, squeue, scontrol, scancel; found on
+// PATH or in bin_dir, the cluster's slurm.conf through SLURM_CONF as usual). The job's folder must be
+// on a file system its compute node shares with the server. The handle is the Slurm job id.
+struct SlurmOptions {
+  std::string partition;                 // --partition; empty: the cluster's default
+  std::string account;                   // --account
+  std::vector<std::string> sbatch_args;  // more sbatch options, each one argument (--time=1:00:00, --qos=...)
+  std::string bin_dir;                   // folder of the Slurm commands; empty: PATH
+};
+std::unique_ptr<Executor> make_slurm_executor(SlurmOptions options);
+
+// The batch script sbatch runs for `launch`: a POSIX sh file that sets the environment, enters the
+// folder, runs the argument vector (each argument single-quoted: data, never shell code) and writes
+// the status file as the local executor does. Runs the same under plain `sh` (the tests do).
+std::string slurm_batch_script(const Launch& launch);
 
 }  // namespace m4h::service

@@ -237,19 +237,11 @@ class LocalExecutor final : public Executor {
         ended = h.start < 0 || start_time_of(h.pid) != h.start;
       }
     }
+    if (!ended) return Poll{};
+    if (auto done = read_status_file(status_file)) return *done;
     Poll p;
-    if (!ended) return p;
-    std::ifstream in(status_file);
-    std::string kind;
-    int value = -1;
-    if (in >> kind >> value && (kind == "exit" || kind == "signal")) {
-      p.state = RunState::kExited;
-      p.exit_code = kind == "exit" ? value : 128 + value;
-      p.detail = kind + " " + std::to_string(value);
-    } else {
-      p.state = RunState::kGone;
-      p.detail = "the job's process ended without writing its status (killed with its supervisor?)";
-    }
+    p.state = RunState::kGone;
+    p.detail = "the job's process ended without writing its status (killed with its supervisor?)";
     return p;
   }
 
@@ -269,6 +261,18 @@ class LocalExecutor final : public Executor {
 };
 
 }  // namespace
+
+std::optional<Poll> read_status_file(const std::string& status_file) {
+  std::ifstream in(status_file);
+  std::string kind;
+  int value = -1;
+  if (!(in >> kind >> value) || (kind != "exit" && kind != "signal")) return std::nullopt;
+  Poll p;
+  p.state = RunState::kExited;
+  p.exit_code = kind == "exit" ? value : 128 + value;
+  p.detail = kind + " " + std::to_string(value);
+  return p;
+}
 
 std::unique_ptr<Executor> make_local_executor() { return std::make_unique<LocalExecutor>(); }
 

@@ -8,16 +8,20 @@
 #   2. restart: three jobs on one CPU (one running, two queued), the server killed with SIGKILL,
 #      started again on the same state: every job is accounted for (the running one followed again
 #      or finished, the queued ones run) and all three succeed.
+# M4H_E2E_EXECUTOR=slurm runs the jobs on a Slurm cluster (ctest's service_slurm_e2e runs this inside
+# scripts/slurm-cluster.sh) and checks that Slurm ran them.
 # Bounded: every wait has a deadline; exit 0 passed, 1 failed.
 set -u
 build=$(cd "${1:?usage: server_e2e.sh BUILD_DIR}" && pwd)
 cli=${M4H_CLI:-$build/mlaas4hep}
+executor=${M4H_E2E_EXECUTOR:-local}
 work=$(mktemp -d "${TMPDIR:-/tmp}/m4h-server-e2e.XXXXXX")
 server_pid=
 cleanup() {
   [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   # Jobs a failed check left running (their command lines name the state folder).
   pkill -f "$work/state" 2>/dev/null
+  [ "$executor" = slurm ] && scancel --me 2>/dev/null
   [ "${M4H_E2E_KEEP:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -27,7 +31,7 @@ json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.arg
 state_of() { curl -s "$base/api/v1/jobs/$1" | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }  # no python per poll
 
 start_server() {  # LOG
-  "$cli" server --port 0 --serve-port 0 --cpus 1 --state "$work/state" >"$1" 2>&1 &
+  "$cli" server --port 0 --serve-port 0 --cpus 1 --executor "$executor" --state "$work/state" >"$1" 2>&1 &
   server_pid=$!
   base= serve=
   for _ in $(seq 300); do
@@ -79,6 +83,11 @@ tar -tzf "$work/bundle.tar.gz" | grep -q 'bundle.json' || fail "the downloaded b
 scores=$("$cli" client --url "$serve" predict tth "$in/data/sig.root:Events" --entries 5 2>&1)
 [ "$(echo "$scores" | grep -cE '^[0-9]+	[0-9.e+-]+$')" = 5 ] || fail "predict through the inference server: $scores"
 echo "scores from the published model: $(echo "$scores" | tr '\n' ' ')"
+if [ "$executor" = slurm ]; then
+  slurm_job=$(scontrol -o show job | grep -o "JobName=m4h-$id .*JobState=[A-Z]*" | sed 's/.*JobState=//')
+  [ "$slurm_job" = COMPLETED ] || fail "Slurm has no completed job m4h-$id (scontrol: '$slurm_job')"
+  grep -q "started on the slurm executor" "$work/state/jobs/$id/log.txt" || fail "job $id's log does not say Slurm ran it"
+fi
 
 # ---- 2. SIGKILL with one job running and two queued, then restart
 # The first runs for many epochs, so that it is still running when the server dies.
