@@ -26,54 +26,32 @@ cleanup() {
 }
 trap cleanup EXIT
 fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
+source "$(dirname "${BASH_SOURCE[0]}")/e2e_lib.sh"
 state_of() { curl -s "$base/api/v1/jobs/$1" | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }  # no python per poll
 
 start_server() {  # LOG
   "$cli" server --port 0 --serve-port 0 --cpus 1 --executor "$executor" --state "$work/state" >"$1" 2>&1 &
   server_pid=$!
-  base= serve=
-  for _ in $(seq 300); do
-    base=$(sed -n 's|^mlaas4hep server: listening on \(http://[^ ]*\) .*|\1|p' "$1")
-    serve=$(sed -n 's|^mlaas4hep server: inference server on \(http://[^ ]*\) .*|\1|p' "$1")
-    [ -n "$base" ] && [ -n "$serve" ] && return 0
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
+  base=$(wait_for_line "$1" 's|^mlaas4hep server: listening on \(http://[^ ]*\) .*|\1|p' "$server_pid")
+  serve=$(wait_for_line "$1" 's|^mlaas4hep server: inference server on \(http://[^ ]*\) .*|\1|p' "$server_pid")
+  [ -n "$base" ] && [ -n "$serve" ] && return 0
   echo "server did not start:"; cat "$1"; exit 1
 }
 
 # ---- inputs: the reference's layout, in one folder packed as a .tar.gz
 in=$work/in/tth
-mkdir -p "$in/data"
-"$cli" gen --process signal --events 4000 --seed 1 -o "$in/data/sig.root" >/dev/null || exit 1
-"$cli" gen --process background --events 4000 --seed 2 -o "$in/data/bkg.root" >/dev/null || exit 1
-printf 'data/sig.root\ndata/bkg.root\n' >"$in/files.txt"
-printf '1\n0\n' >"$in/labels.txt"
-cat >"$in/params.json" <<'JSON'
-{"nevts": -1, "chunk_size": 2000, "epochs": 1, "batch_size": 100, "branch": "Events",
- "selected_branches": "", "exclude_branches": "", "identifier": "run,event,luminosityBlock", "seed": 1}
-JSON
-echo '{"type": "mlp", "hidden": [16]}' >"$in/model.json"
-tar -czf "$work/in.tar.gz" -C "$work/in" tth
+make_inputs "$in" || exit 1
 
 # ---- 1. upload, submit, follow, download, predict
 start_server "$work/server1.log"
 echo "server at $base, inference at $serve"
-up=$(curl -s -X POST -H 'Content-Type: application/gzip' --data-binary "@$work/in.tar.gz" "$base/api/v1/uploads?name=tth")
+up=$(curl -s -X POST -H 'Content-Type: application/gzip' --data-binary "@$in.tar.gz" "$base/api/v1/uploads?name=tth")
 [ "$(echo "$up" | json 'd["upload"]')" = tth ] || fail "upload: $up"
 job=$(curl -s -X POST -d '{"upload": "tth", "name": "tth"}' "$base/api/v1/jobs")
 id=$(echo "$job" | json 'd["id"]')
 [[ $id =~ ^[0-9]+$ ]] || { fail "submit: $job"; exit 1; }
-offset=0 state=queued log=
-for _ in $(seq 200); do
-  curl -s -D "$work/h" -o "$work/chunk" "$base/api/v1/jobs/$id/log?offset=$offset&wait_ms=5000"
-  log+=$(cat "$work/chunk")
-  offset=$(sed -n 's/^x-log-offset: *\([0-9]*\).*/\1/ip' "$work/h")
-  state=$(sed -n 's/^x-job-state: *\([a-z]*\).*/\1/ip' "$work/h")
-  [[ $state == succeeded || $state == failed || $state == cancelled ]] && break
-done
+follow_log "$base" "$id"
+state=$final_state log=$followed
 echo "--- job $id log (followed) ---"; echo "$log" | tail -n 5
 [ "$state" = succeeded ] || fail "job $id ended $state: $(curl -s "$base/api/v1/jobs/$id")"
 published=$(curl -s "$base/api/v1/jobs/$id" | json 'd["published"]')
