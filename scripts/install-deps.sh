@@ -21,6 +21,7 @@ packages=(
   wrk hey nginx-light                         # bench/serve: load generators and the nginx ceiling
   libsqlite3-dev                              # the workflow server's job store
   slurm-wlm munge                             # the Slurm executor; tests start a one-node cluster (scripts/slurm-cluster.sh)
+  chromium chromium-driver                    # the dashboard's browser test (headless, driven over WebDriver)
 )
 # Node.js and npm run the jsroot oracle. A machine may already have them from another source
 # (NodeSource's nodejs bundles npm and conflicts with Debian's npm package): only add what is missing.
@@ -44,4 +45,8 @@ fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ ! -d "$here/tools/oracle/node_modules/jsroot" ]; then
   (cd "$here/tools/oracle" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# Chart.js: the charts of the workflow server's dashboard (web/dashboard).
+if [ ! -f "$here/web/dashboard/node_modules/chart.js/dist/chart.umd.min.js" ]; then
+  (cd "$here/web/dashboard" && npm ci --no-audit --no-fund --loglevel=error)
 fi

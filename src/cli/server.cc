@@ -17,6 +17,7 @@
 #include "serve/model.h"
 #include "serve/service.h"
 #include "service/api.h"
+#include "service/dashboard.h"
 #include "service/oidc.h"
 
 namespace m4h::cli {
@@ -44,6 +45,7 @@ void add_server(CLI::App& app) {
     std::string access_log;
     service::OidcOptions oidc;
     std::string executor = "local";
+    std::string dashboard_dir;
     service::SlurmOptions slurm;
   };
   auto o = std::make_shared<Options>();
@@ -73,6 +75,9 @@ void add_server(CLI::App& app) {
   cmd->add_option("--slurm-arg", o->slurm.sbatch_args, "one more sbatch option, e.g. --slurm-arg=--time=2:00:00 (repeatable)")
       ->allow_extra_args(false);
   cmd->add_option("--slurm-bin-dir", o->slurm.bin_dir, "folder of sbatch, squeue, scontrol, scancel (default: PATH)");
+  cmd->add_option("--dashboard-dir", o->dashboard_dir,
+                  "folder of the web dashboard's files (default: dashboard/ beside the executable, or "
+                  "../share/mlaas4hep/dashboard); served at /dashboard/");
   cmd->add_option("--cpus", o->cpus,
                   "CPUs that running jobs share (0: this machine's; with --executor slurm, the CPUs the server keeps "
                   "submitted to the cluster at once)")
@@ -158,15 +163,28 @@ void add_server(CLI::App& app) {
     ao.limits.data_roots = o->data_roots;
     ao.limits.max_cpus = o->max_job_cpus > 0 ? o->max_job_cpus : jobs.options().cpus;
     ao.limits.max_memory_mb = o->max_job_memory_mb;
+    std::string inference_url;
+    if (inference_server) inference_url = "http://" + o->http.host + ":" + std::to_string(inference_server->port());
+    else inference_url = o->publish;
+    if (!inference_url.empty()) {
+      ao.inference_url = inference_url;
+      ao.list_models = [inference_url] { return serve::Client(inference_url, 10).models(); };
+    }
     service::Api api(jobs, store, authenticate, ao);
     http::Router router;
     api.add_routes(router);
+    const std::string dashboard = o->dashboard_dir.empty() ? service::find_dashboard_dir(jo.ml_executable) : o->dashboard_dir;
+    if (!dashboard.empty()) service::add_dashboard_routes(router, dashboard);
+    else log("no dashboard files found (--dashboard-dir): /dashboard/ is not served");
     http::Server server(o->http, router.handler());
     const char* scheme = o->http.tls_cert_file.empty() ? "http" : "https";
     std::printf("mlaas4hep server: listening on %s://%s:%u (state: %s, %d CPUs for jobs on the %s executor, auth: %s)\n",
                 scheme, o->http.host.c_str(), static_cast<unsigned>(server.port()), state.c_str(), jobs.options().cpus,
                 executor->name().c_str(),
                 o->auth == "oidc" ? ("oidc, issuer " + o->oidc.issuer).c_str() : "none");
+    if (!dashboard.empty())
+      std::printf("mlaas4hep server: dashboard on %s://%s:%u/dashboard/\n", scheme, o->http.host.c_str(),
+                  static_cast<unsigned>(server.port()));
     if (inference_server)
       std::printf("mlaas4hep server: inference server on http://%s:%u (models: %s/models)\n", o->http.host.c_str(),
                   static_cast<unsigned>(inference_server->port()), state.c_str());

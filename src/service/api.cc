@@ -393,6 +393,15 @@ void Api::add_routes(http::Router& router) {
     return json_response(200, {{"subject", p.subject}, {"admin", p.admin}});
   }));
 
+  router.add("GET", "/api/v1/models", im.handler([](Impl& s, Req, P, const http::Responder&) {
+    json models = json::array();
+    if (s.options.list_models) {
+      models = json::parse(s.options.list_models(), nullptr, false);
+      if (models.is_discarded()) throw Error(ErrorCode::kIo, "the inference server's model list is not JSON");
+    }
+    return json_response(200, {{"inference_server", s.options.inference_url}, {"models", models}});
+  }));
+
   // uploads
   auto upload = [](Impl& s, Req req, P p, const http::Responder&) {
     return json_response(201, s.make_upload(req, p, req.query_param("name")));

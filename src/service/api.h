@@ -11,6 +11,7 @@
 //          30 s) for more while the job runs. X-Log-Offset: the next offset; X-Job-State.
 //   GET    /api/v1/jobs/{id}/artifacts      the bundle's files; .../artifacts/{path} one of them;
 //          .../artifacts/bundle.tar.gz the whole bundle
+//   GET    /api/v1/models                   the models on the inference server jobs publish to
 // Users see and act on their own jobs and uploads only (403 otherwise); admins on all.
 #pragma once
 
@@ -39,6 +40,10 @@ struct ApiOptions {
   std::string uploads_dir;
   WorkflowContext limits;      // data roots, CPU and memory caps (upload_dir is set per request)
   int worker_threads = 4;      // store and file work off the io threads
+  // The inference server's model list as JSON text (its GET /models), and where it is; unset: the
+  // server publishes nowhere, and /api/v1/models answers an empty list.
+  std::function<std::string()> list_models;
+  std::string inference_url;
 };
 
 class Api {

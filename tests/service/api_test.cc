@@ -41,7 +41,7 @@ Authenticator test_tokens() {
 }
 
 struct Server {
-  explicit Server(int64_t max_queued = 100, size_t max_body = 1 << 20)
+  explicit Server(int64_t max_queued = 100, size_t max_body = 1 << 20, std::function<std::string()> list_models = {})
       : tmp("m4h-api"), dir(tmp.path) {
     store = std::make_unique<JobStore>((dir / "jobs.db").string());
     executor = make_local_executor();
@@ -57,6 +57,10 @@ struct Server {
     ApiOptions a;
     a.uploads_dir = (dir / "uploads").string();
     a.limits.max_cpus = 2;
+    if (list_models) {
+      a.list_models = list_models;
+      a.inference_url = "http://127.0.0.1:1";
+    }
     api = std::make_unique<Api>(*jobs, *store, test_tokens(), a);
     api->add_routes(router);
     http::ServerOptions so;
@@ -199,6 +203,23 @@ TEST(ServiceApi, UsersAreKeptApartAndAdminsSeeAll) {
   EXPECT_EQ(c["state"], "cancelled");
   EXPECT_EQ(c["reason"], "cancelled by alice");
   EXPECT_EQ(s.call("alice", "POST", jp + "/cancel").status, 409);
+}
+
+TEST(ServiceApi, TheInferenceServersModelsAreListed) {
+  {
+    Server s;  // publishing nowhere
+    const json none = s.call_json("alice", "GET", "/api/v1/models", 200);
+    EXPECT_EQ(none["models"], json::array());
+    EXPECT_EQ(none["inference_server"], "");
+    EXPECT_EQ(s.call("", "GET", "/api/v1/models").status, 401);
+  }
+  std::string answer = R"([{"name": "tth", "version": "2", "ready": true}])";
+  Server s(100, 1 << 20, [&answer] { return answer; });
+  const json listed = s.call_json("bob", "GET", "/api/v1/models", 200);
+  EXPECT_EQ(listed["inference_server"], "http://127.0.0.1:1");
+  EXPECT_EQ(listed["models"][0]["name"], "tth");
+  answer = "<html>not json";
+  EXPECT_GE(s.call("bob", "GET", "/api/v1/models").status, 500);
 }
 
 TEST(ServiceApi, BadRequestsGetTheirStatus) {
