@@ -43,6 +43,8 @@ ip addr add 127.0.0.2/32 dev lo 2>/dev/null || true
 
 mkdir -p "$work"
 work="$(cd "$work" && pwd)"
+# A fresh cluster each time: no jobs or node state from an earlier run.
+rm -rf "$work"/{state,spool,log}
 mkdir -p "$work"/{munge,state,spool,log}
 # munged is strict: its socket folder and key belong to user munge, the folder not writable by others.
 chown munge: "$work/munge"
@@ -53,7 +55,7 @@ fi
 chown munge: "$work/munge/munge.key"
 chmod 400 "$work/munge/munge.key"
 
-cpus=$(nproc)
+cpus=$(getconf _NPROCESSORS_ONLN)  # not nproc: it answers OMP_NUM_THREADS when that is set
 memory_mb=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 * 3 / 4 ))
 # Ports: the namespace is private, so fixed ports cannot collide with anything outside it.
 sed -e "s|@WORK@|$work|g" -e "s|@CPUS@|$cpus|g" -e "s|@MEMORY_MB@|$memory_mb|g" \
