@@ -438,6 +438,28 @@ void Api::add_routes(http::Router& router) {
       return delete_upload(s, req.query_param("name"), p);
     }));
 
+  // Specs files (specs*.json) a user kept in an upload, removed so that the next job computes them
+  // afresh (the reference's /delete_specs; our jobs also recompute specs whose inputs changed).
+  auto delete_specs = [](Impl& s, const std::string& id, P p) {
+    const fs::path d = s.visible_upload(id, p);
+    json deleted = json::array();
+    for (const auto& e : fs::recursive_directory_iterator(d)) {
+      const std::string f = e.path().filename().string();
+      if (e.is_regular_file() && f.rfind("specs", 0) == 0 && e.path().extension() == ".json") {
+        deleted.push_back(fs::relative(e.path(), d).string());
+        fs::remove(e.path());
+      }
+    }
+    return json_response(200, {{"upload", id}, {"deleted", deleted}});
+  };
+  router.add("DELETE", "/api/v1/uploads/{id}/specs", im.handler([delete_specs](Impl& s, Req req, P p, const http::Responder&) {
+    return delete_specs(s, req.params.at("id"), p);
+  }));
+  for (const char* method : {"GET", "POST", "DELETE"})
+    router.add(method, "/delete_specs", im.handler([delete_specs](Impl& s, Req req, P p, const http::Responder&) {
+      return delete_specs(s, req.query_param("name"), p);
+    }));
+
   // jobs
   router.add("POST", "/api/v1/jobs", im.handler([](Impl& s, Req req, P p, const http::Responder&) {
     return json_response(201, s.submit(req.body, p));

@@ -1,8 +1,9 @@
 // The workflow server's REST API, JSON under /api/v1, and the reference MLaaS4HEP server's
-// endpoints (/upload, /submit, /status, /logs, /model, /delete_folder) as aliases:
+// endpoints (/upload, /submit, /status, /logs, /model, /delete_specs, /delete_folder) as aliases:
 //   GET    /api/v1/whoami
 //   POST   /api/v1/uploads[?name=ID]        a .tar.gz (raw gzip body or a multipart file part)
 //   GET    /api/v1/uploads                  my uploads; GET/DELETE /api/v1/uploads/{id}
+//   DELETE /api/v1/uploads/{id}/specs       the specs*.json files kept in it
 //   POST   /api/v1/jobs                     a workflow (service/workflow.h) -> 201, or 429 when full
 //   GET    /api/v1/jobs[?state=&limit=&before=&owner=]   newest first (owner=: admins only)
 //   GET    /api/v1/jobs/{id}                DELETE: an ended job and its folder

@@ -279,6 +279,19 @@ TEST(ServiceApi, TheReferenceServersEndpoints) {
   EXPECT_EQ(logs.headers["content-disposition"], "attachment; filename=\"logs.txt\"");
   EXPECT_EQ(s.call("alice", "GET", "/model?process_name=luca_" + std::to_string(id)).status, 200);
   EXPECT_EQ(s.call("bob", "GET", "/status?process_name=luca_" + std::to_string(id)).status, 403);
+  // /delete_specs: the specs files a user kept in the upload, nothing else.
+  const fs::path upload = s.dir / "uploads" / "luca";
+  std::ofstream(upload / "specs.json") << "{}";
+  std::ofstream(upload / "data" / "specs_sig.json") << "{}";
+  EXPECT_EQ(s.call("bob", "GET", "/delete_specs?name=luca").status, 403);
+  EXPECT_TRUE(fs::exists(upload / "specs.json"));
+  json removed = s.call_json("alice", "GET", "/delete_specs?name=luca", 200);
+  EXPECT_EQ(removed["deleted"].size(), 2u) << removed.dump();
+  EXPECT_FALSE(fs::exists(upload / "specs.json"));
+  EXPECT_FALSE(fs::exists(upload / "data" / "specs_sig.json"));
+  EXPECT_TRUE(fs::exists(upload / "params.json"));
+  EXPECT_EQ(s.call_json("alice", "DELETE", "/api/v1/uploads/luca/specs", 200)["deleted"], json::array());
+  EXPECT_EQ(s.call("alice", "GET", "/delete_specs?name=..%2Fluca").status, 400);
   EXPECT_EQ(s.call("alice", "GET", "/delete_folder?name=luca").status, 200);
   EXPECT_EQ(s.call("alice", "GET", "/api/v1/uploads/luca").status, 404);
 }
