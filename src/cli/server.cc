@@ -155,6 +155,7 @@ void add_server(CLI::App& app) {
     std::error_code ec;
     jo.ml_executable = fs::read_symlink("/proc/self/exe", ec).string();
     jo.cpus = o->cpus;
+    jo.pin_cpus = o->executor == "local";
     jo.max_queued = o->max_queued;
     jo.log = log;
     service::JobService jobs(store, *executor, jo);

@@ -18,6 +18,7 @@ struct Launch {
   std::string log;                // stdout and stderr go here (appended)
   std::string status_file;        // "exit N" or "signal N" is written here when the process ends
   int cpus = 1;                   // threads it may use (OMP_NUM_THREADS, scheduling)
+  std::vector<int> cpu_set;       // local executor: the CPUs it may run on (sched_setaffinity); empty: any
   int64_t memory_mb = 0;          // RLIMIT_DATA of the process (heap and anonymous maps); 0: none
 };
 

@@ -1,6 +1,11 @@
 #include "service/jobs.h"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <filesystem>
+#include <set>
+#include <sstream>
 #include <fstream>
 #include <iterator>
 
@@ -29,6 +34,30 @@ std::string last_line_of(const fs::path& log) {
   return line.size() > 300 ? line.substr(0, 300) + "..." : line;
 }
 
+// The CPUs this process may run on, in order.
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  std::vector<int> out;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return out;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) out.push_back(c);
+  return out;
+}
+
+std::string cpu_list(const std::vector<int>& cpus) {
+  std::string out;
+  for (int c : cpus) out += (out.empty() ? "" : ",") + std::to_string(c);
+  return out;
+}
+
+std::vector<int> read_cpu_list(const fs::path& file) {
+  std::vector<int> out;
+  std::ifstream in(file);
+  std::string item;
+  while (std::getline(in, item, ','))
+    if (!item.empty() && item.find_first_not_of("0123456789\n") == std::string::npos) out.push_back(std::stoi(item));
+  return out;
+}
 
 }  // namespace
 
@@ -36,6 +65,16 @@ JobService::JobService(JobStore& store, Executor& executor, JobServiceOptions op
     : store_(store), executor_(executor), options_(std::move(options)) {
   if (options_.cpus <= 0) options_.cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   fs::create_directories(fs::path(options_.state_dir) / "jobs");
+  if (options_.pin_cpus) {
+    const std::vector<int> allowed = allowed_cpus();
+    if (static_cast<size_t>(options_.cpus) <= allowed.size()) {
+      pool_.assign(allowed.begin(), allowed.begin() + options_.cpus);
+      log("jobs are pinned to CPUs of their own among " + cpu_list(pool_));
+    } else {
+      log("jobs are not pinned: " + std::to_string(options_.cpus) + " CPUs for jobs, but the server may use " +
+          std::to_string(allowed.size()));
+    }
+  }
   // Jobs an earlier run of the server left running: follow them again, or record how they ended.
   for (const Job& j : store_.list({.owner = "", .state = JobState::kRunning, .limit = 1 << 30, .before_id = 0})) {
     if (j.external_id.empty()) {
@@ -46,7 +85,7 @@ JobService::JobService(JobStore& store, Executor& executor, JobServiceOptions op
     }
     const Poll p = executor_.poll(j.external_id, (fs::path(job_dir(j.id)) / "status").string());
     if (p.state == RunState::kRunning) {
-      running_[j.id] = {j.external_id, j.resources.cpus};
+      running_[j.id] = {j.external_id, j.resources.cpus, read_cpu_list(fs::path(job_dir(j.id)) / "cpus")};
       log("job " + std::to_string(j.id) + ": still running (" + j.external_id + "), followed again");
     } else {
       finish(j.id, p);
@@ -70,6 +109,20 @@ std::string JobService::job_dir(int64_t id) const {
 
 void JobService::log(const std::string& line) const {
   if (options_.log) options_.log(line);
+}
+
+// n CPUs of the pool that no running job holds (the capacity check leaves enough, except after a
+// restart found jobs whose CPUs are not known: then some are shared); empty when not pinning.
+std::vector<int> JobService::take_cpus(int n) const {
+  if (pool_.empty()) return {};
+  std::set<int> used;
+  for (const auto& [id, r] : running_) used.insert(r.cpu_set.begin(), r.cpu_set.end());
+  std::vector<int> out;
+  for (int c : pool_)
+    if (static_cast<int>(out.size()) < n && !used.count(c)) out.push_back(c);
+  for (int c : pool_)
+    if (static_cast<int>(out.size()) < n && std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+  return out;
 }
 
 Job JobService::submit(const std::string& owner, const Workflow& workflow) {
@@ -196,14 +249,18 @@ void JobService::start(const Job& job) {
     l.status_file = (dir / "status").string();
     l.cpus = w.resources.cpus;
     l.memory_mb = w.resources.memory_mb;
+    const int cpus = std::min(job.resources.cpus, options_.cpus);
+    l.cpu_set = take_cpus(cpus);
+    if (!l.cpu_set.empty()) write_text_file((dir / "cpus").string(), cpu_list(l.cpu_set) + "\n");
     {
       std::ofstream header(l.log, std::ios::app);
       header << "mlaas4hep server: job " << job.id << " of " << job.owner << " started on the " << executor_.name()
-             << " executor (" << w.resources.cpus << " CPU" << (w.resources.cpus > 1 ? "s" : "") << ")\n";
+             << " executor (" << w.resources.cpus << " CPU" << (w.resources.cpus > 1 ? "s" : "")
+             << (l.cpu_set.empty() ? "" : ": " + cpu_list(l.cpu_set)) << ")\n";
     }
     const std::string handle = executor_.start(l);
     store_.update(job.id, {.external_id = handle});
-    running_[job.id] = {handle, std::min(job.resources.cpus, options_.cpus)};
+    running_[job.id] = {handle, cpus, l.cpu_set};
     if (auto now = store_.get(job.id); now && now->state == JobState::kCancelled)
       executor_.cancel(handle, options_.cancel_grace_ms);  // cancelled while it was being started
     log("job " + std::to_string(job.id) + ": started (" + handle + ")");

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "service/executor.h"
 #include "service/job_store.h"
@@ -24,6 +25,9 @@ struct JobServiceOptions {
   std::string state_dir;      // jobs/ID/ (inputs/, log.txt, status, bundle/) live under it
   std::string ml_executable;  // mlaas4hep-ml: runs `train` for each job
   int cpus = 0;               // CPUs shared by running jobs (each takes its resources.cpus); 0: all
+  // Each job runs on CPUs of its own, out of the server's first `cpus` (the local executor pins
+  // it). Only where `cpus` is at most the CPUs the server may use; otherwise jobs are not pinned.
+  bool pin_cpus = false;
   int64_t max_queued = 1000;  // submissions past this many queued jobs are refused (429)
   std::chrono::milliseconds poll_interval{200};
   int cancel_grace_ms = 5000;  // SIGTERM, then SIGKILL after this
@@ -61,6 +65,7 @@ class JobService {
   void start(const Job& job);
   void finish(int64_t id, const Poll& poll);
   void log(const std::string& line) const;
+  std::vector<int> take_cpus(int n) const;
 
   JobStore& store_;
   Executor& executor_;
@@ -71,7 +76,9 @@ class JobService {
   struct Running {
     std::string handle;
     int cpus = 1;
+    std::vector<int> cpu_set;  // pinned CPUs (empty: not pinned)
   };
+  std::vector<int> pool_;  // the CPUs jobs are pinned to (empty: no pinning)
   std::map<int64_t, Running> running_;  // dispatcher thread only
   std::thread dispatcher_;
 };

@@ -2,6 +2,7 @@
 // call async-signal-safe functions only: everything they need (argument and environment arrays,
 // paths, limits) is prepared before the fork.
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -113,6 +114,11 @@ class LocalExecutor final : public Executor {
     const char* log = l.log.c_str();
     const char* status_final = l.status_file.c_str();
     const char* status_part = status_tmp.c_str();
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    for (int c : l.cpu_set)
+      if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &cpus);
+    const bool pin = CPU_COUNT(&cpus) > 0;
 
     int ready[2];  // the supervisor reports a failed start through this pipe
     if (::pipe2(ready, O_CLOEXEC) != 0) throw Error(ErrorCode::kIo, "local executor: pipe: " + std::string(std::strerror(errno)));
@@ -149,6 +155,12 @@ class LocalExecutor final : public Executor {
       ign.sa_handler = SIG_IGN;
       ::sigaction(SIGTERM, &ign, nullptr);
       const int logfd = ::open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      // The job's CPUs, kept by the job and every thread or process it starts (the kernel enforces
+      // them; the thread count the job is told only asks).
+      if (pin && ::sched_setaffinity(0, sizeof cpus, &cpus) != 0) {
+        put(ready[1], "sched_setaffinity failed");
+        ::_exit(1);
+      }
       const pid_t job = ::fork();
       if (job == 0) {
         ::sigaction(SIGTERM, &dfl, nullptr);

@@ -1,6 +1,6 @@
 // A stand-in for mlaas4hep-ml in the service tests: a shell script that behaves like `train` by
 // the first label of the job: 9 fails with an error line, 8 runs for 30 s, 7 for a second; the
-// others print their files and write bundle/metrics.json at once.
+// others print their files and write bundle/metrics.json at once. Each prints the CPUs it may use.
 #pragma once
 
 #include <filesystem>
@@ -16,6 +16,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 cat inputs/files.txt
+grep Cpus_allowed_list /proc/self/status
 case "$(head -n 1 inputs/labels.txt)" in
   9) echo "mlaas4hep: error: params.json: no branches selected" >&2; exit 2 ;;
   8) sleep 30 ;;

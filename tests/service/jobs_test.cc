@@ -2,6 +2,8 @@
 // behaves like `train` by the first label: 9 fails, 8 runs for a long time, 7 for a second):
 // jobs run, fail with the training's last line as reason, are cancelled, share the CPUs, are
 // refused past the queue limit, and are found again by a restarted service.
+#include <sched.h>
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -67,6 +69,46 @@ Job wait_state(JobStore& store, int64_t id, JobState state) {
     j = store.get(id);
   }
   return j.value_or(Job{});
+}
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST(JobService, PinnedJobsRunOnCpusOfTheirOwn) {
+  cpu_set_t allowed;
+  ASSERT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+  if (CPU_COUNT(&allowed) < 2) GTEST_SKIP() << "*** SKIPPED: needs 2 CPUs to give two jobs one each ***";
+  Fixture f;
+  JobStore store(":memory:");
+  auto ex = make_local_executor();
+  auto o = f.options(2);
+  o.pin_cpus = true;
+  JobService jobs(store, *ex, o);
+  const Job a = jobs.submit("u", Fixture::workflow(7)), b = jobs.submit("u", Fixture::workflow(7));
+  ASSERT_EQ(wait_final(store, a.id).state, JobState::kSucceeded);
+  ASSERT_EQ(wait_final(store, b.id).state, JobState::kSucceeded);
+  const fs::path da = jobs.job_dir(a.id), db = jobs.job_dir(b.id);
+  const std::string ca = read_all(da / "cpus"), cb = read_all(db / "cpus");
+  EXPECT_FALSE(ca.empty());
+  EXPECT_NE(ca, cb) << "both jobs ran at once on the same CPU";
+  for (const auto& [d, cpus] : {std::pair{da, ca}, std::pair{db, cb}}) {
+    const int cpu = std::stoi(cpus);
+    EXPECT_TRUE(CPU_ISSET(cpu, &allowed));
+    // What the kernel let the job's process use: that one CPU.
+    EXPECT_NE(read_all(d / "log.txt").find("Cpus_allowed_list:\t" + std::to_string(cpu) + "\n"), std::string::npos)
+        << read_all(d / "log.txt");
+  }
+  // More CPUs for jobs than the server may use: no pinning, and it says so in no file.
+  JobStore store2(":memory:");
+  auto o2 = f.options(CPU_COUNT(&allowed) + 1);
+  o2.state_dir += "2";
+  o2.pin_cpus = true;
+  JobService unpinned(store2, *ex, o2);
+  const Job c = unpinned.submit("u", Fixture::workflow(1));
+  ASSERT_EQ(wait_final(store2, c.id).state, JobState::kSucceeded);
+  EXPECT_FALSE(fs::exists(fs::path(unpinned.job_dir(c.id)) / "cpus"));
 }
 
 TEST(JobService, RunsPublishesAndRecordsFailures) {
