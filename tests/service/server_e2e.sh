@@ -6,8 +6,8 @@
 #      the job succeeded and was published; the bundle downloaded; events scored by the published
 #      model through the inference server (mlaas4hep client predict).
 #   2. restart: three jobs on one CPU (one running, two queued), the server killed with SIGKILL,
-#      started again on the same state: every job is accounted for (the running one followed again
-#      or finished, the queued ones run) and all three succeed.
+#      started again on the same state: every job is accounted for (the running one followed again,
+#      then cancelled through the new server and its processes gone; the queued ones run and succeed).
 # M4H_E2E_EXECUTOR=slurm runs the jobs on a Slurm cluster (ctest's service_slurm_e2e runs this inside
 # scripts/slurm-cluster.sh) and checks that Slurm ran them.
 # Bounded: every wait has a deadline; exit 0 passed, 1 failed.
@@ -28,6 +28,7 @@ trap cleanup EXIT
 fails=0
 source "$(dirname "${BASH_SOURCE[0]}")/e2e_lib.sh"
 state_of() { curl -s "$base/api/v1/jobs/$1" | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }  # no python per poll
+id_of() { sed -n 's/.*"id":\([0-9]*\).*/\1/p'; }  # a submission's job id, without python's start-up time
 
 start_server() {  # LOG
   "$cli" server --port 0 --serve-port 0 --cpus 1 --executor "$executor" --state "$work/state" >"$1" 2>&1 &
@@ -68,11 +69,14 @@ if [ "$executor" = slurm ]; then
 fi
 
 # ---- 2. SIGKILL with one job running and two queued, then restart
-# The first runs for many epochs, so that it is still running when the server dies.
-long=$(sed 's/"epochs": 1/"epochs": 400, "patience": 0/' "$in/params.json")
-ids=("$(curl -s -X POST -d "{\"upload\": \"tth\", \"name\": \"r1\", \"params\": $long}" "$base/api/v1/jobs" | json 'd["id"]')")
+# The first runs for 100,000 epochs (an epoch takes ~25 ms here), so it is still running when the
+# server dies. The restarted server follows it again, and cancels it (a job started by the earlier
+# run). The two queued jobs then run and succeed. The submissions take milliseconds: no python here,
+# because its start-up took seconds on a loaded machine.
+long=$(sed 's/"epochs": 1/"epochs": 100000, "patience": 0/' "$in/params.json")
+ids=("$(curl -s -X POST -d "{\"upload\": \"tth\", \"name\": \"r1\", \"params\": $long}" "$base/api/v1/jobs" | id_of)")
 for n in 2 3; do
-  ids+=("$(curl -s -X POST -d "{\"upload\": \"tth\", \"name\": \"r$n\"}" "$base/api/v1/jobs" | json 'd["id"]')")
+  ids+=("$(curl -s -X POST -d "{\"upload\": \"tth\", \"name\": \"r$n\"}" "$base/api/v1/jobs" | id_of)")
 done
 for _ in $(seq 1200); do  # 60 s at most: a loaded machine starts processes slowly
   [ "$(state_of "${ids[0]}")" = running ] && break
@@ -82,17 +86,23 @@ done
 kill -KILL "$server_pid"; wait "$server_pid" 2>/dev/null; server_pid=
 echo "server killed with jobs ${ids[*]} running/queued"
 start_server "$work/server2.log"
-grep -E "job ${ids[0]}: (still running|succeeded)" "$work/server2.log" ||
-  fail "the restarted server did not find job ${ids[0]} again"
-for jid in "${ids[@]}"; do
-  st=
+grep -E "job ${ids[0]}: still running" "$work/server2.log" || fail "the restarted server did not find job ${ids[0]} again"
+[ "$(state_of "${ids[0]}")" = running ] || fail "job ${ids[0]} is not running after the restart"
+curl -s -X POST "$base/api/v1/jobs/${ids[0]}/cancel" >/dev/null
+expected=(cancelled succeeded succeeded)
+for i in 0 1 2; do
+  jid=${ids[$i]} st=
   for _ in $(seq 1200); do
     st=$(state_of "$jid")
     [[ $st == succeeded || $st == failed || $st == cancelled ]] && break
     sleep 0.1
   done
-  [ "$st" = succeeded ] || fail "job $jid after the restart: $st ($(curl -s "$base/api/v1/jobs/$jid" | json 'd["reason"]'))"
+  [ "$st" = "${expected[$i]}" ] ||
+    fail "job $jid after the restart: $st, not ${expected[$i]} ($(curl -s "$base/api/v1/jobs/$jid" | json 'd["reason"]'))"
 done
+# The cancelled job's processes are gone: no training of r1 is left.
+for _ in $(seq 100); do pgrep -f "$work/state/jobs/${ids[0]}/" >/dev/null || break; sleep 0.1; done
+pgrep -f "$work/state/jobs/${ids[0]}/" >/dev/null && fail "job ${ids[0]}'s processes outlived its cancel"
 total=$(curl -s "$base/api/v1/jobs" | json 'len(d["jobs"])')
 [ "$total" = 4 ] || fail "the server lists $total jobs, not 4"
 
