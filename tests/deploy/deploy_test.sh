@@ -11,16 +11,8 @@ set -u
 build=$(cd "${1:?usage: deploy_test.sh BUILD_DIR}" && pwd)
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cli=$build/mlaas4hep
-work=$(mktemp -d "${TMPDIR:-/tmp}/m4h-deploy.XXXXXX")
-sup=
-cleanup() {
-  [ -n "$sup" ] && kill -TERM "$sup" 2>/dev/null && wait "$sup" 2>/dev/null
-  pkill -f "$work/state" 2>/dev/null
-  [ "${M4H_E2E_KEEP:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"
-}
-trap cleanup EXIT
-fails=0
 source "$repo/tests/service/e2e_lib.sh"
+e2e_work deploy
 
 # ---- 1. the units
 if command -v systemd-analyze >/dev/null 2>&1; then
@@ -41,6 +33,7 @@ fi
 M4H_SERVE_PORT=0 M4H_SERVER_PORT=0 M4H_EXECUTOR_ARGS="--executor local --cpus 1" \
   bash "$repo/scripts/mlaas4hep-supervise.sh" --bin "$build" --state "$work/state" >"$work/supervise.log" 2>&1 &
 sup=$!
+pids+=("$sup")
 wait_for_line "$work/supervise.log" 's/^supervise: \(ready\)$/\1/p' "$sup" 600 >/dev/null ||
   { echo "the supervisor did not get ready:"; cat "$work/supervise.log"; exit 1; }
 serve=$(sed -n 's|^supervise: serve \(http://[^ ]*\) .*|\1|p' "$work/supervise.log")
@@ -68,7 +61,7 @@ again=$(sed -n 's|^supervise: server \(http://[^ ]*\) .*|\1|p' "$work/supervise.
 [ "$again" = "$base" ] || fail "the server came back on $again, not $base"
 [ "$(curl -s "$base/api/v1/jobs/$id" | json 'd["state"]')" = succeeded ] || fail "job $id is not there after the restart"
 
-kill -TERM "$sup"; wait "$sup"; sup=
+kill -TERM "$sup"; wait "$sup"
 grep -q "^supervise: stopped" "$work/supervise.log" || fail "the supervisor did not stop cleanly"
 for u in "$serve" "$base"; do
   curl -s -m 2 -o /dev/null "$u/" && fail "$u still answers after the stop"

@@ -14,17 +14,8 @@ for tool in node /usr/bin/chromium /usr/bin/chromedriver; do
   command -v "$tool" >/dev/null 2>&1 ||
     { echo "*** SKIPPED: $tool is missing (scripts/install-deps.sh installs nodejs, chromium and chromium-driver) ***"; exit 77; }
 done
-work=$(mktemp -d "${TMPDIR:-/tmp}/m4h-dashboard.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  pkill -f "$work/state" 2>/dev/null
-  [ "${M4H_E2E_KEEP:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"
-}
-trap cleanup EXIT
-fails=0
 source "$here/e2e_lib.sh"
+e2e_work dashboard
 
 "$issuer_bin" --tokens "$work/tokens" --user alice:mlaas4hep-user >"$work/issuer.log" 2>&1 &
 pids+=($!)

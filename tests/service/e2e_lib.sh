@@ -1,5 +1,23 @@
-# Shared by the workflow server's shell tests (server_e2e.sh, oidc_e2e.sh, dashboard_test.sh):
-# sourced after `work`, `cli` and `fails` are set. Every wait has a deadline.
+# Shared by the workflow server's shell tests (server_e2e.sh, oidc_e2e.sh, dashboard_test.sh,
+# tests/deploy/deploy_test.sh): sourced once `cli` is set. Every wait has a deadline.
+
+fails=0
+
+# e2e_work NAME: a fresh folder `work`, and `pids`, the servers the test starts. On exit they are
+# stopped, jobs left running under $work/state are killed, and the folder is removed (kept, and
+# said, with M4H_E2E_KEEP=1).
+e2e_work() {
+  work=$(mktemp -d "${TMPDIR:-/tmp}/m4h-$1.XXXXXX")
+  pids=()
+  trap e2e_cleanup EXIT
+}
+e2e_cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  pkill -f "$work/state" 2>/dev/null
+  [ "${M4H_E2E_KEEP:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"
+}
 
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # json EXPR: EXPR (Python, over the document `d`) evaluated on stdin's JSON.

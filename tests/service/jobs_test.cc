@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "service/jobs.h"
 #include "service/fake_train.h"
+#include "service/launch_helpers.h"
 #include "support/temp_dir.h"
 
 namespace m4h::test {
@@ -71,10 +72,6 @@ Job wait_state(JobStore& store, int64_t id, JobState state) {
   return j.value_or(Job{});
 }
 
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 TEST(JobService, PinnedJobsRunOnCpusOfTheirOwn) {
   cpu_set_t allowed;
@@ -90,15 +87,15 @@ TEST(JobService, PinnedJobsRunOnCpusOfTheirOwn) {
   ASSERT_EQ(wait_final(store, a.id).state, JobState::kSucceeded);
   ASSERT_EQ(wait_final(store, b.id).state, JobState::kSucceeded);
   const fs::path da = jobs.job_dir(a.id), db = jobs.job_dir(b.id);
-  const std::string ca = read_all(da / "cpus"), cb = read_all(db / "cpus");
+  const std::string ca = slurp(da / "cpus"), cb = slurp(db / "cpus");
   EXPECT_FALSE(ca.empty());
   EXPECT_NE(ca, cb) << "both jobs ran at once on the same CPU";
   for (const auto& [d, cpus] : {std::pair{da, ca}, std::pair{db, cb}}) {
     const int cpu = std::stoi(cpus);
     EXPECT_TRUE(CPU_ISSET(cpu, &allowed));
     // What the kernel let the job's process use: that one CPU.
-    EXPECT_NE(read_all(d / "log.txt").find("Cpus_allowed_list:\t" + std::to_string(cpu) + "\n"), std::string::npos)
-        << read_all(d / "log.txt");
+    EXPECT_NE(slurp(d / "log.txt").find("Cpus_allowed_list:\t" + std::to_string(cpu) + "\n"), std::string::npos)
+        << slurp(d / "log.txt");
   }
   // More CPUs for jobs than the server may use: no pinning, and it says so in no file.
   JobStore store2(":memory:");

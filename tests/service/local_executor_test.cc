@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "service/executor.h"
+#include "service/launch_helpers.h"
 #include "support/temp_dir.h"
 
 namespace m4h::test {
@@ -22,19 +23,7 @@ using service::Poll;
 using service::RunState;
 
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
-Launch launch_in(const TempDir& d, std::vector<std::string> argv) {
-  Launch l;
-  l.argv = std::move(argv);
-  l.workdir = d.path.string();
-  l.log = (d.path / "log.txt").string();
-  l.status_file = (d.path / "status").string();
-  return l;
-}
 
 // Polls until the process ends (at most 30 s).
 Poll wait_end(service::Executor& ex, const std::string& handle, const std::string& status_file) {
@@ -48,7 +37,7 @@ Poll wait_end(service::Executor& ex, const std::string& handle, const std::strin
 TEST(LocalExecutor, RunsInItsFolderWithItsLogEnvironmentAndExitStatus) {
   TempDir d;
   auto ex = service::make_local_executor();
-  auto l = launch_in(d, {"/bin/sh", "-c", "pwd; echo \"$M4H_TEST_VALUE\"; echo oops >&2; exit 3"});
+  auto l = launch_in(d.path, {"/bin/sh", "-c", "pwd; echo \"$M4H_TEST_VALUE\"; echo oops >&2; exit 3"});
   l.env = {"M4H_TEST_VALUE=hello world"};
   const std::string h = ex->start(l);
   const Poll p = wait_end(*ex, h, l.status_file);
@@ -61,7 +50,7 @@ TEST(LocalExecutor, RunsInItsFolderWithItsLogEnvironmentAndExitStatus) {
 TEST(LocalExecutor, MissingExecutableIsExit127WithAMessage) {
   TempDir d;
   auto ex = service::make_local_executor();
-  auto l = launch_in(d, {"/no/such/program"});
+  auto l = launch_in(d.path, {"/no/such/program"});
   const Poll p = wait_end(*ex, ex->start(l), l.status_file);
   EXPECT_EQ(p.exit_code, 127);
   EXPECT_NE(slurp(l.log).find("cannot start /no/such/program"), std::string::npos) << slurp(l.log);
@@ -70,7 +59,7 @@ TEST(LocalExecutor, MissingExecutableIsExit127WithAMessage) {
 TEST(LocalExecutor, CancelStopsTheJobAndItsChildren) {
   TempDir d;
   auto ex = service::make_local_executor();
-  auto l = launch_in(d, {"/bin/sh", "-c", "sleep 60 & sleep 60; echo never"});
+  auto l = launch_in(d.path, {"/bin/sh", "-c", "sleep 60 & sleep 60; echo never"});
   const std::string h = ex->start(l);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(ex->poll(h, l.status_file).state, RunState::kRunning);
@@ -84,7 +73,7 @@ TEST(LocalExecutor, CancelStopsTheJobAndItsChildren) {
 TEST(LocalExecutor, ARestartedServerFindsTheJobAgain) {
   TempDir d;
   auto first = service::make_local_executor();
-  auto l = launch_in(d, {"/bin/sh", "-c", "sleep 0.5; exit 0"});
+  auto l = launch_in(d.path, {"/bin/sh", "-c", "sleep 0.5; exit 0"});
   const std::string h = first->start(l);
   // A new executor knows nothing of the process but its handle.
   auto second = service::make_local_executor();
@@ -103,7 +92,7 @@ TEST(LocalExecutor, MemoryLimitStopsAGreedyJob) {
   TempDir d;
   auto ex = service::make_local_executor();
   // 64 MiB of data segment: allocating 256 MiB must fail inside the job.
-  auto l = launch_in(d, {"/usr/bin/python3", "-c", "b = bytearray(256 << 20)"});
+  auto l = launch_in(d.path, {"/usr/bin/python3", "-c", "b = bytearray(256 << 20)"});
   l.memory_mb = 64;
   if (!fs::exists(l.argv[0])) GTEST_SKIP() << "no python3";
   const Poll p = wait_end(*ex, ex->start(l), l.status_file);

@@ -13,17 +13,8 @@ set -u
 build=$(cd "${1:?usage: oidc_e2e.sh BUILD_DIR}" && pwd)
 cli=${M4H_CLI:-$build/mlaas4hep}
 issuer_bin=${M4H_TEST_ISSUER:-$build/tests/m4h-test-issuer}
-work=$(mktemp -d "${TMPDIR:-/tmp}/m4h-oidc-e2e.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  pkill -f "$work/state" 2>/dev/null
-  [ "${M4H_E2E_KEEP:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"
-}
-trap cleanup EXIT
-fails=0
 source "$(dirname "${BASH_SOURCE[0]}")/e2e_lib.sh"
+e2e_work oidc-e2e
 
 # ---- the three servers
 "$issuer_bin" --tokens "$work/tokens" --user alice:mlaas4hep-user --user bob:mlaas4hep-user \

@@ -25,7 +25,6 @@ cleanup() {
   [ "${M4H_E2E_KEEP:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
-fails=0
 source "$(dirname "${BASH_SOURCE[0]}")/e2e_lib.sh"
 state_of() { curl -s "$base/api/v1/jobs/$1" | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }  # no python per poll
 id_of() { sed -n 's/.*"id":\([0-9]*\).*/\1/p'; }  # a submission's job id, without python's start-up time

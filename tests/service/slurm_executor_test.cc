@@ -18,6 +18,7 @@
 #include "core/subprocess.h"
 #include "core/text_file.h"
 #include "service/executor.h"
+#include "service/launch_helpers.h"
 #include "support/temp_dir.h"
 
 namespace m4h::test {
@@ -28,19 +29,7 @@ using service::Launch;
 using service::Poll;
 using service::RunState;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
-Launch launch_in(const fs::path& dir, std::vector<std::string> argv) {
-  Launch l;
-  l.argv = std::move(argv);
-  l.workdir = dir.string();
-  l.log = (dir / "log.txt").string();
-  l.status_file = (dir / "status").string();
-  return l;
-}
 
 // Runs the batch script with sh, as sbatch's node would, output into log.txt.
 ProgramOutput run_script(const Launch& l) {
