@@ -46,7 +46,7 @@ if [ -z "$bin" ]; then
 fi
 cli="$bin/mlaas4hep"
 [ -x "$cli" ] || { echo "supervise: no mlaas4hep in '$bin' (build it, or pass --bin)" >&2; exit 1; }
-mkdir -p "$state/models" "$state/server" "$state/logs" "$state/xcache/cache" "$state/xcache/run"
+mkdir -p "$state/models" "$state/server" "$state/logs" "$state/xcache/cache" "$state/xcache/run" "$state/xcache/log"
 
 declare -A pid=() url=() restarts=()
 stopping=0
@@ -83,7 +83,13 @@ start() {  # NAME
       pid[server]=$!
       url[server]=$(listening_url server "mlaas4hep server: listening on" "$from") || { say "server did not start"; return 1; } ;;
     xcache)
-      xrootd -c "$here/deploy/xrootd/proxy.cfg" -n proxy -l "$state/logs/xcache.log" >>"$state/logs/xcache.out" 2>&1 &
+      # xrootd refuses to run as root: as root, it runs as user xrootd (its cache and run folders too).
+      local runas=()
+      if [ "$(id -u)" = 0 ]; then
+        chown -R xrootd: "$state/xcache"
+        runas=(setpriv --reuid=xrootd --regid=xrootd --init-groups)
+      fi
+      "${runas[@]}" xrootd -c "$here/deploy/xrootd/proxy.cfg" -n proxy -l "$state/xcache/log/xcache.log" >>"$state/logs/xcache.out" 2>&1 &
       pid[xcache]=$!
       url[xcache]="root://127.0.0.1:$M4H_XRD_PORT" ;;
   esac

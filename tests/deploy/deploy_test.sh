@@ -5,7 +5,8 @@
 #   2. scripts/mlaas4hep-supervise.sh starts the inference server and the workflow server from the
 #      packaged settings file (ports 0), a job submitted to the workflow server is published to the
 #      inference server, the workflow server killed with SIGKILL comes back on the same port with
-#      its jobs, and SIGTERM stops everything.
+#      its jobs, and SIGTERM stops everything;
+#   3. with --xcache it also runs the XRootD caching proxy (in a private network namespace).
 # Bounded: every wait has a deadline; exit 0 passed, 1 failed.
 set -u
 build=$(cd "${1:?usage: deploy_test.sh BUILD_DIR}" && pwd)
@@ -66,5 +67,28 @@ grep -q "^supervise: stopped" "$work/supervise.log" || fail "the supervisor did 
 for u in "$serve" "$base"; do
   curl -s -m 2 -o /dev/null "$u/" && fail "$u still answers after the stop"
 done
+# ---- 3. the supervisor with the caching proxy. xrootd binds every interface: only in a private
+# network namespace, where nothing outside can reach it (and the proxy's origin is unreachable).
+if [ "$(id -u)" = 0 ] && command -v xrootd >/dev/null && unshare -n true 2>/dev/null; then
+  mkdir -p "$work/x" && chmod 755 "$work" "$work/x"
+  unshare -n bash -c '
+    ip link set lo up
+    M4H_SERVE_PORT=0 M4H_SERVER_PORT=0 M4H_XRD_ORIGIN=127.0.0.1:1 M4H_XRD_PORT=21094 M4H_XRD_HTTP_PORT=28080 \
+      bash "$1/scripts/mlaas4hep-supervise.sh" --bin "$2" --state "$3/state" --xcache >"$3/supervise.log" 2>&1 &
+    sup=$!
+    for _ in $(seq 300); do grep -q "^supervise: ready" "$3/supervise.log" && break; sleep 0.1; done
+    for _ in $(seq 50); do ss -ltn | grep -q ":21094 " && break; sleep 0.1; done
+    ss -ltn | grep -q ":21094 " && echo "proxy listening" >"$3/result"
+    kill -TERM "$sup"; wait "$sup"
+    proxy=$(sed -n "s/^supervise: xcache .* (pid \([0-9]*\))$/\1/p" "$3/supervise.log" | tail -n 1)
+    [ -n "$proxy" ] && kill -0 "$proxy" 2>/dev/null && { echo "xrootd left running" >>"$3/result"; kill -KILL "$proxy"; }' \
+    _ "$repo" "$build" "$work/x"
+  [ "$(cat "$work/x/result" 2>/dev/null)" = "proxy listening" ] ||
+    fail "the supervised caching proxy: $(cat "$work/x/result" 2>/dev/null; cat "$work/x/supervise.log")"
+  echo "ok: the supervisor ran the caching proxy (root:// on 21094) and stopped it"
+else
+  echo "*** the supervised caching proxy is not tried: needs root, xrootd and 'unshare -n' ***"
+fi
+
 echo "deploy_test: $fails failure(s)"
 ((fails == 0))
