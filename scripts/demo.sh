@@ -220,5 +220,7 @@ JSON
   wait "$server" 2>/dev/null || true
   trap - EXIT
   echo "workflow server stopped; its jobs, uploads and published models are in $wf/state"
+  echo "(to look at them in the web dashboard: $cli server --serve-port 0 --state $wf/state, then open the"
+  echo " http://127.0.0.1:8090/dashboard/ it prints; deploy/README.md runs it as a service, locally or with Slurm)"
 fi
 
