@@ -94,7 +94,10 @@ std::unique_ptr<BranchInfo> branch_from_object(const Object& o, const BranchInfo
     // Baskets may be empty (two equal starts); fBasketEntry[fWriteBasket] ends the last one.
     int64_t next = i + 1 < static_cast<int64_t>(basket_entry.size()) ? basket_entry[i + 1] : b->entries;
     if (next < r.first_entry) next = b->entries;
-    r.entries = next - r.first_entry;
+    // A damaged fBasketEntry: a negative start, or one whose distance to the next overflows.
+    if (r.first_entry < 0 || __builtin_sub_overflow(next, r.first_entry, &r.entries))
+      throw Error(ErrorCode::kCorrupt, "branch '" + b->name + "': basket " + std::to_string(i) + " starts at entry " +
+                                           std::to_string(r.first_entry) + " (fBasketEntry is damaged)");
     if (r.entries == 0) continue;  // nothing to read
     r.seek = basket_seek[i];
     r.bytes = static_cast<int32_t>(basket_bytes[i]);
