@@ -62,6 +62,10 @@ struct SlurmOptions {
   std::string account;                   // --account
   std::vector<std::string> sbatch_args;  // more sbatch options, each one argument (--time=1:00:00, --qos=...)
   std::string bin_dir;                   // folder of the Slurm commands; empty: PATH
+  // How long a job Slurm calls ended may still be writing its status file: Slurm marks a cancelled
+  // job CANCELLED at once, while its script is still stopping (and a shared file system may show
+  // the file late). Only after this window is a job with no status file given Slurm's reason.
+  int status_grace_ms = 10000;
 };
 std::unique_ptr<Executor> make_slurm_executor(SlurmOptions options);
 

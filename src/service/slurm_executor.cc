@@ -93,6 +93,15 @@ class SlurmExecutor final : public Executor {
     const std::string line = lines.empty() ? "" : lines.front();
     const std::string state = field(line, "JobState");
     if (out.status == 0 && !state.empty() && !is_final(state)) return Poll{};  // queued or running still
+    if ((out.status == 0 && !state.empty()) || out.text.find("Invalid job id") != std::string::npos) {
+      // Ended in Slurm's eyes: the status file may still be on its way.
+      std::lock_guard lock(mutex_);
+      const auto now = std::chrono::steady_clock::now();
+      const auto it = ended_without_status_.try_emplace(handle, now).first;
+      if (now - it->second < std::chrono::milliseconds(options_.status_grace_ms)) return Poll{};
+      ended_without_status_.erase(it);
+      if (auto done = read_status_file(status_file)) return *done;
+    }
     Poll p;
     p.state = RunState::kGone;
     if (out.status == 0 && !state.empty())
@@ -143,6 +152,7 @@ class SlurmExecutor final : public Executor {
   std::mutex mutex_;
   std::chrono::steady_clock::time_point listed_at_{};
   std::map<std::string, std::string> listing_;
+  std::map<std::string, std::chrono::steady_clock::time_point> ended_without_status_;  // by job id
 };
 
 }  // namespace
