@@ -28,6 +28,9 @@ struct DefaultInitAllocator : std::allocator<T> {
 };
 
 using Bytes = std::vector<uint8_t, DefaultInitAllocator<uint8_t>>;
+// The same for arrays of numbers that are written right after being sized (entry offsets).
+template <typename T>
+using UninitVector = std::vector<T, DefaultInitAllocator<T>>;
 
 // libstdc++ copies and relocates elements with memmove only for std::allocator: with this
 // allocator, Bytes::insert/assign and every reallocation of a growing Bytes copy byte by byte.

@@ -16,7 +16,7 @@ struct BasketData {
   Bytes bytes;                  // decompressed payload; entry data is bytes[0, border)
   int64_t border = 0;
   int64_t entries = 0;          // fNevBuf
-  std::vector<int32_t> offsets;  // entries + 1 starts of entries in bytes, or empty if fixed size
+  UninitVector<int32_t> offsets;  // entries + 1 starts of entries in bytes, or empty if fixed size
 };
 
 // Thread-safe. Throws m4h::Error (kCorrupt/kIo) naming the branch, basket number and file offset.

@@ -110,24 +110,6 @@ void skip_stl_header(Cursor& c, std::size_t entry_end, bool exact) {
   c.skip(6);
 }
 
-void read_string(Cursor& c, Column& out, int level) {
-  std::size_t n = c.u8();
-  if (n == 255) n = c.u32();
-  auto b = c.bytes(n);
-  append_bytes(out.values, b.data(), b.size());
-  out.offsets[level].push_back(static_cast<int64_t>(out.values.size()));
-}
-
-void read_values(const Interpretation& in, Cursor& c, int64_t n, Column& out) {
-  if (n < 0) c.fail("negative element count " + std::to_string(n));
-  int64_t vs = in.disk_value_size();
-  if (static_cast<uint64_t>(n) > c.remaining() / static_cast<uint64_t>(vs))
-    c.fail("element count " + std::to_string(n) + " overruns the entry");
-  auto b = c.bytes(static_cast<std::size_t>(n * vs));
-  append_values(in, b.data(), n, out.values);
-}
-
-
 // A container's element count, after the byte count + version that some containers carry.
 int32_t container_size(Cursor& c, std::size_t end) {
   if (c.remaining() >= 10) {
@@ -141,37 +123,178 @@ int32_t container_size(Cursor& c, std::size_t end) {
   return n;
 }
 
-void decode_level(const Interpretation& in, Cursor& c, std::size_t end, int level, Column& out) {
-  const int levels = in.container_levels();
-  if (level == levels) {  // only strings reach here; values are read in bulk below
-    read_string(c, out, level);
+// What nested decoding asks of the layout at every element, looked up once per basket.
+struct NestedLayout {
+  explicit NestedLayout(const Interpretation& in)
+      : in(in),
+        levels(in.container_levels()),
+        strings(in.innermost_strings()),
+        value_size(static_cast<std::size_t>(in.disk_value_size())),
+        out_size(static_cast<std::size_t>(dtype_size(in.dtype))) {}
+  const Interpretation& in;
+  int levels;
+  bool strings;
+  std::size_t value_size;  // bytes of one stored value
+  std::size_t out_size;    // bytes of one decoded value (1 for string bytes)
+};
+
+// Nested entries are decoded in two passes: the walk reads the structure (element counts, string
+// lengths), appends the offsets, and notes where each innermost run of values or string bytes
+// lies; then the values are sized once and every run converted into place. One pass that appended
+// each run as it came grew the values buffer once per inner vector or string.
+struct NestedWalk {
+  struct Run {
+    std::size_t at;  // position in the basket
+    std::size_t n;   // values, or bytes of a string
+  };
+  NestedWalk(const NestedLayout& layout, Column& out, std::vector<Run>& runs)
+      : l(layout), out(out), runs(runs), base(out.values.size() / layout.out_size) {
+    runs.clear();
+  }
+  const NestedLayout& l;
+  Column& out;
+  std::vector<Run>& runs;
+  const std::size_t base;  // values in `out` before this walk
+  std::size_t values = 0;  // values (string bytes) in the runs so far
+
+  void string(Cursor& c, int level) {
+    std::size_t n = c.u8();
+    if (n == 255) n = c.u32();
+    const std::size_t at = c.pos();
+    c.skip(n);
+    add(at, n);
+    out.offsets[static_cast<std::size_t>(level)].push_back(static_cast<int64_t>(base + values));
+  }
+  void numbers(Cursor& c, int32_t n) {
+    if (static_cast<uint64_t>(n) > c.remaining() / l.value_size)
+      c.fail("element count " + std::to_string(n) + " overruns the entry");
+    const std::size_t at = c.pos();
+    c.skip(static_cast<std::size_t>(n) * l.value_size);
+    add(at, static_cast<std::size_t>(n));
+  }
+  void add(std::size_t at, std::size_t n) {
+    if (n == 0) return;
+    runs.push_back({at, n});
+    values += n;
+  }
+  // Sizes the values once and fills them from the runs of `basket`.
+  void finish(const uint8_t* basket) {
+    const std::size_t at = out.values.size();
+    resize_bytes(out.values, at + values * l.out_size);
+    uint8_t* dst = out.values.data() + at;
+    if (l.strings) {
+      for (const Run& r : runs) {
+        std::memcpy(dst, basket + r.at, r.n);
+        dst += r.n;
+      }
+    } else if (l.in.packing == Packing::kNone && l.in.dtype != DType::kBool) {
+      switch (l.out_size) {  // runs are short (inner vectors): swapped inline, long ones in bulk
+        case 1: copy_runs<uint8_t>(basket, dst); break;
+        case 2: copy_runs<uint16_t>(basket, dst); break;
+        case 4: copy_runs<uint32_t>(basket, dst); break;
+        default: copy_runs<uint64_t>(basket, dst); break;
+      }
+    } else {
+      for (const Run& r : runs) {
+        convert_values(l.in, basket + r.at, static_cast<int64_t>(r.n), dst);
+        dst += r.n * l.out_size;
+      }
+    }
+    runs.clear();
+    values = 0;
+  }
+  template <typename T>
+  void copy_runs(const uint8_t* basket, uint8_t* dst) const {
+    for (const Run& r : runs) {
+      if (r.n >= 16) {
+        swap_copy(dst, basket + r.at, static_cast<int64_t>(r.n), sizeof(T));
+      } else {
+        for (std::size_t i = 0; i < r.n; ++i) {
+          const T v = load_be<T>(basket + r.at + i * sizeof(T));
+          std::memcpy(dst + i * sizeof(T), &v, sizeof(T));
+        }
+      }
+      dst += r.n * sizeof(T);
+    }
+  }
+};
+
+void decode_level(NestedWalk& w, Cursor& c, std::size_t end, int level) {
+  if (level == w.l.levels) {  // only strings reach here; values are read in bulk below
+    w.string(c, level);
     return;
   }
-  int32_t n = container_size(c, end);
-  if (level + 1 == levels && !in.innermost_strings()) {
-    read_values(in, c, n, out);
+  const int32_t n = container_size(c, end);
+  if (level + 1 == w.l.levels && !w.l.strings) {
+    w.numbers(c, n);
   } else {
-    for (int32_t k = 0; k < n; ++k) decode_level(in, c, end, level + 1, out);
+    for (int32_t k = 0; k < n; ++k) decode_level(w, c, end, level + 1);
   }
-  out.offsets[level].push_back(out.offsets[level].back() + n);
+  auto& offsets = w.out.offsets[static_cast<std::size_t>(level)];
+  offsets.push_back(offsets.back() + n);
+}
+
+// Entries of std::vector<number> with entry offsets, the usual jagged layout of object branches:
+// every entry's header is read first, so the values are sized once and converted straight into
+// place (entry by entry, the buffer grew and the layout was looked up once per entry). The same
+// checks as the entry-by-entry path: each entry must be its header and exactly its values.
+void decode_vectors(const Interpretation& in, const BasketData& d, int64_t lo, int64_t hi, Column& out) {
+  const uint8_t* base = d.bytes.data();
+  Cursor c(std::span<const uint8_t>(base, static_cast<std::size_t>(d.border)));
+  const std::size_t value_size = static_cast<std::size_t>(in.disk_value_size());
+  auto& off = out.offsets[0];
+  const std::size_t at = off.size();
+  const int64_t before = off[at - 1];
+  off.resize(at + static_cast<std::size_t>(hi - lo));
+  thread_local std::vector<std::size_t> starts;  // where each entry's values begin
+  starts.resize(static_cast<std::size_t>(hi - lo));
+  int64_t total = before;
+  for (int64_t i = lo; i < hi; ++i) {
+    const auto end = static_cast<std::size_t>(d.offsets[i + 1]);
+    c.seek(static_cast<std::size_t>(d.offsets[i]));
+    int32_t n = 0;
+    if (c.pos() != end) {  // an empty container may be stored as nothing at all
+      n = container_size(c, end);
+      const std::size_t values_end = c.pos() + static_cast<std::size_t>(n) * value_size;
+      if (values_end != end)
+        c.fail("entry " + std::to_string(i) + " decoded to " + std::to_string(values_end) +
+               " bytes but holds " + std::to_string(end));
+    }
+    starts[static_cast<std::size_t>(i - lo)] = c.pos();
+    total += n;
+    off[at + static_cast<std::size_t>(i - lo)] = total;
+  }
+  const std::size_t out_size = static_cast<std::size_t>(dtype_size(in.dtype));
+  const std::size_t values_at = out.values.size();
+  resize_bytes(out.values, values_at + static_cast<std::size_t>(total - before) * out_size);
+  uint8_t* dst = out.values.data() + values_at;
+  int64_t previous = before;
+  for (std::size_t k = 0; k < starts.size(); ++k) {
+    const int64_t n = off[at + k] - previous;
+    previous = off[at + k];
+    convert_values(in, base + starts[k], n, dst);
+    dst += static_cast<std::size_t>(n) * out_size;
+  }
 }
 
 // One entry of a string / STL layout.
-void decode_nested_entry(const Interpretation& in, Cursor& c, std::size_t end, bool exact, Column& out) {
-  if (in.container_levels() == 0) {  // a single string
+void decode_nested_entry(NestedWalk& w, Cursor& c, std::size_t end, bool exact) {
+  const Interpretation& in = w.l.in;
+  Column& out = w.out;
+  if (w.l.levels == 0) {  // a single string
     if (in.stl_header) skip_stl_header(c, end, exact);
     if (exact && c.pos() == end) {
-      out.offsets[0].push_back(static_cast<int64_t>(out.values.size()));
+      out.offsets[0].push_back(static_cast<int64_t>(w.base + w.values));
       return;
     }
-    read_string(c, out, 0);
+    w.string(c, 0);
     return;
   }
   if (in.until_entry_end) {
     if (!exact) c.fail("strings of a split collection need entry offsets");
     skip_stl_header(c, end, true);
     int64_t n = 0;
-    for (; c.pos() < end; ++n) read_string(c, out, 1);
+    for (; c.pos() < end; ++n) w.string(c, 1);
     out.offsets[0].push_back(out.offsets[0].back() + n);
     return;
   }
@@ -179,7 +302,7 @@ void decode_nested_entry(const Interpretation& in, Cursor& c, std::size_t end, b
     out.offsets[0].push_back(out.offsets[0].back());
     return;
   }
-  decode_level(in, c, end, 0, out);
+  decode_level(w, c, end, 0);
 }
 
 }  // namespace
@@ -333,6 +456,11 @@ void decode_basket(const Interpretation& in, const BasketData& d, int64_t lo, in
     return;
   }
 
+  if (has_offsets && in.container_levels() == 1 && !in.innermost_strings() && !in.until_entry_end) {
+    decode_vectors(in, d, lo, hi, out);
+    return;
+  }
+
   // Entries parsed one by one: strings and STL containers. Without entry offsets the entries
   // before lo are walked (and dropped) to find where entry lo starts.
   Cursor c(std::span<const uint8_t>(base, static_cast<std::size_t>(d.border)));
@@ -345,16 +473,25 @@ void decode_basket(const Interpretation& in, const BasketData& d, int64_t lo, in
     }
   };
   int64_t first = has_offsets ? lo : 0;  // without offsets, decode from the start and drop
-  Column sink = make_column(in);
+  const NestedLayout layout(in);
+  thread_local std::vector<NestedWalk::Run> runs, skipped_runs;
+  std::optional<Column> sink;
+  std::optional<NestedWalk> skipped;  // the entries before lo, walked to find lo's start
+  if (first < lo) {
+    sink = make_column(in);
+    skipped.emplace(layout, *sink, skipped_runs);
+  }
+  NestedWalk walk(layout, out, runs);
   for (int64_t i = first; i < hi; ++i) {
-    Column& target = (i < lo) ? sink : out;
+    NestedWalk& w = (i < lo) ? *skipped : walk;
     std::size_t end = 0;
     entry_bounds(i, end);
-    decode_nested_entry(in, c, end, has_offsets, target);
+    decode_nested_entry(w, c, end, has_offsets);
     if (has_offsets && c.pos() != end)
       c.fail("entry " + std::to_string(i) + " decoded to " + std::to_string(c.pos()) +
              " bytes but holds " + std::to_string(end));
   }
+  walk.finish(base);
 }
 
 namespace {
@@ -482,13 +619,18 @@ std::vector<std::shared_ptr<const BasketData>> load_group(const GroupContext& ct
 }
 
 // Sizes a jagged piece once for the run of tasks of one request that starts at task k (their
-// baskets are loaded, so their entry offsets give the exact item count): growing it basket by
-// basket copied it again at every doubling, into fresh pages.
+// baskets are loaded, so their entry offsets bound the item count: exactly for counted arrays,
+// from above for containers of numbers, whose entries also hold headers): growing it basket by
+// basket, or element by element, copied it again at every doubling, into fresh pages.
 void reserve_piece(const GroupContext& ctx, const TaskGroup& g, std::size_t k,
                    const std::vector<std::shared_ptr<const BasketData>>& held, Column& piece) {
   const Interpretation& in = ctx.requests[ctx.tasks[k].request].interpretation;
-  const int64_t item = in.disk_item_size();
-  if (in.layout != Layout::kCounted || in.header_bytes != 0 || item <= 0 || piece.offsets.size() != 1) return;
+  const bool counted = in.layout == Layout::kCounted && in.header_bytes == 0 && piece.offsets.size() == 1;
+  const bool containers = in.container_levels() > 0 && !in.innermost_strings();
+  // Counted arrays hold items of a shape; containers hold single values.
+  const int64_t item = counted ? in.disk_item_size() : in.disk_value_size();
+  const int64_t values_per_item = counted ? piece.items_per_value() : 1;
+  if (!(counted || containers) || item <= 0) return;
   int64_t items = 0, entries = 0;
   for (std::size_t j = k; j < g.last && ctx.tasks[j].request == ctx.tasks[k].request; ++j) {
     const BasketTask& t = ctx.tasks[j];
@@ -499,7 +641,7 @@ void reserve_piece(const GroupContext& ctx, const TaskGroup& g, std::size_t k,
     items += bytes / item;
     entries += t.hi - t.lo;
   }
-  piece.values.reserve(static_cast<std::size_t>(items * piece.items_per_value() * dtype_size(in.dtype)));
+  piece.values.reserve(static_cast<std::size_t>(items * values_per_item * dtype_size(in.dtype)));
   piece.offsets[0].reserve(static_cast<std::size_t>(entries) + 1);
 }
 

@@ -4,24 +4,6 @@
 
 namespace m4h::root {
 
-int dtype_size(DType t) {
-  switch (t) {
-    case DType::kBool:
-    case DType::kInt8:
-    case DType::kUInt8:
-    case DType::kChar: return 1;
-    case DType::kInt16:
-    case DType::kUInt16: return 2;
-    case DType::kInt32:
-    case DType::kUInt32:
-    case DType::kFloat32: return 4;
-    case DType::kInt64:
-    case DType::kUInt64:
-    case DType::kFloat64: return 8;
-  }
-  return 1;
-}
-
 std::string_view dtype_name(DType t) {
   switch (t) {
     case DType::kBool: return "bool";

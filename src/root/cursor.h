@@ -117,9 +117,12 @@ class Cursor {
 
  private:
   void need(std::size_t n) const {
-    if (n > data_.size() - pos_)
-      fail("record truncated: need " + std::to_string(n) + " bytes, " +
-           std::to_string(data_.size() - pos_) + " left");
+    if (n > data_.size() - pos_) [[unlikely]]
+      fail_truncated(n);
+  }
+  // Out of line, so that need() stays small enough to inline into every read.
+  [[noreturn, gnu::noinline]] void fail_truncated(std::size_t n) const {
+    fail("record truncated: need " + std::to_string(n) + " bytes, " + std::to_string(data_.size() - pos_) + " left");
   }
 
   std::span<const uint8_t> data_;
