@@ -219,7 +219,27 @@ struct NestedWalk {
   }
 };
 
+// An entry of std::vector<std::vector<number>>, the common nested layout: the recursion below,
+// unrolled.
+void decode_vector_of_vectors(NestedWalk& w, Cursor& c, std::size_t end) {
+  const int32_t n = container_size(c, end);
+  auto& inner = w.out.offsets[1];
+  int64_t last = inner.back();
+  for (int32_t k = 0; k < n; ++k) {
+    const int32_t m = container_size(c, end);
+    w.numbers(c, m);
+    last += m;
+    inner.push_back(last);
+  }
+  auto& outer = w.out.offsets[0];
+  outer.push_back(outer.back() + n);
+}
+
 void decode_level(NestedWalk& w, Cursor& c, std::size_t end, int level) {
+  if (level == 0 && w.l.levels == 2 && !w.l.strings) {
+    decode_vector_of_vectors(w, c, end);
+    return;
+  }
   if (level == w.l.levels) {  // only strings reach here; values are read in bulk below
     w.string(c, level);
     return;
