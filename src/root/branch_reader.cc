@@ -219,27 +219,7 @@ struct NestedWalk {
   }
 };
 
-// An entry of std::vector<std::vector<number>>, the common nested layout: the recursion below,
-// unrolled.
-void decode_vector_of_vectors(NestedWalk& w, Cursor& c, std::size_t end) {
-  const int32_t n = container_size(c, end);
-  auto& inner = w.out.offsets[1];
-  int64_t last = inner.back();
-  for (int32_t k = 0; k < n; ++k) {
-    const int32_t m = container_size(c, end);
-    w.numbers(c, m);
-    last += m;
-    inner.push_back(last);
-  }
-  auto& outer = w.out.offsets[0];
-  outer.push_back(outer.back() + n);
-}
-
 void decode_level(NestedWalk& w, Cursor& c, std::size_t end, int level) {
-  if (level == 0 && w.l.levels == 2 && !w.l.strings) {
-    decode_vector_of_vectors(w, c, end);
-    return;
-  }
   if (level == w.l.levels) {  // only strings reach here; values are read in bulk below
     w.string(c, level);
     return;
@@ -252,49 +232,6 @@ void decode_level(NestedWalk& w, Cursor& c, std::size_t end, int level) {
   }
   auto& offsets = w.out.offsets[static_cast<std::size_t>(level)];
   offsets.push_back(offsets.back() + n);
-}
-
-// Entries of std::vector<number> with entry offsets, the usual jagged layout of object branches:
-// every entry's header is read first, so the values are sized once and converted straight into
-// place (entry by entry, the buffer grew and the layout was looked up once per entry). The same
-// checks as the entry-by-entry path: each entry must be its header and exactly its values.
-void decode_vectors(const Interpretation& in, const BasketData& d, int64_t lo, int64_t hi, Column& out) {
-  const uint8_t* base = d.bytes.data();
-  Cursor c(std::span<const uint8_t>(base, static_cast<std::size_t>(d.border)));
-  const std::size_t value_size = static_cast<std::size_t>(in.disk_value_size());
-  auto& off = out.offsets[0];
-  const std::size_t at = off.size();
-  const int64_t before = off[at - 1];
-  off.resize(at + static_cast<std::size_t>(hi - lo));
-  thread_local std::vector<std::size_t> starts;  // where each entry's values begin
-  starts.resize(static_cast<std::size_t>(hi - lo));
-  int64_t total = before;
-  for (int64_t i = lo; i < hi; ++i) {
-    const auto end = static_cast<std::size_t>(d.offsets[i + 1]);
-    c.seek(static_cast<std::size_t>(d.offsets[i]));
-    int32_t n = 0;
-    if (c.pos() != end) {  // an empty container may be stored as nothing at all
-      n = container_size(c, end);
-      const std::size_t values_end = c.pos() + static_cast<std::size_t>(n) * value_size;
-      if (values_end != end)
-        c.fail("entry " + std::to_string(i) + " decoded to " + std::to_string(values_end) +
-               " bytes but holds " + std::to_string(end));
-    }
-    starts[static_cast<std::size_t>(i - lo)] = c.pos();
-    total += n;
-    off[at + static_cast<std::size_t>(i - lo)] = total;
-  }
-  const std::size_t out_size = static_cast<std::size_t>(dtype_size(in.dtype));
-  const std::size_t values_at = out.values.size();
-  resize_bytes(out.values, values_at + static_cast<std::size_t>(total - before) * out_size);
-  uint8_t* dst = out.values.data() + values_at;
-  int64_t previous = before;
-  for (std::size_t k = 0; k < starts.size(); ++k) {
-    const int64_t n = off[at + k] - previous;
-    previous = off[at + k];
-    convert_values(in, base + starts[k], n, dst);
-    dst += static_cast<std::size_t>(n) * out_size;
-  }
 }
 
 // One entry of a string / STL layout.
@@ -473,11 +410,6 @@ void decode_basket(const Interpretation& in, const BasketData& d, int64_t lo, in
       append_values(in, base + end - len, n * per_item, out.values);
       off.push_back(off.back() + n);
     }
-    return;
-  }
-
-  if (has_offsets && in.container_levels() == 1 && !in.innermost_strings() && !in.until_entry_end) {
-    decode_vectors(in, d, lo, hi, out);
     return;
   }
 
