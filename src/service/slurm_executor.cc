@@ -83,35 +83,35 @@ class SlurmExecutor final : public Executor {
 
   Poll poll(const std::string& handle, const std::string& status_file) override {
     check_handle(handle);
-    if (auto done = read_status_file(status_file)) return *done;
+    if (auto done = status_of(handle, status_file)) return *done;
     const std::optional<std::string> queued = queue_state(handle);
     if (queued && !is_final(*queued)) return Poll{};
     // Not in the queue (or ended there): the script may have written its status meanwhile.
-    if (auto done = read_status_file(status_file)) return *done;
+    if (auto done = status_of(handle, status_file)) return *done;
     const ProgramOutput out = run_program({command("scontrol"), "-o", "show", "job", handle});
     const auto lines = lines_of(out.text);
     const std::string line = lines.empty() ? "" : lines.front();
     const std::string state = field(line, "JobState");
     if (out.status == 0 && !state.empty() && !is_final(state)) return Poll{};  // queued or running still
-    if ((out.status == 0 && !state.empty()) || out.text.find("Invalid job id") != std::string::npos) {
-      // Ended in Slurm's eyes: the status file may still be on its way.
+    Poll gone;
+    gone.state = RunState::kGone;
+    if (out.status == 0 && !state.empty())
+      gone.detail = "slurm job " + handle + " ended " + state + " (exit code " + field(line, "ExitCode") +
+                    ") before its program wrote a status" + (field(line, "Reason") != "None" ? ", reason " + field(line, "Reason") : "");
+    else if (out.text.find("Invalid job id") != std::string::npos)
+      gone.detail = "slurm job " + handle + " is unknown to Slurm (ended longer ago than its MinJobAge?) and left no status";
+    else
+      return Poll{};  // the controller cannot be reached: asked again next round, nothing is decided
+    // Ended in Slurm's eyes: the status file may still be on its way.
+    {
       std::lock_guard lock(mutex_);
       const auto now = std::chrono::steady_clock::now();
       const auto it = ended_without_status_.try_emplace(handle, now).first;
       if (now - it->second < std::chrono::milliseconds(options_.status_grace_ms)) return Poll{};
-      ended_without_status_.erase(it);
-      if (auto done = read_status_file(status_file)) return *done;
     }
-    Poll p;
-    p.state = RunState::kGone;
-    if (out.status == 0 && !state.empty())
-      p.detail = "slurm job " + handle + " ended " + state + " (exit code " + field(line, "ExitCode") +
-                 ") before its program wrote a status" + (field(line, "Reason") != "None" ? ", reason " + field(line, "Reason") : "");
-    else if (out.text.find("Invalid job id") != std::string::npos)
-      p.detail = "slurm job " + handle + " is unknown to Slurm (ended longer ago than its MinJobAge?) and left no status";
-    else
-      return Poll{};  // the controller cannot be reached: asked again next round, nothing is decided
-    return p;
+    if (auto done = status_of(handle, status_file)) return *done;
+    forget_end(handle);
+    return gone;
   }
 
   void cancel(const std::string& handle, int /*grace_ms: Slurm's KillWait decides*/) override {
@@ -123,6 +123,17 @@ class SlurmExecutor final : public Executor {
  private:
   std::string command(const std::string& name) const {
     return options_.bin_dir.empty() ? name : (fs::path(options_.bin_dir) / name).string();
+  }
+
+  // The job's status file, if written; a job that has one needs no grace window any more.
+  std::optional<Poll> status_of(const std::string& handle, const std::string& status_file) {
+    auto done = read_status_file(status_file);
+    if (done) forget_end(handle);
+    return done;
+  }
+  void forget_end(const std::string& handle) {
+    std::lock_guard lock(mutex_);
+    ended_without_status_.erase(handle);
   }
 
   static void check_handle(const std::string& h) {
