@@ -45,16 +45,21 @@ class SessionBase : public std::enable_shared_from_this<SessionBase> {
 }  // namespace
 
 struct Responder::State {
-  std::function<void(Response)> send;
+  std::function<void(std::function<Response()>)> send;  // runs make() on the strand and writes
   std::atomic<bool> used{false};
   ~State() {
-    if (!used.exchange(true) && send) send(error_response(500, "the handler gave no answer"));
+    if (!used.exchange(true) && send) send([] { return error_response(500, "the handler gave no answer"); });
   }
 };
 
 void Responder::operator()(Response response) const {
   if (!state_ || state_->used.exchange(true)) return;
-  state_->send(std::move(response));
+  state_->send([r = std::move(response)]() mutable { return std::move(r); });
+}
+
+void Responder::build(std::function<Response()> make) const {
+  if (!state_ || state_->used.exchange(true)) return;
+  state_->send(std::move(make));
 }
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
@@ -205,9 +210,17 @@ class Session : public SessionBase {
     }
 
     auto state = std::make_shared<Responder::State>();
-    state->send = [self = shared()](Response r) {
+    state->send = [self = shared()](std::function<Response()> make) {
       auto ex = self->derived().stream().get_executor();
-      self->core_->post(ex, [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
+      self->core_->post(ex, [self, make = std::move(make)]() mutable {
+        Response r;
+        try {
+          r = make();
+        } catch (...) {
+          r = error_response(std::current_exception());
+        }
+        self->write(std::move(r));
+      });
     };
     Responder respond(std::move(state));
     try {

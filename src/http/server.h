@@ -48,6 +48,9 @@ class Responder {
   Responder() = default;
   explicit Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
   void operator()(Response response) const;
+  // Answers make()'s result (or its error), with make() run on the connection's io thread:
+  // work that only builds the answer (serialising scores) then stays off the caller's thread.
+  void build(std::function<Response()> make) const;
 
  private:
   std::shared_ptr<State> state_;

@@ -170,28 +170,50 @@ void TreeWriter::append(std::span<const Column> columns) {
       throw Error(ErrorCode::kInvalidArgument, context + ": column layout does not match the branch");
     if (jagged && static_cast<int64_t>(c.offsets[0].size()) != n + 1)
       throw Error(ErrorCode::kInvalidArgument, context + ": offsets do not have entries + 1 elements");
-    if (jagged) {
-      const auto& off = c.offsets[0];
-      if (off.front() != 0 || !std::is_sorted(off.begin(), off.end()))
-        throw Error(ErrorCode::kInvalidArgument, context + ": offsets must start at 0 and never decrease");
-    }
+    if (jagged && c.offsets[0].front() != 0)
+      throw Error(ErrorCode::kInvalidArgument, context + ": offsets must start at 0 and never decrease");
     if (c.values.size() % dtype_size(c.dtype) != 0)
       throw Error(ErrorCode::kInvalidArgument, context + ": values are not a whole number of items");
     int64_t expected_values = jagged ? c.offsets[0].back() - c.offsets[0].front() : n * c.items_per_value();
     if (c.value_count() != expected_values)
       throw Error(ErrorCode::kInvalidArgument, context + ": " + std::to_string(c.value_count()) +
                                                    " values, the layout needs " + std::to_string(expected_values));
-    if (b.counter) {
-      std::size_t ci = 0;
-      while (branches_[ci].get() != b.counter) ++ci;
-      const Column& counts = columns[ci];
-      for (int64_t i = 0; i < n; ++i) {
-        int64_t want = counts.dtype == DType::kInt32 ? counts.value<int32_t>(i) : counts.value<uint32_t>(i);
-        if (c.offsets[0][i + 1] - c.offsets[0][i] != want)
-          throw Error(ErrorCode::kInvalidArgument,
-                      context + ": entry " + std::to_string(entries_ + i) + " has " +
-                          std::to_string(c.offsets[0][i + 1] - c.offsets[0][i]) + " values, counter '" +
-                          b.counter->spec.name + "' says " + std::to_string(want));
+    if (jagged) {
+      // One branch-free pass over the offsets (they never decrease, and each entry's length is
+      // its counter's value); the entry at fault is looked for only when one is.
+      const int64_t* off = c.offsets[0].data();
+      const Column* counts = nullptr;
+      if (b.counter) {
+        std::size_t ci = 0;
+        while (branches_[ci].get() != b.counter) ++ci;
+        counts = &columns[ci];
+      }
+      auto count_at = [&](int64_t i) -> int64_t {
+        return counts->dtype == DType::kInt32 ? counts->value<int32_t>(i) : counts->value<uint32_t>(i);
+      };
+      bool bad = false;
+      if (!counts) {
+        for (int64_t i = 0; i < n; ++i) bad |= off[i + 1] < off[i];
+      } else {
+        const uint8_t* want = counts->values.data();
+        const bool is_signed = counts->dtype == DType::kInt32;
+        for (int64_t i = 0; i < n; ++i) {
+          uint32_t raw;
+          std::memcpy(&raw, want + 4 * i, 4);
+          const int64_t count = is_signed ? int64_t{static_cast<int32_t>(raw)} : int64_t{raw};
+          bad |= (off[i + 1] - off[i] != count) | (count < 0);
+        }
+      }
+      if (bad) {
+        for (int64_t i = 0; i < n; ++i) {
+          if (counts && off[i + 1] - off[i] != count_at(i))
+            throw Error(ErrorCode::kInvalidArgument,
+                        context + ": entry " + std::to_string(entries_ + i) + " has " +
+                            std::to_string(off[i + 1] - off[i]) + " values, counter '" + b.counter->spec.name +
+                            "' says " + std::to_string(count_at(i)));
+          if (off[i + 1] < off[i])
+            throw Error(ErrorCode::kInvalidArgument, context + ": offsets must start at 0 and never decrease");
+        }
       }
     }
   }
@@ -232,26 +254,34 @@ void TreeWriter::append(std::span<const Column> columns) {
         // Lists of numbers: the entries up to the one that fills the basket are written at once
         // (one resize, one byte swap for a counted branch). The basket ends after the same
         // entry as when they were written one by one.
-        const auto& off = c.offsets[0];
+        const int64_t* off = c.offsets[0].data();
         const bool vector = b.spec.kind == BranchSpec::Kind::kVector;
         const int64_t header = vector ? 10 : 0;  // byte count, class version, size
         const int64_t room = options_.basket_size - static_cast<int64_t>(b.data.size());
-        int64_t j = i, bytes = 0;
-        while (j < n) {
-          bytes += header + (off[j + 1] - off[j]) * size;
-          ++j;
-          if (bytes >= room) break;
+        // Entries i..j-1 fill the basket: j is the first entry whose end reaches `room` (plus
+        // one), found by bisection since the bytes up to an entry only grow.
+        auto bytes_to = [&](int64_t e) { return header * (e - i) + (off[e] - off[i]) * size; };
+        int64_t lo = i + 1, hi = n;  // the answer lies in [lo, hi]
+        while (lo < hi) {
+          const int64_t mid = lo + (hi - lo) / 2;
+          if (bytes_to(mid) >= room) hi = mid;
+          else lo = mid + 1;
         }
+        const int64_t j = lo;
+        const int64_t bytes = bytes_to(j);
         const std::size_t at = b.data.size();
         resize_bytes(b.data, at + static_cast<std::size_t>(bytes));
         uint8_t* p = b.data.data() + at;
+        const std::size_t first_offset = b.offsets.size();
+        b.offsets.resize(first_offset + static_cast<std::size_t>(j - i));
+        int32_t* entry_at = b.offsets.data() + first_offset;
         if (!vector) {
-          for (int64_t e = i; e < j; ++e)
-            b.offsets.push_back(static_cast<int32_t>(at + (off[e] - off[i]) * size));
+          const int64_t base = static_cast<int64_t>(at) - off[i] * size;
+          for (int64_t e = i; e < j; ++e) entry_at[e - i] = static_cast<int32_t>(base + off[e] * size);
           if (off[j] > off[i]) swap_copy(p, c.values.data() + off[i] * size, off[j] - off[i], size);
         } else {
           for (int64_t e = i; e < j; ++e) {
-            b.offsets.push_back(static_cast<int32_t>(p - b.data.data()));
+            entry_at[e - i] = static_cast<int32_t>(p - b.data.data());
             const int64_t count = off[e + 1] - off[e];
             store_be32(p, static_cast<uint32_t>(2 + 4 + count * size) | kByteCountMask);
             p[4] = 0;
@@ -271,6 +301,25 @@ void TreeWriter::append(std::span<const Column> columns) {
   }
   entries_ += n;
 }
+
+struct TreeWriter::Batch {
+  std::vector<Sealed> baskets;
+  int64_t bytes = 0;
+  CompressionSettings cs;
+  std::atomic<bool> taken{false};     // by a worker or by the writing thread, whoever comes first
+  std::atomic<bool> finished{false};  // compressed (or failed)
+  std::exception_ptr error;
+  std::future<void> done;  // the pool task's end
+
+  void compress_all() {
+    try {
+      for (auto& s : baskets) s.compressed = compress_into(cs, s.payload, s.stored);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    finished.store(true, std::memory_order_release);
+  }
+};
 
 void TreeWriter::flush(Branch& b) {
   if (b.basket_entries == 0) return;
@@ -300,10 +349,7 @@ void TreeWriter::flush(Branch& b) {
   b.offsets.clear();
   b.basket_entries = 0;
   const bool compressing = file_.compression().codec != Codec::kNone && file_.compression().level > 0;
-  // LZ4 compresses faster (2.2-2.5 GB/s here) than baskets are filled and written: handing them
-  // to another core cost more than it saved (write_bench: 2 threads at 0.6-0.8x of one).
-  const bool inline_codec = file_.compression().codec == Codec::kLz4;
-  if (!options_.pool || !compressing || inline_codec) {
+  if (!options_.pool || !compressing) {
     s.stored = spare_buffer();
     s.compressed = compress_into(file_.compression(), s.payload, s.stored);
     write(s);
@@ -316,25 +362,6 @@ void TreeWriter::flush(Branch& b) {
   if (open_bytes_ >= std::clamp<int64_t>(options_.batch_bytes / 8, 1, 1 << 20)) submit_open_batch();
   while (in_flight_bytes_ > options_.batch_bytes) write_oldest_batch();
 }
-
-struct TreeWriter::Batch {
-  std::vector<Sealed> baskets;
-  int64_t bytes = 0;
-  CompressionSettings cs;
-  std::atomic<bool> taken{false};     // by a worker or by the writing thread, whoever comes first
-  std::atomic<bool> finished{false};  // compressed (or failed)
-  std::exception_ptr error;
-  std::future<void> done;  // the pool task's end
-
-  void compress_all() {
-    try {
-      for (auto& s : baskets) s.compressed = compress_into(cs, s.payload, s.stored);
-    } catch (...) {
-      error = std::current_exception();
-    }
-    finished.store(true, std::memory_order_release);
-  }
-};
 
 void TreeWriter::submit_open_batch() {
   if (open_.empty()) return;

@@ -13,6 +13,11 @@ int64_t micros(std::chrono::steady_clock::duration d) {
   return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
 }
 
+void finish(ScoresDone& done, const Error& e) {
+  std::vector<float> none;
+  done(none, std::make_exception_ptr(e));
+}
+
 template <typename T>
 std::future<T> failed(const Error& e) {
   std::promise<T> p;
@@ -44,26 +49,26 @@ Batcher::Batcher(std::shared_ptr<const Model> model, BatchingOptions options, st
 
 Batcher::~Batcher() { stop(); }
 
-bool Batcher::try_submit(InputBatch& batch, std::future<std::vector<float>>& out) {
+bool Batcher::try_submit(InputBatch& batch, ScoresDone& done) {
   if (batch.width != width_ || batch.rows < 0 || batch.x.size() != static_cast<size_t>(batch.rows * batch.width) ||
       (!batch.mask.empty() && batch.mask.size() != batch.x.size())) {
     counters_->request_failure.fetch_add(1, std::memory_order_relaxed);
-    out = failed<std::vector<float>>(Error(
-        ErrorCode::kInvalidArgument,
-        "model " + model_->metadata().name + " takes rows of width " + std::to_string(width_) + ": got " +
-            std::to_string(batch.rows) + " rows of width " + std::to_string(batch.width) + " with " +
-            std::to_string(batch.x.size()) + " values and " + std::to_string(batch.mask.size()) + " mask values"));
+    finish(done, Error(ErrorCode::kInvalidArgument,
+                       "model " + model_->metadata().name + " takes rows of width " + std::to_string(width_) +
+                           ": got " + std::to_string(batch.rows) + " rows of width " + std::to_string(batch.width) +
+                           " with " + std::to_string(batch.x.size()) + " values and " +
+                           std::to_string(batch.mask.size()) + " mask values"));
     return true;
   }
   Request r;
   r.queued = Clock::now();
-  out = r.promise.get_future();
   if (options_.max_batch_rows <= 0) {
     {
       std::lock_guard<std::mutex> lk(mu_);
       if (stopping_) return false;
     }
     r.batch = std::move(batch);
+    r.done = std::move(done);
     run_one(r);
     return true;
   }
@@ -72,12 +77,24 @@ bool Batcher::try_submit(InputBatch& batch, std::future<std::vector<float>>& out
     if (stopping_) return false;
     const bool was_empty = queue_.empty();
     r.batch = std::move(batch);
+    r.done = std::move(done);
     queued_rows_ += r.batch.rows;
     queue_.push_back(std::move(r));
     // The worker sleeps until a first request, or until the delay ends unless the batch fills.
     if (!was_empty && queued_rows_ < options_.max_batch_rows) return true;
   }
   cv_.notify_one();
+  return true;
+}
+
+bool Batcher::try_submit(InputBatch& batch, std::future<std::vector<float>>& out) {
+  auto promise = std::make_shared<std::promise<std::vector<float>>>();
+  ScoresDone done = [promise](std::vector<float>& scores, std::exception_ptr error) {
+    if (error) promise->set_exception(error);
+    else promise->set_value(std::move(scores));
+  };
+  if (!try_submit(batch, done)) return false;
+  out = promise->get_future();
   return true;
 }
 
@@ -133,22 +150,24 @@ bool Batcher::run_one(Request& r) {
   const auto start = Clock::now();
   counters_->queue_us.fetch_add(micros(start - r.queued), std::memory_order_relaxed);
   const InputBatch& b = r.batch;
+  std::vector<float> out;
+  std::exception_ptr error;
   try {
-    std::vector<float> out(static_cast<size_t>(b.rows * outputs_));
+    out.resize(static_cast<size_t>(b.rows * outputs_));
     if (b.rows > 0) {
       model_->infer_into(b.x.data(), b.mask.empty() ? nullptr : b.mask.data(), b.rows, out.data());
       count_execution(start);
     }
     counters_->request_success.fetch_add(1, std::memory_order_relaxed);
     counters_->inference_count.fetch_add(b.rows, std::memory_order_relaxed);
-    r.promise.set_value(std::move(out));
-    return true;
   } catch (...) {
     if (b.rows > 0) count_execution(start);
     counters_->request_failure.fetch_add(1, std::memory_order_relaxed);
-    r.promise.set_exception(std::current_exception());
-    return false;
+    error = std::current_exception();
+    out.clear();
   }
+  r.done(out, error);  // outside the try: a completion is called once, whatever it does
+  return !error;
 }
 
 void Batcher::execute(std::vector<Request>& requests, int64_t rows) {
@@ -185,11 +204,12 @@ void Batcher::execute(std::vector<Request>& requests, int64_t rows) {
   for (Request& r : requests) {
     counters_->queue_us.fetch_add(micros(start - r.queued), std::memory_order_relaxed);
     const size_t n = static_cast<size_t>(r.batch.rows * outputs_);
-    r.promise.set_value(std::vector<float>(out_.begin() + static_cast<std::ptrdiff_t>(from),
-                                           out_.begin() + static_cast<std::ptrdiff_t>(from + n)));
+    std::vector<float> scores(out_.begin() + static_cast<std::ptrdiff_t>(from),
+                              out_.begin() + static_cast<std::ptrdiff_t>(from + n));
     from += n;
     counters_->request_success.fetch_add(1, std::memory_order_relaxed);
     counters_->inference_count.fetch_add(r.batch.rows, std::memory_order_relaxed);
+    r.done(scores, nullptr);
   }
 }
 

@@ -1,6 +1,7 @@
 // The dynamic batcher in front of one loaded model version: requests queue, one worker thread
 // takes them until max_batch_rows rows or max_queue_delay after the first, runs the model once
-// on the rows put together, and hands each request its own scores through its future.
+// on the rows put together, and hands each request its own scores through its completion (or
+// its future).
 #pragma once
 
 #include <atomic>
@@ -35,10 +36,12 @@ class Batcher {
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
 
-  // Queues `batch` (moved from) and sets `out` to its future; false, with `batch` untouched,
-  // once stop() has begun. A batch of the wrong shape gets a future holding kInvalidArgument;
-  // a failed execution gives each request of it its own error (rows are re-run singly first).
+  // Queues `batch` (moved from) with `done` (moved from); false, with both untouched, once
+  // stop() has begun. A batch of the wrong shape gets kInvalidArgument through `done`; a failed
+  // execution gives each request of it its own error (rows are re-run singly first).
   // Thread-safe.
+  bool try_submit(InputBatch& batch, ScoresDone& done);
+  // The same with a future for `out`.
   bool try_submit(InputBatch& batch, std::future<std::vector<float>>& out);
   // The same; after stop() the future holds kCancelled.
   std::future<std::vector<float>> submit(InputBatch batch);
@@ -53,13 +56,13 @@ class Batcher {
   using Clock = std::chrono::steady_clock;
   struct Request {
     InputBatch batch;
-    std::promise<std::vector<float>> promise;
+    ScoresDone done;
     Clock::time_point queued;
   };
 
   void work();
   void execute(std::vector<Request>& requests, int64_t rows);
-  // Runs one request on its own rows; false when it failed (its promise then holds the error).
+  // Runs one request on its own rows; false when it failed (its completion then had the error).
   bool run_one(Request& r);
   void count_execution(Clock::time_point start);
 

@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -107,6 +109,11 @@ struct ModelCounters {
   int64_t compute_us = 0;        // per execution: the model's run, summed
 };
 
+// Called exactly once per request with its scores (rows x outputs) or its error (scores then
+// empty), on a batcher's worker or on the submitting thread. Must neither block nor throw: the
+// worker runs the next batch only after it returns.
+using ScoresDone = std::function<void(std::vector<float>& scores, std::exception_ptr error)>;
+
 // The repository: thread-safe. Versions swap in by an atomic shared_ptr exchange: requests
 // holding the old version finish on it, new ones get the new one; none fails in between.
 class Repository {
@@ -123,8 +130,11 @@ class Repository {
   // or the error. kNotFound (no such model or version loaded), kInvalidArgument (bad batch),
   // kCancelled (the model was unloaded before the request could run). Requests submitted while
   // a new version swaps in run on the old or the new version, never fail for the swap.
-  virtual std::future<std::vector<float>> submit(const std::string& name, const std::string& version,
-                                                 InputBatch batch) = 0;
+  // submit_then() answers through `done` instead; the lookup errors (kNotFound, kCancelled)
+  // are thrown by the call itself, and `done` is then not called.
+  virtual void submit_then(const std::string& name, const std::string& version, InputBatch batch,
+                           ScoresDone done) = 0;
+  std::future<std::vector<float>> submit(const std::string& name, const std::string& version, InputBatch batch);
   // Adds a bundle (a folder, or a .tar.gz of one: bundle.json at its top or in its one top folder)
   // as the next version of `name`, checks that it loads, and swaps it in; returns the version.
   // kInvalidArgument (a bad name, or an archive with absolute paths, `..`, links or devices),

@@ -175,13 +175,12 @@ class RepositoryImpl final : public Repository {
     return served_for(name, version)->model;
   }
 
-  std::future<std::vector<float>> submit(const std::string& name, const std::string& version,
-                                         InputBatch batch) override {
+  void submit_then(const std::string& name, const std::string& version, InputBatch batch,
+                   ScoresDone done) override {
     // A batcher refuses work once a swap or unload has stopped it: look the model up again
     // (a swap installs the new version before it stops the old one).
     for (int attempt = 0; attempt < 1000; ++attempt) {
-      std::future<std::vector<float>> f;
-      if (served_for(name, version)->batcher->try_submit(batch, f)) return f;
+      if (served_for(name, version)->batcher->try_submit(batch, done)) return;
       std::this_thread::yield();
     }
     throw Error(ErrorCode::kCancelled, "model '" + name + "' is being unloaded");
@@ -444,6 +443,17 @@ class RepositoryImpl final : public Repository {
 };
 
 }  // namespace
+
+std::future<std::vector<float>> Repository::submit(const std::string& name, const std::string& version,
+                                                   InputBatch batch) {
+  auto promise = std::make_shared<std::promise<std::vector<float>>>();
+  auto future = promise->get_future();
+  submit_then(name, version, std::move(batch), [promise](std::vector<float>& scores, std::exception_ptr error) {
+    if (error) promise->set_exception(error);
+    else promise->set_value(std::move(scores));
+  });
+  return future;
+}
 
 std::unique_ptr<Repository> make_repository(const RepositoryOptions& options) {
   return std::make_unique<RepositoryImpl>(options);

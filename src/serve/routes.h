@@ -27,8 +27,9 @@ http::Response json_response(const nlohmann::json& body, int status = 200);
 // Runs fn() on a waiter thread and answers what it returns (or its error).
 void run_blocking(RouteContext& ctx, http::Responder respond, std::function<http::Response()> fn);
 
-// Submits the batch to the model's batcher and, on a waiter thread, answers
-// on_scores(scores) (or the error). rows == 0 answers at once without a model call.
+// Submits the batch to the model's batcher and answers on_scores(scores), run on the
+// connection's io thread (or the error). rows == 0 answers at once without a model call.
+// Throws what the lookup throws (kNotFound, kCancelled) before anything is queued.
 void infer_async(RouteContext& ctx, const std::string& name, const std::string& version,
                  InputBatch batch, http::Responder respond,
                  std::function<http::Response(std::vector<float>&)> on_scores);

@@ -48,16 +48,16 @@ void infer_async(RouteContext& ctx, const std::string& name, const std::string& 
     std::vector<float> none;
     return respond(on_scores(none));
   }
-  // submit() only queues; the waiter blocks on the future so that the io thread goes back to
-  // reading requests, and the batcher can gather more of them than there are io threads.
-  auto future = std::make_shared<std::future<std::vector<float>>>(
-      ctx.repository.submit(name, version, std::move(batch)));
-  ctx.waiters.submit([future, respond = std::move(respond), on_scores = std::move(on_scores)] {
-    http::answer_errors(respond, [&] {
-      std::vector<float> scores = future->get();
-      respond(on_scores(scores));
-    });
-  });
+  // The batcher calls back on its worker; the answer is serialised on the connection's io
+  // thread (no thread blocks on the request, no hand-off through a waiter thread).
+  ctx.repository.submit_then(
+      name, version, std::move(batch),
+      [respond, on_scores = std::move(on_scores)](std::vector<float>& scores, std::exception_ptr error) mutable {
+        if (error) return respond(http::error_response(error));
+        respond.build([scores = std::move(scores), on_scores = std::move(on_scores)]() mutable {
+          return on_scores(scores);
+        });
+      });
 }
 
 void check_model_name(const std::string& name) {

@@ -139,17 +139,14 @@ class FakeRepository : public Repository {
     }
     return it->second;
   }
-  std::future<std::vector<float>> submit(const std::string& name, const std::string& version,
-                                         InputBatch batch) override {
+  void submit_then(const std::string& name, const std::string& version, InputBatch batch,
+                   ScoresDone done) override {
     auto model = get(name, version);
-    std::promise<std::vector<float>> p;
-    auto f = p.get_future();
     {
       std::lock_guard lock(mu_);
-      queue_.push_back({model, std::move(batch), std::move(p), name});
+      queue_.push_back({model, std::move(batch), std::move(done), name});
     }
     cv_.notify_all();
-    return f;
   }
   std::string add_bundle(const std::string& name, const std::string& path) override {
     std::ifstream in(path, std::ios::binary);
@@ -185,7 +182,7 @@ class FakeRepository : public Repository {
   struct Job {
     std::shared_ptr<const Model> model;
     InputBatch batch;
-    std::promise<std::vector<float>> promise;
+    ScoresDone done;
     std::string name;
   };
   void run() {
@@ -201,13 +198,15 @@ class FakeRepository : public Repository {
       lock.unlock();
       std::vector<std::pair<std::string, bool>> outcomes;
       for (Job& j : jobs) {
+        std::vector<float> scores;
+        std::exception_ptr error;
         try {
-          j.promise.set_value(j.model->infer(j.batch));
-          outcomes.emplace_back(j.name, true);
+          scores = j.model->infer(j.batch);
         } catch (...) {
-          j.promise.set_exception(std::current_exception());
-          outcomes.emplace_back(j.name, false);
+          error = std::current_exception();
         }
+        outcomes.emplace_back(j.name, !error);
+        j.done(scores, error);
       }
       lock.lock();
       for (size_t i = 0; i < jobs.size(); ++i) {
