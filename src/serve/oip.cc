@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -36,45 +37,65 @@ const json* member(const json& obj, const char* key) {
   return it == obj.end() ? nullptr : &*it;
 }
 
-// Flat or nested JSON data -> values, checking each element against the datatype.
-void flatten(const json& data, const Tensor& t, int depth, std::vector<double>& values,
-             std::vector<std::string>& strings) {
-  const std::string where = "input '" + t.name + "': data";
+// How the elements of a JSON tensor are read, from its datatype (looked up once per tensor).
+enum class ElementKind { kBytes, kBool, kUnsigned, kSigned, kFloat };
+
+ElementKind element_kind(std::string_view type) {
+  if (type == "BYTES") return ElementKind::kBytes;
+  if (type == "BOOL") return ElementKind::kBool;
+  if (type.starts_with("UINT")) return ElementKind::kUnsigned;
+  if (is_integer_type(type)) return ElementKind::kSigned;
+  return ElementKind::kFloat;
+}
+
+// Flat or nested JSON data -> values, checking each element against the datatype. Runs once
+// per element: error messages are built only on an error.
+void flatten(const json& data, const Tensor& t, ElementKind kind, size_t limit, int depth,
+             std::vector<double>& values, std::vector<std::string>& strings) {
+  auto where = [&t] { return "input '" + t.name + "': data"; };
   if (data.is_array()) {
-    if (depth >= kMaxRank) bad(where + " nested deeper than " + std::to_string(kMaxRank));
+    if (depth >= kMaxRank) bad(where() + " nested deeper than " + std::to_string(kMaxRank));
     for (const json& e : data) {
-      flatten(e, t, depth + 1, values, strings);
-      if (values.size() + strings.size() > static_cast<size_t>(t.elements())) {
-        bad(where + " has more than the " + std::to_string(t.elements()) + " elements of shape " +
+      flatten(e, t, kind, limit, depth + 1, values, strings);
+      if (values.size() + strings.size() > limit) {
+        bad(where() + " has more than the " + std::to_string(t.elements()) + " elements of shape " +
             shape_text(t.shape));
       }
     }
     return;
   }
-  const std::string& type = t.datatype;
-  if (type == "BYTES") {
-    if (!data.is_string()) bad(where + ": BYTES elements must be strings");
-    strings.push_back(data.get<std::string>());
-  } else if (type == "BOOL") {
-    if (!data.is_boolean()) bad(where + ": BOOL elements must be true or false");
-    values.push_back(data.get<bool>() ? 1.0 : 0.0);
-  } else if (is_integer_type(type)) {
-    if (data.is_number_unsigned()) {
-      values.push_back(static_cast<double>(data.get<uint64_t>()));
-    } else if (data.is_number_integer()) {
-      if (type.starts_with("UINT") && data.get<int64_t>() < 0) bad(where + ": " + type + " element below 0");
-      values.push_back(static_cast<double>(data.get<int64_t>()));
-    } else {
-      bad(where + ": " + type + " elements must be integers");
-    }
-  } else {
-    if (data.is_null()) {
-      values.push_back(std::numeric_limits<double>::quiet_NaN());  // JSON has no NaN
-    } else if (data.is_number()) {
-      values.push_back(data.get<double>());
-    } else {
-      bad(where + ": " + type + " elements must be numbers (or null for NaN)");
-    }
+  switch (kind) {
+    case ElementKind::kBytes:
+      if (!data.is_string()) bad(where() + ": BYTES elements must be strings");
+      strings.push_back(data.get<std::string>());
+      return;
+    case ElementKind::kBool:
+      if (!data.is_boolean()) bad(where() + ": BOOL elements must be true or false");
+      values.push_back(data.get<bool>() ? 1.0 : 0.0);
+      return;
+    case ElementKind::kUnsigned:
+    case ElementKind::kSigned:
+      if (data.is_number_unsigned()) {
+        values.push_back(static_cast<double>(data.get<uint64_t>()));
+      } else if (data.is_number_integer()) {
+        if (kind == ElementKind::kUnsigned && data.get<int64_t>() < 0)
+          bad(where() + ": " + t.datatype + " element below 0");
+        values.push_back(static_cast<double>(data.get<int64_t>()));
+      } else {
+        bad(where() + ": " + t.datatype + " elements must be integers");
+      }
+      return;
+    case ElementKind::kFloat:
+      if (data.is_number_float()) {
+        values.push_back(data.get<double>());
+      } else if (data.is_null()) {
+        values.push_back(std::numeric_limits<double>::quiet_NaN());  // JSON has no NaN
+      } else if (data.is_number()) {
+        values.push_back(data.get<double>());
+      } else {
+        bad(where() + ": " + t.datatype + " elements must be numbers (or null for NaN)");
+      }
+      return;
   }
 }
 
@@ -174,7 +195,12 @@ Tensor parse_tensor(const json& in, size_t index, std::string_view& binary) {
     return t;
   }
   if (!data) bad(where + ": 'data' missing (and no binary_data_size)");
-  flatten(*data, t, 0, t.values, t.strings);
+  const auto limit = static_cast<size_t>(t.elements());
+  const ElementKind kind = element_kind(t.datatype);
+  const size_t expect = std::min<size_t>(limit, 1 << 16);  // a shape alone must not reserve gigabytes
+  if (kind == ElementKind::kBytes) t.strings.reserve(expect);
+  else t.values.reserve(expect);
+  flatten(*data, t, kind, limit, 0, t.values, t.strings);
   const size_t got = t.values.size() + t.strings.size();
   if (static_cast<int64_t>(got) != t.elements()) {
     bad(where + ": shape " + shape_text(t.shape) + " needs " + std::to_string(t.elements()) +
@@ -355,25 +381,70 @@ ModelInputs to_model_inputs(const InferRequest& request, const ModelMetadata& me
   return out;
 }
 
+namespace {
+
+void append_json_string(std::string& out, const std::string& s) {
+  out += json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// As nlohmann writes a double: the shortest text that reads back the same; NaN and inf as null.
+void append_json_number(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+  out.append(text, end);
+}
+
+}  // namespace
+
+void check_requested_outputs(const std::string& output_name, const InferRequest& request) {
+  for (const RequestedOutput& o : request.outputs) {
+    if (o.name != output_name) bad("output '" + o.name + "': the model has only '" + output_name + "'");
+  }
+}
+
 EncodedResponse encode_infer_response(const InferResponse& response, const InferRequest& request) {
+  check_requested_outputs(response.output_name, request);
   bool binary = request.binary_output;
   for (const RequestedOutput& o : request.outputs) {
-    if (o.name != response.output_name) {
-      bad("output '" + o.name + "': the model has only '" + response.output_name + "'");
-    }
     if (o.binary) binary = *o.binary;
   }
-  json out{{"name", response.output_name}, {"datatype", "FP32"}, {"shape", response.shape}};
-  if (binary) {
-    out["parameters"] = {{"binary_data_size", response.scores.size() * sizeof(float)}};
-  } else {
-    out["data"] = response.scores;
-  }
-  json j{{"model_name", response.model_name}, {"model_version", response.model_version}};
-  if (!response.id.empty()) j["id"] = response.id;
-  j["outputs"] = json::array({std::move(out)});
+  // Written by hand, keys in the order nlohmann's objects give them (sorted): a DOM and its
+  // dump cost more than the model on one-row requests.
   EncodedResponse enc;
-  enc.body = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string& body = enc.body;
+  body.reserve(160 + (binary ? 0 : 24 * response.scores.size()));
+  body += '{';
+  if (!response.id.empty()) {
+    body += "\"id\":";
+    append_json_string(body, response.id);
+    body += ',';
+  }
+  body += "\"model_name\":";
+  append_json_string(body, response.model_name);
+  body += ",\"model_version\":";
+  append_json_string(body, response.model_version);
+  body += ",\"outputs\":[{";
+  if (!binary) {
+    body += "\"data\":[";
+    for (size_t i = 0; i < response.scores.size(); ++i) {
+      if (i) body += ',';
+      append_json_number(body, response.scores[i]);
+    }
+    body += "],";
+  }
+  body += "\"datatype\":\"FP32\",\"name\":";
+  append_json_string(body, response.output_name);
+  if (binary) body += ",\"parameters\":{\"binary_data_size\":" + std::to_string(response.scores.size() * sizeof(float)) + '}';
+  body += ",\"shape\":[";
+  for (size_t i = 0; i < response.shape.size(); ++i) {
+    if (i) body += ',';
+    body += std::to_string(response.shape[i]);
+  }
+  body += "]}]}";
   enc.content_type = "application/json";
   if (binary) {
     enc.header_length = enc.body.size();

@@ -77,6 +77,8 @@ struct EncodedResponse {
 // Encodes the response, in binary when the request asked for it (per output, or by default).
 // Throws kInvalidArgument when the request names an output the model does not have.
 EncodedResponse encode_infer_response(const InferResponse& response, const InferRequest& request);
+// The same check alone, before the model runs: kInvalidArgument for an output it does not have.
+void check_requested_outputs(const std::string& output_name, const InferRequest& request);
 
 // Bytes per element of an OIP datatype (0 for BYTES); throws kUnsupported for unknown ones.
 int datatype_size(std::string_view datatype);

@@ -94,7 +94,7 @@ void infer(RouteContext& ctx, http::Request& req, http::Responder respond) {
   head.id = request.id;
   if (!md.outputs.empty()) head.output_name = md.outputs[0].name;
   const int64_t outputs = std::max<int64_t>(1, model->outputs());
-  oip::encode_infer_response(head, request);  // an unknown output name fails before the model runs
+  oip::check_requested_outputs(head.output_name, request);  // fails before the model runs
   infer_async(ctx, name, version, std::move(batch), std::move(respond),
               [head = std::move(head), request = std::move(request), outputs, expand, events,
                kept = std::move(kept)](std::vector<float>& scores) mutable {

@@ -100,22 +100,45 @@ void predict_json(RouteContext& ctx, http::Request& req, http::Responder respond
   // A batch when every element is a list of one value per key; a row otherwise.
   bool batch = !values.empty();
   for (const json& v : values) batch = batch && v.is_array() && v.size() == keys.size();
-  Rows rows;
-  auto add_row = [&](const json& row) {
-    if (row.size() != keys.size()) {
-      bad(std::to_string(keys.size()) + " keys but " + std::to_string(row.size()) + " values");
-    }
-    auto& out = rows.emplace_back();
-    for (size_t k = 0; k < keys.size(); ++k) out.push_back(json_value(row[k], keys[k]));
-  };
+  std::vector<const json*> row_list;
   if (batch) {
-    for (const json& row : values) add_row(row);
+    for (const json& row : values) row_list.push_back(&row);
   } else {
-    add_row(values);
+    row_list.push_back(&values);
+  }
+  for (const json* row : row_list) {
+    if (row->size() != keys.size()) {
+      bad(std::to_string(keys.size()) + " keys but " + std::to_string(row->size()) + " values");
+    }
   }
   const std::string name = pick_model(ctx, asked);
   auto model = ctx.repository.get(name);
-  InputBatch input = to_batch(*model, keys, rows);
+  InputBatch input;
+  if (keys == model->metadata().feature_names) {
+    // Features as they are, one number each: straight into the batch (no per-value lists).
+    input.rows = static_cast<int64_t>(row_list.size());
+    input.width = static_cast<int64_t>(keys.size());
+    input.x.reserve(row_list.size() * keys.size());
+    for (const json* row : row_list) {
+      for (size_t k = 0; k < keys.size(); ++k) {
+        const json& v = (*row)[k];
+        if (v.is_number()) {
+          input.x.push_back(static_cast<float>(v.get<double>()));
+        } else {
+          const std::vector<double> list = json_value(v, keys[k]);  // its error, or a list
+          if (list.size() != 1) bad("key '" + keys[k] + "': a feature takes one value");
+          input.x.push_back(static_cast<float>(list[0]));
+        }
+      }
+    }
+  } else {
+    Rows rows;
+    for (const json* row : row_list) {
+      auto& out = rows.emplace_back();
+      for (size_t k = 0; k < keys.size(); ++k) out.push_back(json_value((*row)[k], keys[k]));
+    }
+    input = to_batch(*model, keys, rows);
+  }
   const size_t outputs = static_cast<size_t>(std::max<int64_t>(1, model->outputs()));
   infer_async(ctx, name, "", std::move(input), std::move(respond),
               [batch, outputs](std::vector<float>& scores) {
