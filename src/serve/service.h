@@ -1,6 +1,7 @@
 // The HTTP face of `mlaas4hep serve`: OIP v2 (KServe/Triton clients), the TFaaS API and
 // Prometheus /metrics, routed onto a Repository. Handlers never block an io thread: inference
-// futures and slow calls (load, upload, delete) are waited for on a small pool of waiter threads.
+// answers come back through the batcher's completion (serialised on the connection's io thread),
+// and slow calls (load, upload, delete) run on a small pool of waiter threads.
 #pragma once
 
 #include <memory>
@@ -12,7 +13,7 @@
 namespace m4h::serve {
 
 struct ServiceOptions {
-  int waiter_threads = 8;  // threads blocking on inference futures and repository calls
+  int waiter_threads = 8;  // threads for blocking repository calls (load, upload, delete, index)
   std::string upload_dir;  // where uploads are spooled before add_bundle; "" = the temp folder
 };
 
