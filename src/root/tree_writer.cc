@@ -302,25 +302,6 @@ void TreeWriter::append(std::span<const Column> columns) {
   entries_ += n;
 }
 
-struct TreeWriter::Batch {
-  std::vector<Sealed> baskets;
-  int64_t bytes = 0;
-  CompressionSettings cs;
-  std::atomic<bool> taken{false};     // by a worker or by the writing thread, whoever comes first
-  std::atomic<bool> finished{false};  // compressed (or failed)
-  std::exception_ptr error;
-  std::future<void> done;  // the pool task's end
-
-  void compress_all() {
-    try {
-      for (auto& s : baskets) s.compressed = compress_into(cs, s.payload, s.stored);
-    } catch (...) {
-      error = std::current_exception();
-    }
-    finished.store(true, std::memory_order_release);
-  }
-};
-
 void TreeWriter::flush(Branch& b) {
   if (b.basket_entries == 0) return;
   const int keylen = FileWriter::basket_key_length(b.spec.name, name_);
@@ -362,6 +343,25 @@ void TreeWriter::flush(Branch& b) {
   if (open_bytes_ >= std::clamp<int64_t>(options_.batch_bytes / 8, 1, 1 << 20)) submit_open_batch();
   while (in_flight_bytes_ > options_.batch_bytes) write_oldest_batch();
 }
+
+struct TreeWriter::Batch {
+  std::vector<Sealed> baskets;
+  int64_t bytes = 0;
+  CompressionSettings cs;
+  std::atomic<bool> taken{false};     // by a worker or by the writing thread, whoever comes first
+  std::atomic<bool> finished{false};  // compressed (or failed)
+  std::exception_ptr error;
+  std::future<void> done;  // the pool task's end
+
+  void compress_all() {
+    try {
+      for (auto& s : baskets) s.compressed = compress_into(cs, s.payload, s.stored);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    finished.store(true, std::memory_order_release);
+  }
+};
 
 void TreeWriter::submit_open_batch() {
   if (open_.empty()) return;
