@@ -1,6 +1,7 @@
 // The HTTP server wrapper against a real client (libcurl) and raw sockets on 127.0.0.1:0.
 #include "http/server.h"
 
+#include <atomic>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -48,6 +49,21 @@ struct Fixture {
         res.body = "later";
         r(std::move(res));
       }).detach();
+    });
+    router.add("GET", "/built", [](Request&, Responder r) {
+      // Built on the connection's strand: only once this handler (on that strand) has returned.
+      auto returned = std::make_shared<std::atomic<bool>>(false);
+      r.build([returned] {
+        Response res;
+        res.content_type = "text/plain";
+        res.body = returned->load() ? "built after the handler" : "built inside the handler";
+        return res;
+      });
+      std::this_thread::sleep_for(20ms);  // an inline build would have run by now
+      returned->store(true);
+    });
+    router.add("GET", "/built-fails", [](Request&, Responder r) {
+      r.build([]() -> Response { throw Error(ErrorCode::kInvalidArgument, "bad rows"); });
     });
     router.add("GET", "/forget", [](Request&, Responder) {});
     router.add("GET", "/missing", [](Request&, Responder) {
@@ -114,6 +130,19 @@ TEST(HttpServer, AsynchronousAnswerFromAnotherThreadDoesNotHoldIoThreads) {
   const auto took = std::chrono::steady_clock::now() - t0;
   for (long s : statuses) EXPECT_EQ(s, 200);
   EXPECT_LT(took, 700ms);
+}
+
+TEST(HttpServer, AnswerBuiltOnTheIoThreadAndItsErrorMapsToAStatus) {
+  Fixture f;
+  CurlClient c;
+  auto r = c.request("GET", f.base + "/built");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "built after the handler");
+  r = c.request("GET", f.base + "/built-fails");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("bad rows"), std::string::npos);
+  r = c.request("GET", f.base + "/hello");  // the connection goes on
+  EXPECT_EQ(r.status, 200);
 }
 
 TEST(HttpServer, KeepAliveReusesTheConnection) {
