@@ -1,9 +1,9 @@
 // The HTTP server wrapper against a real client (libcurl) and raw sockets on 127.0.0.1:0.
 #include "http/server.h"
 
-#include <atomic>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
