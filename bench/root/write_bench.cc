@@ -144,8 +144,7 @@ int main(int argc, char** argv) {
               "ceiling |\n");
   std::printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
   const double none_mb = std::filesystem::file_size(raw_path) / 1e6;
-  if (only.empty() || only == "none" || only == "none-0")
-  {
+  if (only.empty() || only == "none" || only == "none-0") {
     std::vector<std::vector<uint8_t>> stored;
     for (const auto& b : baskets) stored.emplace_back(b.bytes.begin(), b.bytes.end());
     double t_fs = 1e30;

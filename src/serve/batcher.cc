@@ -88,13 +88,9 @@ bool Batcher::try_submit(InputBatch& batch, ScoresDone& done) {
 }
 
 bool Batcher::try_submit(InputBatch& batch, std::future<std::vector<float>>& out) {
-  auto promise = std::make_shared<std::promise<std::vector<float>>>();
-  ScoresDone done = [promise](std::vector<float>& scores, std::exception_ptr error) {
-    if (error) promise->set_exception(error);
-    else promise->set_value(std::move(scores));
-  };
+  auto [done, future] = completion_with_future();
   if (!try_submit(batch, done)) return false;
-  out = promise->get_future();
+  out = std::move(future);
   return true;
 }
 

@@ -13,6 +13,16 @@
 
 namespace m4h::serve {
 
+std::pair<ScoresDone, std::future<std::vector<float>>> completion_with_future() {
+  auto promise = std::make_shared<std::promise<std::vector<float>>>();
+  auto future = promise->get_future();
+  ScoresDone done = [promise](std::vector<float>& scores, std::exception_ptr error) {
+    if (error) promise->set_exception(error);
+    else promise->set_value(std::move(scores));
+  };
+  return {std::move(done), std::move(future)};
+}
+
 namespace {
 
 using Json = nlohmann::json;

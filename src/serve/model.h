@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace m4h::serve {
@@ -113,6 +114,9 @@ struct ModelCounters {
 // empty), on a batcher's worker or on the submitting thread. Must neither block nor throw: the
 // worker runs the next batch only after it returns.
 using ScoresDone = std::function<void(std::vector<float>& scores, std::exception_ptr error)>;
+
+// A completion that fulfils the returned future: for callers that wait rather than call back.
+std::pair<ScoresDone, std::future<std::vector<float>>> completion_with_future();
 
 // The repository: thread-safe. Versions swap in by an atomic shared_ptr exchange: requests
 // holding the old version finish on it, new ones get the new one; none fails in between.

@@ -446,13 +446,9 @@ class RepositoryImpl final : public Repository {
 
 std::future<std::vector<float>> Repository::submit(const std::string& name, const std::string& version,
                                                    InputBatch batch) {
-  auto promise = std::make_shared<std::promise<std::vector<float>>>();
-  auto future = promise->get_future();
-  submit_then(name, version, std::move(batch), [promise](std::vector<float>& scores, std::exception_ptr error) {
-    if (error) promise->set_exception(error);
-    else promise->set_value(std::move(scores));
-  });
-  return future;
+  auto [done, future] = completion_with_future();
+  submit_then(name, version, std::move(batch), std::move(done));
+  return std::move(future);
 }
 
 std::unique_ptr<Repository> make_repository(const RepositoryOptions& options) {
