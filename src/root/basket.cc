@@ -96,10 +96,13 @@ BasketData embedded_basket(const Object& b) {
   int64_t keylen = b.i64("fKeylen");
   if (!offs.empty() && static_cast<int64_t>(offs.size()) >= d.entries) {
     d.offsets.resize(static_cast<std::size_t>(d.entries) + 1);
+    int64_t prev = 0;
     for (int64_t i = 0; i < d.entries; ++i) {
       int64_t o = offs[i] - keylen;
       if (o < 0 || o > d.border) throw Error(ErrorCode::kCorrupt, "embedded basket entry offset out of range");
+      if (o < prev) throw Error(ErrorCode::kCorrupt, "embedded basket entry offsets are not increasing");
       d.offsets[i] = static_cast<int32_t>(o);
+      prev = o;
     }
     d.offsets[d.entries] = static_cast<int32_t>(d.border);
   }

@@ -110,16 +110,20 @@ void skip_stl_header(Cursor& c, std::size_t entry_end, bool exact) {
   c.skip(6);
 }
 
+[[noreturn, gnu::cold, gnu::noinline]] void fail_count(const Cursor& c, int64_t n, const char* what) {
+  c.fail(std::string(what) + " " + std::to_string(n) + " overruns the entry");
+}
+
 // A container's element count, after the byte count + version that some containers carry.
-int32_t container_size(Cursor& c, std::size_t end) {
+[[gnu::always_inline]] inline int32_t container_size(Cursor& c, std::size_t end) {
   if (c.remaining() >= 10) {
     uint32_t first = load_be<uint32_t>(c.data().data() + c.pos());
     // A real element count never has bit 30 set; a byte count does, and must fit the entry.
     if ((first & kByteCountMask) && c.pos() + 4 + (first & ~kByteCountMask) <= end) c.skip(6);
   }
   int32_t n = c.i32();
-  if (n < 0 || static_cast<std::size_t>(n) > end - std::min(end, c.pos()))
-    c.fail("container size " + std::to_string(n) + " overruns the entry");
+  if (n < 0 || static_cast<std::size_t>(n) > end - std::min(end, c.pos())) [[unlikely]]
+    fail_count(c, n, "container size");
   return n;
 }
 
@@ -130,133 +134,221 @@ struct NestedLayout {
         levels(in.container_levels()),
         strings(in.innermost_strings()),
         value_size(static_cast<std::size_t>(in.disk_value_size())),
-        out_size(static_cast<std::size_t>(dtype_size(in.dtype))) {}
+        out_size(static_cast<std::size_t>(dtype_size(in.dtype))),
+        raw_swap(!strings && in.packing == Packing::kNone && in.dtype != DType::kBool) {}
   const Interpretation& in;
   int levels;
   bool strings;
   std::size_t value_size;  // bytes of one stored value
   std::size_t out_size;    // bytes of one decoded value (1 for string bytes)
+  bool raw_swap;           // values are only byte-swapped (no unpacking, no bool folding)
 };
 
-// Nested entries are decoded in two passes: the walk reads the structure (element counts, string
-// lengths), appends the offsets, and notes where each innermost run of values or string bytes
-// lies; then the values are sized once and every run converted into place. One pass that appended
-// each run as it came grew the values buffer once per inner vector or string.
+// Walks nested entries (element counts, string lengths), appending the offsets and converting
+// each innermost run of values or string bytes straight into `out.values`. Those are sized up
+// front from the stored bytes of the entries to decode, which the decoded values never outnumber;
+// finish() trims the surplus (after an error the column is left oversized: callers drop it).
+// One pass over the bytes, no growth per inner vector.
 struct NestedWalk {
-  struct Run {
-    std::size_t at;  // position in the basket
-    std::size_t n;   // values, or bytes of a string
-  };
-  NestedWalk(const NestedLayout& layout, Column& out, std::vector<Run>& runs)
-      : l(layout), out(out), runs(runs), base(out.values.size() / layout.out_size) {
-    runs.clear();
+  // `bytes`: the stored bytes of the entries this walk will decode.
+  NestedWalk(const NestedLayout& layout, Column& out, std::size_t bytes) : l(layout), out(out) {
+    const std::size_t start = out.values.size();
+    const std::size_t bound = (bytes / std::max<std::size_t>(l.value_size, 1) + 1) * l.out_size;
+    resize_bytes(out.values, start + bound);
+    dst = out.values.data() + start;
+    for (std::size_t k = 0; k < out.offsets.size() && k < kMaxLevels; ++k) offsets[k] = &out.offsets[k];
   }
+  static constexpr std::size_t kMaxLevels = 8;
   const NestedLayout& l;
   Column& out;
-  std::vector<Run>& runs;
-  const std::size_t base;  // values in `out` before this walk
-  std::size_t values = 0;  // values (string bytes) in the runs so far
+  uint8_t* dst;              // where the next value goes
+  std::vector<int64_t>* offsets[kMaxLevels] = {};
 
-  void string(Cursor& c, int level) {
+  // Values (string bytes) written so far, counted from the start of `out.values`.
+  int64_t value_index() const {
+    return static_cast<int64_t>(dst - out.values.data()) >> std::countr_zero(l.out_size);
+  }
+  // Every read stops at `end`, the end of the entry: the values were sized by the entries' bytes.
+  [[gnu::always_inline]] void string(Cursor& c, int level, std::size_t end) {
     std::size_t n = c.u8();
     if (n == 255) n = c.u32();
-    const std::size_t at = c.pos();
+    if (c.pos() > end || n > end - c.pos()) [[unlikely]]
+      fail_count(c, static_cast<int64_t>(n), "string of");
+    const uint8_t* src = c.data().data() + c.pos();
     c.skip(n);
-    add(at, n);
-    out.offsets[static_cast<std::size_t>(level)].push_back(static_cast<int64_t>(base + values));
+    std::memcpy(dst, src, n);
+    dst += n;
+    offsets[level]->push_back(value_index());
   }
-  void numbers(Cursor& c, int32_t n) {
-    if (static_cast<uint64_t>(n) > c.remaining() / l.value_size)
-      c.fail("element count " + std::to_string(n) + " overruns the entry");
-    const std::size_t at = c.pos();
-    c.skip(static_cast<std::size_t>(n) * l.value_size);
-    add(at, static_cast<std::size_t>(n));
-  }
-  void add(std::size_t at, std::size_t n) {
-    if (n == 0) return;
-    runs.push_back({at, n});
-    values += n;
-  }
-  // Sizes the values once and fills them from the runs of `basket`.
-  void finish(const uint8_t* basket) {
-    const std::size_t at = out.values.size();
-    resize_bytes(out.values, at + values * l.out_size);
-    uint8_t* dst = out.values.data() + at;
-    if (l.strings) {
-      for (const Run& r : runs) {
-        std::memcpy(dst, basket + r.at, r.n);
-        dst += r.n;
-      }
-    } else if (l.in.packing == Packing::kNone && l.in.dtype != DType::kBool) {
-      switch (l.out_size) {  // runs are short (inner vectors): swapped inline, long ones in bulk
-        case 1: copy_runs<uint8_t>(basket, dst); break;
-        case 2: copy_runs<uint16_t>(basket, dst); break;
-        case 4: copy_runs<uint32_t>(basket, dst); break;
-        default: copy_runs<uint64_t>(basket, dst); break;
-      }
+  [[gnu::always_inline]] void numbers(Cursor& c, int32_t n, std::size_t end) {
+    // n is a non-negative int32 and value_size at most 8: the product cannot overflow.
+    const std::size_t bytes = static_cast<std::size_t>(n) * l.value_size;
+    if (c.pos() > end || bytes > end - c.pos()) [[unlikely]]
+      fail_count(c, n, "element count");
+    const uint8_t* src = c.data().data() + c.pos();
+    c.skip(bytes);
+    if (!l.raw_swap) {
+      convert_values(l.in, src, n, dst);
     } else {
-      for (const Run& r : runs) {
-        convert_values(l.in, basket + r.at, static_cast<int64_t>(r.n), dst);
-        dst += r.n * l.out_size;
+      switch (l.out_size) {  // inner vectors are short: swapped inline, long ones in bulk
+        case 1: swap_run<uint8_t>(src, n); break;
+        case 2: swap_run<uint16_t>(src, n); break;
+        case 4: swap_run<uint32_t>(src, n); break;
+        default: swap_run<uint64_t>(src, n); break;
       }
     }
-    runs.clear();
-    values = 0;
+    dst += static_cast<std::size_t>(n) * l.out_size;
   }
   template <typename T>
-  void copy_runs(const uint8_t* basket, uint8_t* dst) const {
-    for (const Run& r : runs) {
-      if (r.n >= 16) {
-        swap_copy(dst, basket + r.at, static_cast<int64_t>(r.n), sizeof(T));
-      } else {
-        for (std::size_t i = 0; i < r.n; ++i) {
-          const T v = load_be<T>(basket + r.at + i * sizeof(T));
-          std::memcpy(dst + i * sizeof(T), &v, sizeof(T));
-        }
-      }
-      dst += r.n * sizeof(T);
+  void swap_run(const uint8_t* src, int32_t n) const {
+    if (n >= 16) {
+      swap_copy(dst, src, n, sizeof(T));
+      return;
+    }
+    for (int32_t i = 0; i < n; ++i) {
+      const T v = load_be<T>(src + i * sizeof(T));
+      std::memcpy(dst + i * sizeof(T), &v, sizeof(T));
     }
   }
+  // Trims the values to what was written.
+  void finish() { out.values.resize(static_cast<std::size_t>(dst - out.values.data())); }
 };
 
-void decode_level(NestedWalk& w, Cursor& c, std::size_t end, int level) {
-  if (level == w.l.levels) {  // only strings reach here; values are read in bulk below
-    w.string(c, level);
-    return;
+// Room for n more offsets, growing geometrically (a reserve of exactly n would copy every time)
+// from a first size that spares the smallest steps (a fresh column's levels hold one offset).
+void reserve_more(std::vector<int64_t>& v, std::size_t n) {
+  constexpr std::size_t kFirst = 64;
+  if (v.capacity() - v.size() < n) v.reserve(std::max({v.size() + n, 2 * v.capacity(), kFirst}));
+}
+
+// The hot loops of nested branches (an ATLAS xAOD entry holds thousands of inner vectors and
+// strings) keep the read position and the output in registers, and write back once.
+
+// n inner vectors of values that are only byte-swapped (stored size == decoded size == T).
+template <typename T>
+void inner_vectors(NestedWalk& w, Cursor& c, std::size_t end, int32_t n, std::vector<int64_t>& inner) {
+  const uint8_t* const base = c.data().data();
+  const std::size_t size = c.data().size();
+  const std::size_t lim = std::min(end, size);
+  std::size_t pos = c.pos();
+  uint8_t* dst = w.dst;
+  int64_t last = inner.back();
+  reserve_more(inner, static_cast<std::size_t>(n));  // n <= bytes left in the entry: bounded
+  for (int32_t k = 0; k < n; ++k) {
+    if (size - pos >= 10) {
+      const uint32_t first = load_be<uint32_t>(base + pos);
+      if ((first & kByteCountMask) && pos + 4 + (first & ~kByteCountMask) <= end) pos += 6;
+    }
+    if (pos + 4 > lim) [[unlikely]] {
+      c.seek(std::min(pos, size));
+      c.fail("inner vector header overruns the entry");
+    }
+    const int32_t m = load_be<int32_t>(base + pos);
+    pos += 4;
+    const std::size_t bytes = static_cast<std::size_t>(static_cast<uint32_t>(m)) * sizeof(T);
+    if (m < 0 || bytes > lim - pos) [[unlikely]] {
+      c.seek(pos);
+      fail_count(c, m, "element count");
+    }
+    if (m >= 16) {
+      swap_copy(dst, base + pos, m, sizeof(T));
+    } else {
+      for (int32_t i = 0; i < m; ++i) {
+        const T v = load_be<T>(base + pos + i * sizeof(T));
+        std::memcpy(dst + i * sizeof(T), &v, sizeof(T));
+      }
+    }
+    pos += bytes;
+    dst += bytes;
+    last += m;
+    inner.push_back(last);
   }
+  c.seek(pos);
+  w.dst = dst;
+}
+
+// n strings: their bytes go to the values, the end of each to `offs`.
+void strings(NestedWalk& w, Cursor& c, std::size_t end, int32_t n, std::vector<int64_t>& offs) {
+  const uint8_t* const base = c.data().data();
+  const std::size_t size = std::min(end, c.data().size());
+  std::size_t pos = c.pos();
+  uint8_t* dst = w.dst;
+  int64_t index = w.value_index();
+  reserve_more(offs, static_cast<std::size_t>(n));  // n <= bytes left in the entry: bounded
+  for (int32_t k = 0; k < n; ++k) {
+    if (pos >= size) [[unlikely]] {
+      c.seek(size);
+      c.fail("string length past the end of the entry");
+    }
+    std::size_t len = base[pos++];
+    if (len == 255) {
+      if (size - pos < 4) [[unlikely]] {
+        c.seek(pos);
+        c.fail("string length past the end of the entry");
+      }
+      len = load_be<uint32_t>(base + pos);
+      pos += 4;
+    }
+    if (len > size - pos) [[unlikely]] {
+      c.seek(pos);
+      fail_count(c, static_cast<int64_t>(len), "string of");
+    }
+    std::memcpy(dst, base + pos, len);
+    pos += len;
+    dst += len;
+    index += static_cast<int64_t>(len);
+    offs.push_back(index);
+  }
+  c.seek(pos);
+  w.dst = dst;
+}
+
+void decode_level(NestedWalk& w, Cursor& c, std::size_t end, int level) {
   const int32_t n = container_size(c, end);
-  if (level + 1 == w.l.levels && !w.l.strings) {
-    w.numbers(c, n);
+  const int levels = w.l.levels;
+  if (level + 1 == levels) {  // the innermost container: its values or strings
+    if (w.l.strings) {
+      strings(w, c, end, n, *w.offsets[level + 1]);
+    } else {
+      w.numbers(c, n, end);
+    }
+  } else if (level + 2 == levels && w.l.raw_swap && w.l.value_size == w.l.out_size) {
+    auto& inner = *w.offsets[level + 1];
+    switch (w.l.out_size) {  // vector<vector<T>>
+      case 1: inner_vectors<uint8_t>(w, c, end, n, inner); break;
+      case 2: inner_vectors<uint16_t>(w, c, end, n, inner); break;
+      case 4: inner_vectors<uint32_t>(w, c, end, n, inner); break;
+      default: inner_vectors<uint64_t>(w, c, end, n, inner); break;
+    }
   } else {
     for (int32_t k = 0; k < n; ++k) decode_level(w, c, end, level + 1);
   }
-  auto& offsets = w.out.offsets[static_cast<std::size_t>(level)];
+  auto& offsets = *w.offsets[level];
   offsets.push_back(offsets.back() + n);
 }
 
 // One entry of a string / STL layout.
 void decode_nested_entry(NestedWalk& w, Cursor& c, std::size_t end, bool exact) {
   const Interpretation& in = w.l.in;
-  Column& out = w.out;
   if (w.l.levels == 0) {  // a single string
     if (in.stl_header) skip_stl_header(c, end, exact);
     if (exact && c.pos() == end) {
-      out.offsets[0].push_back(static_cast<int64_t>(w.base + w.values));
+      w.offsets[0]->push_back(w.value_index());
       return;
     }
-    w.string(c, 0);
+    w.string(c, 0, end);
     return;
   }
   if (in.until_entry_end) {
     if (!exact) c.fail("strings of a split collection need entry offsets");
     skip_stl_header(c, end, true);
     int64_t n = 0;
-    for (; c.pos() < end; ++n) w.string(c, 1);
-    out.offsets[0].push_back(out.offsets[0].back() + n);
+    for (; c.pos() < end; ++n) w.string(c, 1, end);
+    w.offsets[0]->push_back(w.offsets[0]->back() + n);
     return;
   }
   if (exact && c.pos() == end) {  // an empty container may be stored as nothing at all
-    out.offsets[0].push_back(out.offsets[0].back());
+    w.offsets[0]->push_back(w.offsets[0]->back());
     return;
   }
   decode_level(w, c, end, 0);
@@ -416,8 +508,14 @@ void decode_basket(const Interpretation& in, const BasketData& d, int64_t lo, in
   // Entries parsed one by one: strings and STL containers. Without entry offsets the entries
   // before lo are walked (and dropped) to find where entry lo starts.
   Cursor c(std::span<const uint8_t>(base, static_cast<std::size_t>(d.border)));
+  // The walk sizes its output by the bytes of entries [lo, hi): each entry must lie inside them.
+  if (has_offsets && (d.offsets[lo] > d.offsets[hi] || d.offsets[hi] > d.border))
+    corrupt("basket entry offsets are not increasing within its data");
   auto entry_bounds = [&](int64_t i, std::size_t& end) {
     if (has_offsets) {
+      if (d.offsets[i] > d.offsets[i + 1] || d.offsets[i] < d.offsets[lo] ||
+          d.offsets[i + 1] > d.offsets[hi])
+        corrupt("basket entry offsets are not increasing within its data");
       c.seek(static_cast<std::size_t>(d.offsets[i]));
       end = static_cast<std::size_t>(d.offsets[i + 1]);
     } else {
@@ -426,14 +524,20 @@ void decode_basket(const Interpretation& in, const BasketData& d, int64_t lo, in
   };
   int64_t first = has_offsets ? lo : 0;  // without offsets, decode from the start and drop
   const NestedLayout layout(in);
-  thread_local std::vector<NestedWalk::Run> runs, skipped_runs;
+  if (layout.levels + 1 > static_cast<int>(NestedWalk::kMaxLevels))
+    corrupt("nesting of " + std::to_string(layout.levels) + " levels is deeper than supported");
+  // The values are sized by the bytes of the entries decoded, not the whole basket: a chunk of a
+  // few entries from a large basket keeps a buffer of its own size.
+  const std::size_t basket_bytes = static_cast<std::size_t>(d.border);
+  const std::size_t entry_bytes =
+      has_offsets ? static_cast<std::size_t>(d.offsets[hi] - d.offsets[lo]) : basket_bytes;
   std::optional<Column> sink;
   std::optional<NestedWalk> skipped;  // the entries before lo, walked to find lo's start
   if (first < lo) {
     sink = make_column(in);
-    skipped.emplace(layout, *sink, skipped_runs);
+    skipped.emplace(layout, *sink, basket_bytes);
   }
-  NestedWalk walk(layout, out, runs);
+  NestedWalk walk(layout, out, entry_bytes);
   for (int64_t i = first; i < hi; ++i) {
     NestedWalk& w = (i < lo) ? *skipped : walk;
     std::size_t end = 0;
@@ -443,7 +547,7 @@ void decode_basket(const Interpretation& in, const BasketData& d, int64_t lo, in
       c.fail("entry " + std::to_string(i) + " decoded to " + std::to_string(c.pos()) +
              " bytes but holds " + std::to_string(end));
   }
-  walk.finish(base);
+  walk.finish();
 }
 
 namespace {

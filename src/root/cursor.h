@@ -61,7 +61,8 @@ class Cursor {
   std::span<const uint8_t> data() const { return data_; }
 
   void seek(std::size_t p) {
-    if (p > data_.size()) fail("seek to " + std::to_string(p) + " past end of record");
+    if (p > data_.size()) [[unlikely]]
+      fail_seek(p);
     pos_ = p;
   }
   void skip(std::size_t n) {
@@ -121,6 +122,9 @@ class Cursor {
       fail_truncated(n);
   }
   // Out of line, so that need() stays small enough to inline into every read.
+  [[noreturn, gnu::noinline]] void fail_seek(std::size_t p) const {
+    fail("seek to " + std::to_string(p) + " past end of record");
+  }
   [[noreturn, gnu::noinline]] void fail_truncated(std::size_t n) const {
     fail("record truncated: need " + std::to_string(n) + " bytes, " + std::to_string(data_.size() - pos_) + " left");
   }

@@ -1,0 +1,146 @@
+// Nested baskets built byte by byte: vector<vector<int>> and vector<string> entries decoded whole
+// and in pieces, and damaged lengths or entry offsets that must fail with m4h::Error (under ASan:
+// without a write past the buffer the decoder sized from the entries' bytes).
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "root/branch_reader.h"
+
+namespace m4h::test {
+namespace {
+
+void put_i32(std::vector<uint8_t>& b, int32_t v) {
+  const auto u = static_cast<uint32_t>(v);
+  for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<uint8_t>(u >> shift));
+}
+
+root::Interpretation vector_vector_int() {
+  root::Interpretation in;
+  in.layout = root::Layout::kVectorVector;
+  in.dtype = in.disk = root::DType::kInt32;
+  in.containers = 2;
+  return in;
+}
+
+root::Interpretation vector_string() {
+  root::Interpretation in;
+  in.layout = root::Layout::kVectorString;
+  in.dtype = in.disk = root::DType::kChar;
+  in.containers = 1;
+  in.strings = true;
+  return in;
+}
+
+// Entries back to back, with their entry offsets.
+root::BasketData basket(const std::vector<std::vector<uint8_t>>& entries) {
+  root::BasketData d;
+  d.offsets.push_back(0);
+  for (const auto& e : entries) {
+    d.bytes.insert(d.bytes.end(), e.begin(), e.end());
+    d.offsets.push_back(static_cast<int32_t>(d.bytes.size()));
+  }
+  d.border = static_cast<int64_t>(d.bytes.size());
+  d.entries = static_cast<int64_t>(entries.size());
+  return d;
+}
+
+std::vector<uint8_t> vv_entry(const std::vector<std::vector<int32_t>>& v) {
+  std::vector<uint8_t> b;
+  put_i32(b, static_cast<int32_t>(v.size()));
+  for (const auto& inner : v) {
+    put_i32(b, static_cast<int32_t>(inner.size()));
+    for (int32_t x : inner) put_i32(b, x);
+  }
+  return b;
+}
+
+std::vector<uint8_t> strings_entry(const std::vector<std::string>& v) {
+  std::vector<uint8_t> b;
+  put_i32(b, static_cast<int32_t>(v.size()));
+  for (const auto& s : v) {
+    b.push_back(static_cast<uint8_t>(s.size()));
+    b.insert(b.end(), s.begin(), s.end());
+  }
+  return b;
+}
+
+std::vector<int32_t> ints(const root::Column& c) {
+  return std::vector<int32_t>(c.data<int32_t>(), c.data<int32_t>() + c.value_count());
+}
+
+TEST(NestedDecode, VectorOfVectorsWholeAndInPieces) {
+  const auto in = vector_vector_int();
+  // 20 values make one inner vector long enough for the bulk byte swap.
+  std::vector<int32_t> long_run;
+  for (int32_t i = 0; i < 20; ++i) long_run.push_back(100 + i);
+  const auto d = basket({vv_entry({{1, 2}, {3}}), vv_entry({}), vv_entry({{}, {4, 5, 6}}), vv_entry({long_run})});
+
+  root::Column whole = root::make_column(in);
+  root::decode_basket(in, d, 0, 4, whole, nullptr);
+  ASSERT_EQ(whole.offsets.size(), 2u);
+  EXPECT_EQ(whole.offsets[0], (std::vector<int64_t>{0, 2, 2, 4, 5}));
+  EXPECT_EQ(whole.offsets[1], (std::vector<int64_t>{0, 2, 3, 3, 6, 26}));
+  std::vector<int32_t> want = {1, 2, 3, 4, 5, 6};
+  want.insert(want.end(), long_run.begin(), long_run.end());
+  EXPECT_EQ(ints(whole), want);
+
+  for (int64_t cut = 0; cut <= 4; ++cut) {
+    root::Column pieces = root::make_column(in);
+    root::decode_basket(in, d, 0, cut, pieces, nullptr);
+    root::decode_basket(in, d, cut, 4, pieces, nullptr);
+    EXPECT_EQ(pieces.offsets, whole.offsets) << "cut at " << cut;
+    EXPECT_EQ(ints(pieces), want) << "cut at " << cut;
+  }
+}
+
+TEST(NestedDecode, VectorOfStringsWholeAndInPieces) {
+  const auto in = vector_string();
+  const auto d = basket({strings_entry({"mu", "", "electron"}), strings_entry({}), strings_entry({"jet"})});
+  root::Column whole = root::make_column(in);
+  root::decode_basket(in, d, 0, 3, whole, nullptr);
+  ASSERT_EQ(whole.offsets.size(), 2u);
+  EXPECT_EQ(whole.offsets[0], (std::vector<int64_t>{0, 3, 3, 4}));
+  EXPECT_EQ(whole.offsets[1], (std::vector<int64_t>{0, 2, 2, 10, 13}));
+  EXPECT_EQ(std::string(whole.values.begin(), whole.values.end()), "muelectronjet");
+
+  root::Column tail = root::make_column(in);
+  root::decode_basket(in, d, 2, 3, tail, nullptr);
+  EXPECT_EQ(tail.offsets[1], (std::vector<int64_t>{0, 3}));
+  EXPECT_EQ(std::string(tail.values.begin(), tail.values.end()), "jet");
+}
+
+TEST(NestedDecode, AStringLongerThanItsEntryIsAnError) {
+  const auto in = vector_string();
+  auto first = strings_entry({"ab"});
+  first.back() = 'b';
+  first[4] = 40;  // the length byte: 40 bytes, inside the basket but past the entry
+  const auto d = basket({first, strings_entry({std::string(60, 'x')})});
+  root::Column out = root::make_column(in);
+  EXPECT_THROW(root::decode_basket(in, d, 0, 1, out, nullptr), Error);
+}
+
+TEST(NestedDecode, AnInnerVectorLongerThanItsEntryIsAnError) {
+  const auto in = vector_vector_int();
+  auto first = vv_entry({{1}});
+  first[7] = 9;  // the inner count: 9 values, inside the basket but past the entry
+  const auto d = basket({first, vv_entry({{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}})});
+  root::Column out = root::make_column(in);
+  EXPECT_THROW(root::decode_basket(in, d, 0, 1, out, nullptr), Error);
+}
+
+TEST(NestedDecode, EntryOffsetsThatGoBackAreAnError) {
+  const auto in = vector_string();
+  auto d = basket({strings_entry({"a"}), strings_entry({std::string(30, 'y')}), strings_entry({"b"})});
+  d.offsets[2] = 2;  // entry 1 would end before it starts, entry 2 would start inside entry 0
+  root::Column out = root::make_column(in);
+  EXPECT_THROW(root::decode_basket(in, d, 0, 3, out, nullptr), Error);
+  root::Column last = root::make_column(in);
+  EXPECT_THROW(root::decode_basket(in, d, 2, 3, last, nullptr), Error);
+}
+
+}  // namespace
+}  // namespace m4h::test
