@@ -36,7 +36,7 @@ void take_offsets(BasketData& d, std::span<const uint8_t> after_border, int keyl
 
 BasketData parse_basket(std::span<const uint8_t> stored, uint64_t at) {
   Cursor c(stored, at);
-  Key key = parse_key(c);
+  Key key = parse_key_numbers(c);
   if (key.keylen < 19 || static_cast<std::size_t>(key.keylen) > stored.size())
     c.fail("basket key length " + std::to_string(key.keylen) + " is invalid");
   c.seek(static_cast<std::size_t>(key.keylen) - 19);

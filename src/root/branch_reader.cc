@@ -737,10 +737,6 @@ std::vector<Piece> decode_group(const GroupContext& ctx, const TaskGroup& g) {
 
 // Concatenates decoded pieces, sizing the result once.
 void merge_pieces(Column& out, std::vector<Column>& pieces) {
-  if (pieces.size() == 1 && out.entries == 0) {
-    out = std::move(pieces[0]);
-    return;
-  }
   std::size_t values = out.values.size();
   std::vector<std::size_t> offsets(out.offsets.size());
   for (std::size_t l = 0; l < offsets.size(); ++l) offsets[l] = out.offsets[l].size();
@@ -777,7 +773,11 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
     if (!req.interpretation.supported())
       throw Error(ErrorCode::kUnsupported, "branch '" + req.branch->path + "': " +
                                                (req.interpretation.reason.empty() ? "holds no values of its own" : req.interpretation.reason));
-    out.push_back(make_column(req.interpretation));
+    // Only in-place results are laid out here; the others are made at the merge, most of them by
+    // moving in their one decoded piece.
+    out.emplace_back();
+    out.back().dtype = req.interpretation.dtype;
+    out.back().shape = req.interpretation.shape;
     const auto& baskets = req.branch->baskets;
     int64_t& cov = covered[r];
     int64_t request_stored = 0;
@@ -800,6 +800,7 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
     const int64_t out_bytes = cov * c.items_per_value() * dtype_size(c.dtype);
     if (decodes_in_place(req.interpretation) && plausible_size(out_bytes, request_stored)) {
       in_place[r] = 1;
+      c = make_column(req.interpretation);
       c.values.resize(static_cast<std::size_t>(out_bytes));
       c.entries = cov;
     }
@@ -912,7 +913,12 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
     for (auto& p : gp) pieces[p.request].push_back(std::move(p.column));
   for (std::size_t r = 0; r < requests.size(); ++r) {
     if (in_place[r]) continue;
-    merge_pieces(out[r], pieces[r]);
+    if (pieces[r].size() == 1) {  // moved, not copied
+      out[r] = std::move(pieces[r][0]);
+    } else {
+      out[r] = make_column(requests[r].interpretation);
+      merge_pieces(out[r], pieces[r]);
+    }
     if (out[r].entries != covered[r])
       throw Error(ErrorCode::kInternal, "branch '" + requests[r].branch->path + "': decoded " +
                                             std::to_string(out[r].entries) + " entries of " +

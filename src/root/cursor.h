@@ -101,6 +101,11 @@ class Cursor {
     auto b = bytes(n);
     return std::string(reinterpret_cast<const char*>(b.data()), b.size());
   }
+  void skip_tstring() {
+    std::size_t n = u8();
+    if (n == 255) n = u32();
+    skip(n);
+  }
   // A NUL-terminated C string (class names after a new-class tag).
   std::string cstring() {
     const uint8_t* begin = data_.data() + pos_;

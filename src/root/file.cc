@@ -40,7 +40,9 @@ DirectoryRecord parse_directory(Cursor& c) {
 
 }  // namespace
 
-Key parse_key(Cursor& c) {
+namespace {
+
+Key parse_key_fields(Cursor& c, bool names) {
   Key k;
   k.nbytes = c.i32();
   k.version = c.i16();
@@ -55,14 +57,23 @@ Key parse_key(Cursor& c) {
     k.seek_key = c.i32();
     k.seek_pdir = c.i32();
   }
-  k.class_name = c.tstring();
-  k.name = c.tstring();
-  k.title = c.tstring();
+  if (names) {
+    k.class_name = c.tstring();
+    k.name = c.tstring();
+    k.title = c.tstring();
+  } else {
+    for (int i = 0; i < 3; ++i) c.skip_tstring();
+  }
   if (k.nbytes < 0 || k.keylen < 0 || k.objlen < 0 || k.keylen > k.nbytes || k.seek_key < 0)
     c.fail("invalid key '" + k.name + "' (nbytes " + std::to_string(k.nbytes) + ", keylen " +
            std::to_string(k.keylen) + ", objlen " + std::to_string(k.objlen) + ")");
   return k;
 }
+
+}  // namespace
+
+Key parse_key(Cursor& c) { return parse_key_fields(c, true); }
+Key parse_key_numbers(Cursor& c) { return parse_key_fields(c, false); }
 
 std::shared_ptr<File> File::open(const std::string& url) {
   return std::make_shared<File>(io::open_source(url));

@@ -51,6 +51,9 @@ struct Key {
 
 // Parses a TKey at the cursor (the same record layout serves baskets).
 Key parse_key(Cursor& c);
+// The same without the class name, name and title (skipped, not copied): for basket keys, read
+// once per basket, whose names nothing uses.
+Key parse_key_numbers(Cursor& c);
 
 struct KeyEntry {
   std::string path;  // "dir/sub/name"
