@@ -2,12 +2,15 @@
 // with m4h::Error or parses into tensors whose element counts match their shapes; turning them
 // into a model's inputs and encoding a response may only throw m4h::Error, and what comes out is
 // consistent (rows x width features, one raw event per row). Anything else is a bug.
+// The request fast path is checked against the full parser: whatever it accepts, the full parser
+// accepts too, with the same request to the bit.
 // Input: a leading 'B' and two bytes of JSON header length select the binary extension;
 // otherwise the whole input is the JSON body.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -31,6 +34,21 @@ ModelMetadata make_metadata() {
   return md;
 }
 
+bool same(const oip::InferRequest& a, const oip::InferRequest& b) {
+  if (a.id != b.id || a.inputs.size() != b.inputs.size() || !b.outputs.empty() ||
+      a.binary_output != b.binary_output || a.rejected_as_nan != b.rejected_as_nan)
+    return false;
+  for (size_t i = 0; i < a.inputs.size(); ++i) {
+    const oip::Tensor& x = a.inputs[i];
+    const oip::Tensor& y = b.inputs[i];
+    if (x.name != y.name || x.datatype != y.datatype || x.shape != y.shape || !y.strings.empty() ||
+        x.values.size() != y.values.size() ||
+        (!x.values.empty() && std::memcmp(x.values.data(), y.values.data(), x.values.size() * sizeof(double)) != 0))
+      return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -42,6 +60,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     in.remove_prefix(3);
   }
   static const ModelMetadata md = make_metadata();
+  if (!header) {
+    if (auto fast = oip::parse_simple_infer_request(in)) {
+      try {
+        if (!same(*fast, oip::parse_infer_request_document(in, std::nullopt))) bug();
+      } catch (const m4h::Error&) {
+        bug();  // the fast path took a body the full parser rejects
+      }
+    }
+  }
   oip::InferRequest req;
   try {
     req = oip::parse_infer_request(in, header);

@@ -18,8 +18,6 @@ using nlohmann::json;
 static_assert(std::endian::native == std::endian::little,
               "the binary tensor extension is little-endian; add byte swaps for this host");
 
-constexpr int kMaxRank = 8;
-constexpr int64_t kMaxElements = int64_t{1} << 32;
 constexpr int64_t kMaxRawRows = int64_t{1} << 20;  // events are maps: bound them even when empty
 
 [[noreturn]] void bad(const std::string& what) { throw Error(ErrorCode::kInvalidArgument, what); }
@@ -260,6 +258,12 @@ int datatype_size(std::string_view t) {
 }
 
 InferRequest parse_infer_request(std::string_view body, std::optional<uint64_t> header_length) {
+  if (!header_length)
+    if (auto simple = parse_simple_infer_request(body)) return std::move(*simple);
+  return parse_infer_request_document(body, header_length);
+}
+
+InferRequest parse_infer_request_document(std::string_view body, std::optional<uint64_t> header_length) {
   std::string_view head = body, binary;
   if (header_length) {
     if (*header_length > body.size()) {

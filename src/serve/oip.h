@@ -47,10 +47,22 @@ struct InferRequest {
   bool rejected_as_nan = false;
 };
 
+// Bounds on a request's tensors: rank, and elements of one tensor.
+inline constexpr int kMaxRank = 8;
+inline constexpr int64_t kMaxElements = int64_t{1} << 32;
+
 // Parses a request body. header_length: the Inference-Header-Content-Length header (the JSON
 // part's size; the binary tensors follow it in input order, one per input whose parameters
 // carry binary_data_size), or nullopt for an all-JSON body.
 InferRequest parse_infer_request(std::string_view body, std::optional<uint64_t> header_length);
+
+// The common all-JSON request ("id" and "inputs" of numeric tensors with name, shape, datatype
+// and data: nothing else, no escapes) read without building a JSON document; nullopt for any
+// other body, which parse_infer_request then reads in full (and rejects when it is wrong). For
+// every body this accepts, the full parser gives the same request.
+std::optional<InferRequest> parse_simple_infer_request(std::string_view body);
+// The full parser alone (what parse_infer_request falls back to).
+InferRequest parse_infer_request_document(std::string_view body, std::optional<uint64_t> header_length);
 
 // What the model gets: features, or raw events for Model::normalise().
 struct ModelInputs {
