@@ -3,9 +3,9 @@
 // outside the narrow grammar below returns nullopt, and the full parser reads the body instead,
 // so every error message and every unusual request keeps one implementation.
 #include <algorithm>
-#include <charconv>
 
 #include "core/error.h"
+#include "serve/json_scan.h"
 #include "serve/oip.h"
 
 namespace m4h::serve::oip {
@@ -13,87 +13,8 @@ namespace {
 
 enum class Kind { kSigned, kUnsigned, kFloat };
 
-struct Scanner {
-  const char* p;
-  const char* end;
-
-  void ws() {
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) ++p;
-  }
-  bool eat(char c) {
-    ws();
-    if (p < end && *p == c) {
-      ++p;
-      return true;
-    }
-    return false;
-  }
-  // A string of printable ASCII without escapes (anything else: the full parser decodes it).
-  bool string(std::string_view& out) {
-    if (!eat('"')) return false;
-    const char* begin = p;
-    while (p < end && *p != '"') {
-      const auto c = static_cast<unsigned char>(*p);
-      if (c == '\\' || c < 0x20 || c >= 0x80) return false;
-      ++p;
-    }
-    if (p == end) return false;
-    out = std::string_view(begin, static_cast<std::size_t>(p - begin));
-    ++p;
-    return true;
-  }
-  // A JSON number, converted as nlohmann does: integers exactly (then to double), other numbers
-  // by correctly rounded decimal conversion. `integral`: no fraction or exponent.
-  bool number(double& v, bool& integral, bool& negative) {
-    ws();
-    const char* begin = p;
-    const char* q = p;
-    negative = q < end && *q == '-';
-    if (negative) ++q;
-    if (q == end || *q < '0' || *q > '9') return false;
-    if (*q == '0') {
-      ++q;
-    } else {
-      while (q < end && *q >= '0' && *q <= '9') ++q;
-    }
-    integral = true;
-    if (q < end && *q == '.') {
-      integral = false;
-      ++q;
-      if (q == end || *q < '0' || *q > '9') return false;
-      while (q < end && *q >= '0' && *q <= '9') ++q;
-    }
-    if (q < end && (*q == 'e' || *q == 'E')) {
-      integral = false;
-      ++q;
-      if (q < end && (*q == '+' || *q == '-')) ++q;
-      if (q == end || *q < '0' || *q > '9') return false;
-      while (q < end && *q >= '0' && *q <= '9') ++q;
-    }
-    p = q;
-    if (integral) {  // nlohmann keeps these as int64 (negative) or uint64: "-0" is 0
-      if (negative) {
-        int64_t i = 0;
-        if (std::from_chars(begin, q, i).ec == std::errc()) {
-          v = static_cast<double>(i);
-          return true;
-        }
-      } else {
-        uint64_t u = 0;
-        if (std::from_chars(begin, q, u).ec == std::errc()) {
-          v = static_cast<double>(u);
-          return true;
-        }
-      }
-      integral = false;  // out of range: nlohmann reads it as a floating-point number
-    }
-    const auto r = std::from_chars(begin, q, v);
-    return r.ec == std::errc() && r.ptr == q;  // overflow: the full parser reports it
-  }
-};
-
 // data: a number or nested arrays of numbers, at most kMaxRank deep and `limit` values.
-bool data(Scanner& s, Kind kind, std::size_t limit, int depth, std::vector<double>& out) {
+bool data(JsonScanner& s, Kind kind, std::size_t limit, int depth, std::vector<double>& out) {
   if (s.eat('[')) {
     if (depth >= kMaxRank) return false;
     if (s.eat(']')) return true;
@@ -111,7 +32,7 @@ bool data(Scanner& s, Kind kind, std::size_t limit, int depth, std::vector<doubl
   return true;
 }
 
-bool shape(Scanner& s, std::vector<int64_t>& dims, int64_t& elements) {
+bool shape(JsonScanner& s, std::vector<int64_t>& dims, int64_t& elements) {
   if (!s.eat('[')) return false;
   elements = 1;
   if (s.eat(']')) return true;
@@ -128,7 +49,7 @@ bool shape(Scanner& s, std::vector<int64_t>& dims, int64_t& elements) {
   return s.eat(']') && elements <= kMaxElements;
 }
 
-bool tensor(Scanner& s, Tensor& t) {
+bool tensor(JsonScanner& s, Tensor& t) {
   if (!s.eat('{')) return false;
   bool has_name = false, has_type = false, has_shape = false, has_data = false;
   int64_t elements = 0;
@@ -172,7 +93,7 @@ bool tensor(Scanner& s, Tensor& t) {
 }  // namespace
 
 std::optional<InferRequest> parse_simple_infer_request(std::string_view body) {
-  Scanner s{body.data(), body.data() + body.size()};
+  JsonScanner s{body.data(), body.data() + body.size()};
   InferRequest req;
   bool has_id = false, has_inputs = false;
   if (!s.eat('{')) return std::nullopt;
@@ -199,9 +120,7 @@ std::optional<InferRequest> parse_simple_infer_request(std::string_view body) {
       return std::nullopt;
     }
   } while (s.eat(','));
-  if (!s.eat('}') || !has_inputs) return std::nullopt;
-  s.ws();
-  if (s.p != s.end) return std::nullopt;
+  if (!s.eat('}') || !has_inputs || !s.at_end()) return std::nullopt;
   return req;
 }
 

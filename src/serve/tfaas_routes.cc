@@ -20,6 +20,7 @@
 
 #include "http/errors.h"
 #include "http/multipart.h"
+#include "serve/json_scan.h"
 #include "serve/routes.h"
 #include "serve/tfaas.pb.h"
 
@@ -63,6 +64,91 @@ InputBatch to_batch(const Model& model, const std::vector<std::string>& keys, co
   return model.normalise(events);
 }
 
+// The common TFaaS body: {"keys": [names], "values": [one number per key] or [[one number per
+// key], ...]} and optionally "model", read by the JSON scanner without a document. nullopt for
+// anything else (lists as values, other members, escapes, errors), which the full parser reads.
+struct SimpleTfaasBody {
+  std::vector<std::string_view> keys;
+  std::string model;
+  std::vector<float> x;  // rows x keys
+  int64_t rows = 0;
+  bool batch = false;  // values was a list of rows
+};
+
+bool scan_numbers(JsonScanner& s, std::vector<float>& out, std::size_t& n) {
+  n = 0;
+  do {
+    double v = 0;
+    bool integral = false, negative = false;
+    if (!s.number(v, integral, negative)) return false;
+    out.push_back(static_cast<float>(v));  // as the full path: the double, then a float
+    ++n;
+  } while (s.eat(','));
+  return true;
+}
+
+std::optional<SimpleTfaasBody> scan_tfaas_body(std::string_view body) {
+  JsonScanner s{body.data(), body.data() + body.size()};
+  SimpleTfaasBody out;
+  bool has_keys = false, has_values = false, has_model = false;
+  if (!s.eat('{')) return std::nullopt;
+  do {
+    std::string_view member;
+    if (!s.string(member) || !s.eat(':')) return std::nullopt;
+    if (member == "keys" && !has_keys) {
+      if (!s.eat('[')) return std::nullopt;
+      do {
+        std::string_view k;
+        if (!s.string(k)) return std::nullopt;
+        out.keys.push_back(k);
+      } while (s.eat(','));
+      if (!s.eat(']')) return std::nullopt;
+      has_keys = true;
+    } else if (member == "model" && !has_model) {
+      std::string_view m;
+      if (!s.string(m)) return std::nullopt;
+      out.model.assign(m);
+      has_model = true;
+    } else if (member == "values" && !has_values && has_keys) {
+      const std::size_t width = out.keys.size();
+      std::size_t n = 0;
+      if (!s.eat('[')) return std::nullopt;
+      out.batch = s.eat('[');
+      if (out.batch) {
+        do {
+          if (out.rows > 0 && !s.eat('[')) return std::nullopt;
+          if (!scan_numbers(s, out.x, n) || n != width || !s.eat(']')) return std::nullopt;
+          ++out.rows;
+        } while (s.eat(','));
+      } else {
+        if (!scan_numbers(s, out.x, n) || n != width) return std::nullopt;
+        out.rows = 1;
+      }
+      if (!s.eat(']')) return std::nullopt;
+      has_values = true;
+    } else {
+      return std::nullopt;
+    }
+  } while (s.eat(','));
+  if (!s.eat('}') || !has_values || !s.at_end()) return std::nullopt;
+  return out;
+}
+
+// TFaaS answers a row with a list of scores, a batch with a list of such lists.
+json tfaas_scores(const std::vector<float>& scores, bool batch, std::size_t outputs) {
+  if (!batch) return json(scores);
+  json out = json::array();
+  for (std::size_t i = 0; i + outputs <= scores.size(); i += outputs) {
+    out.push_back(std::vector<float>(scores.begin() + static_cast<ptrdiff_t>(i),
+                                     scores.begin() + static_cast<ptrdiff_t>(i + outputs)));
+  }
+  return out;
+}
+
+bool same_keys(const std::vector<std::string_view>& keys, const std::vector<std::string>& names) {
+  return keys.size() == names.size() && std::equal(keys.begin(), keys.end(), names.begin());
+}
+
 std::vector<double> json_value(const json& v, const std::string& key) {
   if (v.is_number()) return {v.get<double>()};
   if (v.is_array()) {
@@ -77,6 +163,22 @@ std::vector<double> json_value(const json& v, const std::string& key) {
 }
 
 void predict_json(RouteContext& ctx, http::Request& req, http::Responder respond) {
+  if (auto simple = scan_tfaas_body(req.body)) {
+    const std::string name = pick_model(ctx, simple->model);
+    auto model = ctx.repository.get(name);
+    if (same_keys(simple->keys, model->metadata().feature_names)) {
+      InputBatch input;
+      input.rows = simple->rows;
+      input.width = static_cast<int64_t>(simple->keys.size());
+      input.x = std::move(simple->x);
+      const std::size_t outputs = static_cast<std::size_t>(std::max<int64_t>(1, model->outputs()));
+      infer_async(ctx, name, "", std::move(input), std::move(respond),
+                  [batch = simple->batch, outputs](std::vector<float>& scores) {
+                    return json_response(tfaas_scores(scores, batch, outputs));
+                  });
+      return;
+    }
+  }
   json body;
   try {
     body = json::parse(req.body);
@@ -142,13 +244,7 @@ void predict_json(RouteContext& ctx, http::Request& req, http::Responder respond
   const size_t outputs = static_cast<size_t>(std::max<int64_t>(1, model->outputs()));
   infer_async(ctx, name, "", std::move(input), std::move(respond),
               [batch, outputs](std::vector<float>& scores) {
-                if (!batch) return json_response(scores);
-                json out = json::array();
-                for (size_t i = 0; i + outputs <= scores.size(); i += outputs) {
-                  out.push_back(std::vector<float>(scores.begin() + static_cast<ptrdiff_t>(i),
-                                                   scores.begin() + static_cast<ptrdiff_t>(i + outputs)));
-                }
-                return json_response(out);
+                return json_response(tfaas_scores(scores, batch, outputs));
               });
 }
 
