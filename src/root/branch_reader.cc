@@ -144,6 +144,19 @@ struct NestedLayout {
   bool raw_swap;           // values are only byte-swapped (no unpacking, no bool folding)
 };
 
+// n big-endian values of T to native at dst: inner vectors are short, swapped inline; long ones in bulk.
+template <typename T>
+void swap_run(uint8_t* dst, const uint8_t* src, int32_t n) {
+  if (n >= 16) {
+    swap_copy(dst, src, n, sizeof(T));
+    return;
+  }
+  for (int32_t i = 0; i < n; ++i) {
+    const T v = load_be<T>(src + i * sizeof(T));
+    std::memcpy(dst + i * sizeof(T), &v, sizeof(T));
+  }
+}
+
 // Walks nested entries (element counts, string lengths), appending the offsets and converting
 // each innermost run of values or string bytes straight into `out.values`. Those are sized up
 // front from the stored bytes of the entries to decode, which the decoded values never outnumber;
@@ -190,25 +203,14 @@ struct NestedWalk {
     if (!l.raw_swap) {
       convert_values(l.in, src, n, dst);
     } else {
-      switch (l.out_size) {  // inner vectors are short: swapped inline, long ones in bulk
-        case 1: swap_run<uint8_t>(src, n); break;
-        case 2: swap_run<uint16_t>(src, n); break;
-        case 4: swap_run<uint32_t>(src, n); break;
-        default: swap_run<uint64_t>(src, n); break;
+      switch (l.out_size) {
+        case 1: swap_run<uint8_t>(dst, src, n); break;
+        case 2: swap_run<uint16_t>(dst, src, n); break;
+        case 4: swap_run<uint32_t>(dst, src, n); break;
+        default: swap_run<uint64_t>(dst, src, n); break;
       }
     }
     dst += static_cast<std::size_t>(n) * l.out_size;
-  }
-  template <typename T>
-  void swap_run(const uint8_t* src, int32_t n) const {
-    if (n >= 16) {
-      swap_copy(dst, src, n, sizeof(T));
-      return;
-    }
-    for (int32_t i = 0; i < n; ++i) {
-      const T v = load_be<T>(src + i * sizeof(T));
-      std::memcpy(dst + i * sizeof(T), &v, sizeof(T));
-    }
   }
   // Trims the values to what was written.
   void finish() { out.values.resize(static_cast<std::size_t>(dst - out.values.data())); }
@@ -250,14 +252,7 @@ void inner_vectors(NestedWalk& w, Cursor& c, std::size_t end, int32_t n, std::ve
       c.seek(pos);
       fail_count(c, m, "element count");
     }
-    if (m >= 16) {
-      swap_copy(dst, base + pos, m, sizeof(T));
-    } else {
-      for (int32_t i = 0; i < m; ++i) {
-        const T v = load_be<T>(base + pos + i * sizeof(T));
-        std::memcpy(dst + i * sizeof(T), &v, sizeof(T));
-      }
-    }
+    swap_run<T>(dst, base + pos, m);
     pos += bytes;
     dst += bytes;
     last += m;
