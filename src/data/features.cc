@@ -39,59 +39,68 @@ struct Normaliser {
   float operator()(T x) const { return static_cast<float>((static_cast<M>(x) - shift) * scale); }
 };
 
-struct Out {
-  float* features;
-  uint8_t* mask;
-  int64_t width;
+// The rows of one block: where each row's features and mask start, computed once per block.
+struct Rows {
+  float* features[kRowBlock];
+  uint8_t* mask[kRowBlock];
+  int64_t n;
   float pad;
   uint8_t valid, missing;
 };
 
-// Everything the loops need is copied into locals: mask stores are uint8_t, which may alias
-// anything, so fields read through a pointer would be reloaded after every store.
+// One flat feature of a block's rows. Branch-free: a non-finite value selects the padding and
+// the missing mark, and is counted.
 template <typename T>
-int64_t flat_kernel(const T* p, int64_t n, const int64_t* dest, int64_t col, Norm nm, const Out& o) {
-  float* const features = o.features + col;
-  uint8_t* const mask = o.mask + col;
-  const int64_t width = o.width;
+int64_t flat_kernel(const T* p, const Rows& r, int64_t col, Norm nm) {
   const Normaliser<T> norm(nm);
-  const float pad = o.pad;
-  const uint8_t valid = o.valid, missing = o.missing;
+  const int64_t n = r.n;
+  const float pad = r.pad;
+  const uint8_t valid = r.valid, missing = r.missing;
   int64_t bad = 0;
   for (int64_t i = 0; i < n; ++i) {
     const T x = p[i];
-    const int64_t at = dest[i] * width;
-    if (finite(x)) [[likely]] {
-      features[at] = norm(x);
-      mask[at] = valid;
-    } else {
-      features[at] = pad;
-      mask[at] = missing;
-      ++bad;
-    }
+    const bool good = finite(x);
+    r.features[i][col] = good ? norm(x) : pad;
+    r.mask[i][col] = good ? valid : missing;
+    bad += !good;
   }
   return bad;
 }
 
-// Each event's list: the values normalised in one loop the compiler vectorises, the mask and the
-// padding filled, then the rare non-finite values patched.
+// One jagged feature (jdim slots) of a block's rows: each row's first min(len, jdim) values
+// normalised, the rest padded. Lists of a few values (jets, leptons) take one scalar loop per
+// row; longer ones loops the compiler vectorises, whose set-up costs more than short lists save.
 template <typename T>
-void jagged_kernel(const T* p, const int64_t* off, int64_t n, const int64_t* dest, int64_t col,
-                   int64_t jdim, Norm nm, const Out& o, int64_t& bad_out, int64_t& truncated_out) {
-  float* const features = o.features + col;
-  uint8_t* const mask = o.mask + col;
-  const int64_t width = o.width;
+void jagged_kernel(const T* p, const int64_t* off, const Rows& r, int64_t col, int64_t jdim, Norm nm,
+                   int64_t& bad_out, int64_t& truncated_out) {
+  constexpr int64_t kShortList = 16;
   const Normaliser<T> norm(nm);
-  const float pad = o.pad;
-  const uint8_t valid = o.valid, missing = o.missing;
+  const int64_t n = r.n;
+  const float pad = r.pad;
+  const uint8_t valid = r.valid, missing = r.missing;
   int64_t bad = 0, truncated = 0;
   for (int64_t i = 0; i < n; ++i) {
     const int64_t s = off[i], len = off[i + 1] - s;
     const int64_t m = std::min(len, jdim);
     truncated += len > jdim;
-    float* __restrict f = features + dest[i] * width;
-    uint8_t* __restrict k = mask + dest[i] * width;
+    float* __restrict f = r.features[i] + col;
+    uint8_t* __restrict k = r.mask[i] + col;
     const T* __restrict v = p + s;
+    if (jdim <= kShortList) {
+      int64_t j = 0;
+      for (; j < m; ++j) {
+        const T x = v[j];
+        const bool good = finite(x);
+        f[j] = good ? norm(x) : pad;
+        k[j] = good ? valid : missing;
+        bad += !good;
+      }
+      for (; j < jdim; ++j) {
+        f[j] = pad;
+        k[j] = missing;
+      }
+      continue;
+    }
     for (int64_t j = 0; j < m; ++j) f[j] = norm(v[j]);
     for (int64_t j = 0; j < m; ++j) k[j] = valid;
     for (int64_t j = m; j < jdim; ++j) f[j] = pad;
@@ -164,34 +173,42 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
               AssemblyReport& report) {
   const size_t nf = layout.fkeys.size(), n = layout.features();
   if (views.size() != n) throw Error(ErrorCode::kInternal, "assemble: one view per feature needed");
-  const Out o{features, mask, layout.width, layout.padding, layout.valid_mark(), layout.missing_mark()};
-  const int64_t row_bytes = layout.width * static_cast<int64_t>(sizeof(float));
+  const int64_t width = layout.width;
+  const int64_t row_bytes = width * static_cast<int64_t>(sizeof(float));
   // Shuffled rows land anywhere in the chunk: ask for the next block's rows while this one is
   // written, or every first store to a row waits for memory.
   auto prefetch_rows = [&](int64_t from, int64_t to) {
     for (int64_t i = from; i < to; ++i) {
-      const char* f = reinterpret_cast<const char*>(features + dest_rows[i - begin] * layout.width);
+      const char* f = reinterpret_cast<const char*>(features + dest_rows[i - begin] * width);
       for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(f + b, 1);
-      const char* m = reinterpret_cast<const char*>(mask + dest_rows[i - begin] * layout.width);
-      for (int64_t b = 0; b < layout.width; b += 64) __builtin_prefetch(m + b, 1);
+      const char* m = reinterpret_cast<const char*>(mask + dest_rows[i - begin] * width);
+      for (int64_t b = 0; b < width; b += 64) __builtin_prefetch(m + b, 1);
     }
   };
+  Rows rows;
+  rows.pad = layout.padding;
+  rows.valid = layout.valid_mark();
+  rows.missing = layout.missing_mark();
   prefetch_rows(begin, std::min(end, begin + kRowBlock));
   for (int64_t b0 = begin; b0 < end; b0 += kRowBlock) {
     const int64_t b1 = std::min(end, b0 + kRowBlock);
     const int64_t* dest = dest_rows + (b0 - begin);
     prefetch_rows(b1, std::min(end, b1 + kRowBlock));
+    rows.n = b1 - b0;
+    for (int64_t i = 0; i < rows.n; ++i) {
+      rows.features[i] = features + dest[i] * width;
+      rows.mask[i] = mask + dest[i] * width;
+    }
     for (size_t k = 0; k < nf; ++k)
       report.nonfinite[k] += visit_values(views[k], [&](const auto* p) {
-        return flat_kernel(p + b0, b1 - b0, dest, layout.column[k],
-                           norm_of(layout.minv[k], layout.maxv[k]), o);
+        return flat_kernel(p + b0, rows, layout.column[k], norm_of(layout.minv[k], layout.maxv[k]));
       });
     for (size_t k = nf; k < n; ++k) {
       const ColumnView& v = views[k];
       const Norm nm = norm_of(layout.minv[k], layout.maxv[k]);
       const size_t j = k - nf;
       visit_values(v, [&](const auto* p) {
-        jagged_kernel(p, v.offsets + b0, b1 - b0, dest, layout.column[k], layout.jdim[j], nm, o,
+        jagged_kernel(p, v.offsets + b0, rows, layout.column[k], layout.jdim[j], nm,
                       report.nonfinite[k], report.truncated[j]);
       });
     }
