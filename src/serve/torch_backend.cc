@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "core/blas_threads.h"
 #include "core/error.h"
 #include "serve/backend.h"
 
@@ -20,6 +21,7 @@ class TorchBackend final : public Backend {
     // As the trainer runs: one intra-op thread (requests are the parallelism, and libgomp spins
     // on shared cores) and the plain interpreter, whose numbers do not change after warm-up runs.
     at::set_num_threads(1);
+    limit_blas_threads(1);
     torch::jit::setGraphExecutorOptimize(false);
     try {
       module_ = torch::jit::load(spec.file, torch::kCPU);
