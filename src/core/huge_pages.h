@@ -4,6 +4,7 @@
 // kernel's THP mode is commonly "madvise", so buffers must ask for them.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -25,6 +26,13 @@ void reserve_huge(std::vector<T>& v, std::size_t n) {
 template <typename T>
 void resize_huge(std::vector<T>& v, std::size_t n) {
   reserve_huge(v, n);
+  v.resize(n);
+}
+
+// v.resize(n) for appends: the storage grows geometrically, advised as reserve_huge's.
+template <typename T>
+void grow_huge(std::vector<T>& v, std::size_t n) {
+  if (n > v.capacity()) reserve_huge(v, std::max(n, 2 * v.capacity()));
   v.resize(n);
 }
 
