@@ -427,8 +427,8 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   // from memory instead of reading the files again. Each epoch shuffles them exactly as the
   // stream would (the same permutation of the same rows), so the results do not change.
   // The rows are appended to one buffer per kind, reserved for the pass with huge pages: a
-  // vector per chunk (a few MB) got 4 KiB pages, and their faults, tens of µs each on the VMs
-  // this runs on, took a fifth of a first epoch.
+  // vector per chunk (a few MB) got 4 KiB pages, whose faults cost tens of µs each on the VMs
+  // this runs on.
   struct CachedChunk {
     int64_t index = 0, rows = 0;
     size_t first = 0, count = 0;  // its training rows in the cache buffers
