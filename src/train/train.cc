@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/huge_pages.h"
+#include "core/thread_priority.h"
 #include "core/text_file.h"
 #include "core/thread_pool.h"
 #include "data/block_reader.h"
@@ -30,6 +31,10 @@ namespace {
 using Json = nlohmann::ordered_json;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+
+// How far below the optimiser the data threads run: at nice 10 the scheduler gives a thread at
+// nice 0 about 90% of a core they compete for.
+constexpr int kDataThreadNice = 10;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -447,9 +452,14 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
                       const std::function<void(int64_t chunk, const LossSum&)>& after_chunk) {
     const bool from_cache = cache_complete && cached && skip_chunks == 0;
     std::unique_ptr<data::BatchProducer> producer;
+    // The data threads (the producer's, started by its constructor, and the one preparing the
+    // next chunk) run below the optimiser's priority: they share its cores and would take them
+    // from it, while they only need the time it leaves.
     if (!from_cache)
-      producer = std::make_unique<data::BatchProducer>(p->files, p->plan, p->specs, p->preproc, prm, events,
-                                                       std::move(spares));
+      run_at_lower_priority(kDataThreadNice, [&] {
+        producer = std::make_unique<data::BatchProducer>(p->files, p->plan, p->specs, p->preproc, prm, events,
+                                                         std::move(spares));
+      });
     const int64_t total = from_cache ? cache_total : producer->planner().total();
     const bool fill = !cached;
     if (fill) {
@@ -562,14 +572,18 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     const auto t0 = Clock::now();
     int64_t seen = 0;
     double waited = 0;
-    auto pending = std::async(std::launch::async, [&] { prepare(ahead); });
+    auto prepare_ahead = [&] {
+      lower_this_thread_priority(kDataThreadNice);
+      prepare(ahead);
+    };
+    auto pending = std::async(std::launch::async, prepare_ahead);
     for (;;) {
       const auto w0 = Clock::now();
       pending.get();  // rethrows a reading error
       waited += seconds_since(w0);
       std::swap(cur, ahead);
       if (!cur.ready) break;
-      pending = std::async(std::launch::async, [&] { prepare(ahead); });
+      pending = std::async(std::launch::async, prepare_ahead);
       const data::Chunk& c = cur.chunk;  // (not filled when the rows come from the cache)
       LossSum chunk_sum;
       if (cur.trains) {
