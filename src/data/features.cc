@@ -1,7 +1,9 @@
 #include "data/features.h"
 
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "core/error.h"
 
@@ -185,20 +187,26 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
       for (int64_t b = 0; b < width; b += 64) __builtin_prefetch(m + b, 1);
     }
   };
+  // A block's rows are assembled in a small row-major buffer that stays in the first-level
+  // cache, then each row is copied whole to its place in the chunk. Written in place, feature by
+  // feature, every value was a store to a line of a chunk several MB large (shuffled rows): the
+  // block's lines were fetched from memory one value at a time.
   Rows rows;
   rows.pad = layout.padding;
   rows.valid = layout.valid_mark();
   rows.missing = layout.missing_mark();
+  std::vector<float> stage_features(static_cast<size_t>(kRowBlock * width));
+  std::vector<uint8_t> stage_mask(static_cast<size_t>(kRowBlock * width));
+  for (int64_t i = 0; i < kRowBlock; ++i) {
+    rows.features[i] = stage_features.data() + i * width;
+    rows.mask[i] = stage_mask.data() + i * width;
+  }
   prefetch_rows(begin, std::min(end, begin + kRowBlock));
   for (int64_t b0 = begin; b0 < end; b0 += kRowBlock) {
     const int64_t b1 = std::min(end, b0 + kRowBlock);
     const int64_t* dest = dest_rows + (b0 - begin);
     prefetch_rows(b1, std::min(end, b1 + kRowBlock));
     rows.n = b1 - b0;
-    for (int64_t i = 0; i < rows.n; ++i) {
-      rows.features[i] = features + dest[i] * width;
-      rows.mask[i] = mask + dest[i] * width;
-    }
     for (size_t k = 0; k < nf; ++k)
       report.nonfinite[k] += visit_values(views[k], [&](const auto* p) {
         return flat_kernel(p + b0, rows, layout.column[k], norm_of(layout.minv[k], layout.maxv[k]));
@@ -211,6 +219,11 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
         jagged_kernel(p, v.offsets + b0, rows, layout.column[k], layout.jdim[j], nm,
                       report.nonfinite[k], report.truncated[j]);
       });
+    }
+    // The layout's columns cover [0, width): every staged row was written whole.
+    for (int64_t i = 0; i < rows.n; ++i) {
+      std::memcpy(features + dest[i] * width, rows.features[i], static_cast<size_t>(row_bytes));
+      std::memcpy(mask + dest[i] * width, rows.mask[i], static_cast<size_t>(width));
     }
   }
 }
