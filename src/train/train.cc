@@ -83,7 +83,6 @@ struct Prepared {
   std::vector<int64_t> y;
 };
 
-// Rows `order` of chunk `c` into contiguous buffers.
 // Rows `order` of a chunk, copied in that order into rows [first, first + n) of x, mask and y
 // (which grow to hold them; rows before `first` are kept).
 void copy_rows(const data::Chunk& c, const std::vector<int64_t>& order, bool with_mask, std::vector<float>& x,
