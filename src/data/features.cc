@@ -41,10 +41,11 @@ struct Normaliser {
   float operator()(T x) const { return static_cast<float>((static_cast<M>(x) - shift) * scale); }
 };
 
-// The rows of one block: where each row's features and mask start, computed once per block.
+// The rows of one block, staged row-major: row i's features start at features + i * width.
 struct Rows {
-  float* features[kRowBlock];
-  uint8_t* mask[kRowBlock];
+  float* features;
+  uint8_t* mask;
+  int64_t width;
   int64_t n;
   float pad;
   uint8_t valid, missing;
@@ -55,15 +56,17 @@ struct Rows {
 template <typename T>
 int64_t flat_kernel(const T* p, const Rows& r, int64_t col, Norm nm) {
   const Normaliser<T> norm(nm);
-  const int64_t n = r.n;
+  const int64_t n = r.n, width = r.width;
+  float* const features = r.features + col;
+  uint8_t* const mask = r.mask + col;
   const float pad = r.pad;
   const uint8_t valid = r.valid, missing = r.missing;
   int64_t bad = 0;
   for (int64_t i = 0; i < n; ++i) {
     const T x = p[i];
     const bool good = finite(x);
-    r.features[i][col] = good ? norm(x) : pad;
-    r.mask[i][col] = good ? valid : missing;
+    features[i * width] = good ? norm(x) : pad;
+    mask[i * width] = good ? valid : missing;
     bad += !good;
   }
   return bad;
@@ -77,7 +80,11 @@ void jagged_kernel(const T* p, const int64_t* off, const Rows& r, int64_t col, i
                    int64_t& bad_out, int64_t& truncated_out) {
   constexpr int64_t kShortList = 16;
   const Normaliser<T> norm(nm);
-  const int64_t n = r.n;
+  // Locals: mask stores are uint8_t, which may alias anything, so fields read through `r` would
+  // be reloaded after every store.
+  const int64_t n = r.n, width = r.width;
+  float* const features = r.features + col;
+  uint8_t* const mask = r.mask + col;
   const float pad = r.pad;
   const uint8_t valid = r.valid, missing = r.missing;
   int64_t bad = 0, truncated = 0;
@@ -85,8 +92,8 @@ void jagged_kernel(const T* p, const int64_t* off, const Rows& r, int64_t col, i
     const int64_t s = off[i], len = off[i + 1] - s;
     const int64_t m = std::min(len, jdim);
     truncated += len > jdim;
-    float* __restrict f = r.features[i] + col;
-    uint8_t* __restrict k = r.mask[i] + col;
+    float* __restrict f = features + i * width;
+    uint8_t* __restrict k = mask + i * width;
     const T* __restrict v = p + s;
     if (jdim <= kShortList) {
       int64_t j = 0;
@@ -197,10 +204,9 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
   rows.missing = layout.missing_mark();
   std::vector<float> stage_features(static_cast<size_t>(kRowBlock * width));
   std::vector<uint8_t> stage_mask(static_cast<size_t>(kRowBlock * width));
-  for (int64_t i = 0; i < kRowBlock; ++i) {
-    rows.features[i] = stage_features.data() + i * width;
-    rows.mask[i] = stage_mask.data() + i * width;
-  }
+  rows.features = stage_features.data();
+  rows.mask = stage_mask.data();
+  rows.width = width;
   prefetch_rows(begin, std::min(end, begin + kRowBlock));
   for (int64_t b0 = begin; b0 < end; b0 += kRowBlock) {
     const int64_t b1 = std::min(end, b0 + kRowBlock);
@@ -222,8 +228,8 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
     }
     // The layout's columns cover [0, width): every staged row was written whole.
     for (int64_t i = 0; i < rows.n; ++i) {
-      std::memcpy(features + dest[i] * width, rows.features[i], static_cast<size_t>(row_bytes));
-      std::memcpy(mask + dest[i] * width, rows.mask[i], static_cast<size_t>(width));
+      std::memcpy(features + dest[i] * width, rows.features + i * width, static_cast<size_t>(row_bytes));
+      std::memcpy(mask + dest[i] * width, rows.mask + i * width, static_cast<size_t>(width));
     }
   }
 }
