@@ -55,11 +55,8 @@ BasketData parse_basket(std::span<const uint8_t> stored, uint64_t at) {
   if (static_cast<int64_t>(payload.size()) != key.nbytes - key.keylen)
     c.fail("basket stored size differs from its key");
   if (key.is_compressed()) {
-    if (framed_size(payload) < static_cast<uint64_t>(key.objlen))
-      c.fail("basket's compressed blocks hold fewer bytes than its key's " + std::to_string(key.objlen));
-    d.bytes.resize(static_cast<std::size_t>(key.objlen));
     try {
-      decompress(payload, d.bytes);
+      decompress_record(payload, static_cast<std::size_t>(key.objlen), d.bytes);
     } catch (Error& e) {
       e.add_context("basket at offset " + std::to_string(at));
       throw;

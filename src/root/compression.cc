@@ -451,6 +451,46 @@ void decompress(std::span<const uint8_t> in, std::span<uint8_t> out) {
   }
 }
 
+namespace {
+
+// Stored records rarely expand more than this; a record claiming more is sized block by block.
+constexpr uint64_t kPlausibleExpansion = 64;
+
+template <typename Vec>
+void decompress_record_into(std::span<const uint8_t> in, std::size_t size, Vec& out) {
+  if (framed_size(in) < size)
+    corrupt("the compressed blocks hold fewer bytes than the record's " + std::to_string(size));
+  out.clear();
+  if (size == 0) return;
+  // One allocation when the claim is plausible or fits the first block (the usual case). A
+  // larger claim grows as blocks decode, so a forged size costs at most one block (16 MiB)
+  // before the error, never the gigabytes it names.
+  const uint64_t first = parse_header(in).uncompressed;
+  out.reserve(static_cast<std::size_t>(std::min<uint64_t>(size, std::max(first, kPlausibleExpansion * in.size()))));
+  std::size_t in_pos = 0;
+  for (std::size_t block = 0; out.size() < size; ++block) {
+    const std::size_t at = out.size();
+    try {
+      const uint64_t declared = parse_header(in.subspan(in_pos)).uncompressed;
+      grow_to(out, at + static_cast<std::size_t>(std::min<uint64_t>(declared, size - at)));
+      in_pos += decode_block(in.subspan(in_pos), std::span<uint8_t>(out).subspan(at)).first;
+    } catch (const Error& e) {
+      throw Error(e.code(), "compressed block " + std::to_string(block) + " at offset " +
+                                std::to_string(in_pos) + ": " + e.message());
+    }
+  }
+}
+
+}  // namespace
+
+void decompress_record(std::span<const uint8_t> in, std::size_t size, Bytes& out) {
+  decompress_record_into(in, size, out);
+}
+
+void decompress_record(std::span<const uint8_t> in, std::size_t size, std::vector<uint8_t>& out) {
+  decompress_record_into(in, size, out);
+}
+
 bool compress_into(CompressionSettings settings, std::span<const uint8_t> in, Bytes& out) {
   out.clear();
   if (settings.codec == Codec::kNone || settings.level <= 0 || in.empty()) return false;

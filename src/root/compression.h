@@ -33,6 +33,13 @@ std::string_view codec_name(Codec codec);
 // ROOT does. A record stored raw (in.size() == out.size()) is not framed: the caller copies it.
 void decompress(std::span<const uint8_t> in, std::span<uint8_t> out);
 
+// Decompresses the framed record `in`, `size` bytes uncompressed (TKey fObjlen), into `out`
+// (resized to `size`). Same errors as decompress(), and kCorrupt when the blocks declare fewer
+// bytes than `size`. Memory follows the blocks as they decode: a forged fObjlen or block header
+// costs at most one block (16 MiB) before the error, not the size it claims.
+void decompress_record(std::span<const uint8_t> in, std::size_t size, Bytes& out);
+void decompress_record(std::span<const uint8_t> in, std::size_t size, std::vector<uint8_t>& out);
+
 // The uncompressed size the block headers of a framed record declare, walking only the headers.
 // Lets callers check a key's fObjlen before allocating it. Throws kCorrupt on a malformed frame.
 uint64_t framed_size(std::span<const uint8_t> in);

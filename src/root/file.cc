@@ -246,18 +246,9 @@ std::vector<uint8_t> File::read_payload(const Key& key) const {
   uint64_t at = static_cast<uint64_t>(key.seek_key) + key.keylen;
   auto stored = source_->read(at, stored_len);
   if (!key.is_compressed()) return std::vector<uint8_t>(stored.begin(), stored.end());
+  std::vector<uint8_t> out;
   try {
-    // Check the declared size against the block headers before allocating it.
-    if (framed_size(stored) < static_cast<uint64_t>(key.objlen))
-      throw Error(ErrorCode::kCorrupt, "its compressed blocks hold fewer bytes than the key's " +
-                                           std::to_string(key.objlen));
-  } catch (Error& e) {
-    e.add_context("object '" + key.name + "' stored at offset " + std::to_string(at));
-    throw;
-  }
-  std::vector<uint8_t> out(static_cast<std::size_t>(key.objlen));
-  try {
-    decompress(stored, out);
+    decompress_record(stored, static_cast<std::size_t>(key.objlen), out);
   } catch (Error& e) {
     e.add_context("object '" + key.name + "' stored at offset " + std::to_string(at));
     throw;

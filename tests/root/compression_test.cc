@@ -1,6 +1,8 @@
 #include "root/compression.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -247,6 +249,19 @@ TEST_P(MultiBlock, InputAbove16MiBIsSplitInto0xffffffByteBlocks) {
   EXPECT_EQ(decompress_to(rec, n), data);
 }
 
+TEST_P(MultiBlock, DecompressRecordSizesTheOutputFromTheBlocks) {
+  const std::size_t n = kMaxBlock + (1 << 20);
+  const Bytes data = compressible_bytes(n, 43);
+  const Bytes rec = framed(GetParam(), data);
+  Bytes out{1, 2, 3};  // whatever it held is replaced
+  decompress_record(rec, n, out);
+  EXPECT_EQ(out, data);
+  m4h::Bytes uninit;
+  decompress_record(rec, n, uninit);
+  ASSERT_EQ(uninit.size(), n);
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), uninit.begin()));
+}
+
 INSTANTIATE_TEST_SUITE_P(Codecs, MultiBlock, testing::ValuesIn(kCodecs), codec_param_name);
 
 TEST(Compress, IncompressibleInputAbove16MiBIsStoredRaw) {
@@ -396,6 +411,57 @@ TEST(Decompress, EmptyOutputNeedsNoBlocks) {
   Bytes out;
   EXPECT_NO_THROW(decompress({}, out));
   EXPECT_NO_THROW(decompress(Bytes{1, 2, 3}, out));
+}
+
+TEST(DecompressRecord, BlocksDeclaringFewerBytesThanTheRecordAreCorrupt) {
+  const Bytes data = compressible_bytes(5000, 7);
+  const Bytes rec = framed(Codec::kZstd, data);
+  Bytes out;
+  auto e = error_of([&] { decompress_record(rec, data.size() + 1, out); });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code(), ErrorCode::kCorrupt);
+  EXPECT_NE(e->message().find("fewer bytes than the record's 5001"), std::string::npos) << e->message();
+}
+
+// The block headers of a few hundred bytes claim 2 GiB (a fuzzer found this: the record was
+// allocated, and zero-filled, at the size claimed). With the address space capped at 1 GiB
+// more than in use, allocating the claim would throw std::bad_alloc instead of the kCorrupt
+// of the first block's failure. ASan reserves terabytes of shadow memory: no cap there.
+TEST(DecompressRecord, AForgedSizeIsNotAllocatedBeforeTheBlocksDecode) {
+  constexpr std::size_t kBlocks = 130;  // 130 x 16 MiB > 2 GiB
+  Bytes rec;
+  for (std::size_t i = 0; i < kBlocks; ++i) {
+    const uint8_t header[kHeader] = {'Z', 'S', 1, 0, 0, 0, 0xff, 0xff, 0xff};
+    rec.insert(rec.end(), std::begin(header), std::end(header));
+  }
+  const std::size_t claim = (std::size_t{1} << 31) - 1;
+#if !defined(__SANITIZE_ADDRESS__)
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0;
+  statm >> pages;
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_AS, &old), 0);
+  rlimit capped = old;
+  capped.rlim_cur = pages * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) + (std::size_t{1} << 30);
+  ASSERT_EQ(setrlimit(RLIMIT_AS, &capped), 0);
+#endif
+  std::optional<Error> e;
+  try {
+    Bytes out;
+    decompress_record(rec, claim, out);
+    m4h::Bytes uninit;
+    decompress_record(rec, claim, uninit);
+  } catch (const Error& err) {
+    e = err;
+  } catch (const std::bad_alloc&) {
+    ADD_FAILURE() << "the claimed size was allocated";
+  }
+#if !defined(__SANITIZE_ADDRESS__)
+  setrlimit(RLIMIT_AS, &old);
+#endif
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code(), ErrorCode::kCorrupt);
+  EXPECT_NE(e->message().find("compressed block 0 at offset 0"), std::string::npos) << e->message();
 }
 
 TEST(Decompress, GarbageInputNeverCrashes) {
