@@ -2,7 +2,7 @@
 // same rows already in memory, side by side in one run.
 //
 //   train_bench [--events N] [--batch-sizes B,...] [--hidden H,...] [--rounds R] [--threads T]
-//               [--chunk-size N] [--dir DIR]
+//               [--chunk-size N] [--cache-mb M] [--dir DIR]
 //
 // It writes a signal and a background file of N/2 generated events each (zlib level 1; reused
 // from --dir when present) and, for each batch size, in interleaved rounds (medians reported):
@@ -51,13 +51,14 @@ struct Options {
   int rounds = 3;
   int threads = 2;
   int64_t chunk_size = 100000;
+  int64_t cache_mb = -1;  // -1: train's default
   std::string dir = "train-bench-data";
 };
 
 [[noreturn]] void usage(int rc) {
   std::fprintf(rc ? stderr : stdout,
                "usage: train_bench [--events N] [--batch-sizes B,...] [--hidden H,...] [--rounds R]\n"
-               "                   [--threads T] [--chunk-size N] [--dir DIR]\n");
+               "                   [--threads T] [--chunk-size N] [--cache-mb M] [--dir DIR]\n");
   std::exit(rc);
 }
 
@@ -86,6 +87,7 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--rounds") o.rounds = std::stoi(value());
     else if (a == "--threads") o.threads = std::stoi(value());
     else if (a == "--chunk-size") o.chunk_size = std::stoll(value());
+    else if (a == "--cache-mb") o.cache_mb = std::stoll(value());
     else if (a == "--dir") o.dir = value();
     else if (a == "-h" || a == "--help") usage(0);
     else usage(2);
@@ -169,7 +171,8 @@ int main(int argc, char** argv) {
       write_text(params, "{\"chunk_size\": " + std::to_string(o.chunk_size) +
                              ", \"epochs\": 2, \"batch_size\": " + std::to_string(batch) +
                              ", \"seed\": 5, \"threads\": " + std::to_string(o.threads) +
-                             ", \"patience\": 0, \"learning_rate\": 0.001}\n");
+                             ", \"patience\": 0, \"learning_rate\": 0.001" +
+                             (o.cache_mb >= 0 ? ", \"cache_mb\": " + std::to_string(o.cache_mb) : std::string()) + "}\n");
       train::TrainRequest req;
       req.data.files = sig + "," + bkg;
       req.data.labels = "1,0";
