@@ -75,11 +75,14 @@ void append_values(const Interpretation& in, const uint8_t* src, int64_t n, Byte
 // A basket without entry offsets holds entries of one size back to back: its first `hi` entries
 // must lie within its data. Checked before anything is sized by `hi`, which comes from the file:
 // a damaged entry count must not become a huge allocation.
-void check_flat_fits(const Interpretation& in, const BasketData& d, int64_t hi, int64_t per_item) {
-  if (!d.offsets.empty()) return;  // one offset per entry: the entries are bounded by the data
+// Checked before the output is sized: entries [lo, hi) of `item` bytes each must fit the basket's
+// data (with entry offsets each entry is checked again as it decodes, but a shape claiming more
+// than the data must not be allocated first).
+void check_flat_fits(const Interpretation& in, const BasketData& d, int64_t lo, int64_t hi, int64_t per_item) {
   const int64_t item = in.disk_item_size();
-  if (item > 0 ? hi > d.border / item : per_item > 0)
-    corrupt("basket holds " + std::to_string(d.border) + " bytes, fewer than " + std::to_string(hi) +
+  const int64_t entries = d.offsets.empty() ? hi : hi - lo;
+  if (item > 0 ? entries > d.border / item : per_item > 0)
+    corrupt("basket holds " + std::to_string(d.border) + " bytes, fewer than " + std::to_string(entries) +
             " entries of " + std::to_string(item) + " bytes");
 }
 
@@ -95,7 +98,7 @@ void decode_flat_into(const Interpretation& in, const BasketData& d, int64_t lo,
     }
     return;
   }
-  check_flat_fits(in, d, hi, per_item);
+  check_flat_fits(in, d, lo, hi, per_item);
   convert_values(in, base + lo * item, (hi - lo) * per_item, dst);
 }
 
@@ -413,7 +416,7 @@ void decode_basket(const Interpretation& in, const BasketData& d, int64_t lo, in
   out.entries += hi - lo;
 
   if (in.layout == Layout::kFlat) {
-    check_flat_fits(in, d, hi, per_item);
+    check_flat_fits(in, d, lo, hi, per_item);
     const std::size_t at = out.values.size();
     resize_bytes(out.values, at + static_cast<std::size_t>((hi - lo) * per_item * dtype_size(in.dtype)));
     decode_flat_into(in, d, lo, hi, per_item, out.values.data() + at);

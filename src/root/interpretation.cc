@@ -1,7 +1,9 @@
 #include "root/interpretation.h"
 
 #include <algorithm>
+#include <climits>
 #include <optional>
+#include <string>
 
 namespace m4h::root {
 
@@ -122,6 +124,18 @@ std::string dims_suffix(const std::vector<int>& shape) {
   return s;
 }
 
+// Why a fixed shape cannot be real, if it cannot: a dimension below 1, or an entry larger than a
+// basket can hold (2 GiB). Checked before any size is computed from it.
+std::optional<std::string> bad_shape(const std::vector<int>& shape, int64_t value_size) {
+  int64_t bytes = value_size;
+  for (int d : shape) {
+    if (d < 1) return "dimension " + std::to_string(d);
+    if (bytes > INT32_MAX / d) return "more than 2 GiB per entry";
+    bytes *= d;
+  }
+  return std::nullopt;
+}
+
 Interpretation unsupported(std::string cpp_type, std::string reason) {
   Interpretation in;
   in.layout = Layout::kUnsupported;
@@ -214,13 +228,15 @@ Interpretation from_leaf(const Tree& tree, const BranchInfo& b, const LeafInfo& 
   }
   set_primitive(in, *p, parse_float_packing(leaf.title, p->float16));
   in.shape = leaf.dims;
+  if (in.shape.empty() && leaf.count_leaf.empty() && leaf.len > 1) in.shape = {leaf.len};
+  if (auto why = bad_shape(in.shape, in.disk_value_size()))
+    return unsupported(leaf.title, "unsupported: leaf " + leaf.name + " has a corrupt shape (" + *why + ")");
   if (!leaf.count_leaf.empty()) {
     in.layout = Layout::kCounted;
     in.counter = tree.branch_of_leaf(leaf.count_leaf, &b);
     in.cpp_type = cpp_scalar_name(*p) + "[" + leaf.count_leaf + "]" + dims_suffix(in.shape);
     return in;
   }
-  if (in.shape.empty() && leaf.len > 1) in.shape = {leaf.len};
   in.layout = Layout::kFlat;
   in.cpp_type = cpp_scalar_name(*p) + dims_suffix(in.shape);
   return in;
@@ -279,6 +295,8 @@ Interpretation from_element(const Tree& tree, const BranchInfo& b) {
     Interpretation in;
     set_primitive(in, *p, fp);
     in.shape = element_shape(*el);
+    if (auto why = bad_shape(in.shape, in.disk_value_size()))
+      return unsupported(el->type_name, "unsupported: member " + el->name + " has a corrupt shape (" + *why + ")");
     if (in_collection) {
       in.layout = Layout::kCounted;
       in.counter = named_branch(tree, b, b.count_branch);

@@ -1,6 +1,7 @@
 #include "root/tree.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "core/error.h"
 
@@ -10,21 +11,6 @@ namespace {
 
 bool is_tree_class(const std::string& c) {
   return c == "TTree" || c == "TNtuple" || c == "TNtupleD" || c == "TChain";
-}
-
-std::vector<int> dims_from_title(const std::string& title) {
-  std::vector<int> dims;
-  std::size_t p = 0;
-  while ((p = title.find('[', p)) != std::string::npos) {
-    auto q = title.find(']', p);
-    if (q == std::string::npos) break;
-    std::string inside = title.substr(p + 1, q - p - 1);
-    bool numeric = !inside.empty() &&
-                   std::all_of(inside.begin(), inside.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-    if (numeric) dims.push_back(std::stoi(inside));
-    p = q + 1;
-  }
-  return dims;
 }
 
 LeafInfo leaf_from_object(const Object& o) {
@@ -144,6 +130,26 @@ void flatten(const std::vector<std::unique_ptr<BranchInfo>>& in, std::vector<con
 }
 
 }  // namespace
+
+std::vector<int> dims_from_title(const std::string& title) {
+  std::vector<int> dims;
+  std::size_t p = 0;
+  while ((p = title.find('[', p)) != std::string::npos) {
+    auto q = title.find(']', p);
+    if (q == std::string::npos) break;
+    std::string inside = title.substr(p + 1, q - p - 1);
+    bool numeric = !inside.empty() &&
+                   std::all_of(inside.begin(), inside.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    if (numeric) {
+      // A dimension past int's range is corrupt: kept as -1, which the interpretation rejects.
+      int d = -1;
+      const auto [end, ec] = std::from_chars(inside.data(), inside.data() + inside.size(), d);
+      dims.push_back(ec == std::errc() && end == inside.data() + inside.size() ? d : -1);
+    }
+    p = q + 1;
+  }
+  return dims;
+}
 
 int64_t BranchInfo::uncompressed_bytes() const { return tot_bytes; }
 int64_t BranchInfo::compressed_bytes() const { return zip_bytes; }

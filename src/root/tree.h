@@ -93,6 +93,11 @@ class Tree {
   std::vector<const BranchInfo*> all_;
 };
 
+// The fixed dimensions a leaf title declares: "x[3][2]/F" -> {3, 2}; variable ones ("x[n]") and
+// Double32 ranges are skipped. A dimension past int's range comes back as -1 (the
+// interpretation reports the leaf's shape as corrupt).
+std::vector<int> dims_from_title(const std::string& title);
+
 // Names of the TTree-like objects in a file (recursively), for "FILE" without ":TREE".
 std::vector<std::string> tree_paths(const File& file);
 

@@ -4,7 +4,10 @@
 // allocation sized by a damaged count (std::bad_alloc, or ASan's "allocator is out of memory").
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <new>
+#include <optional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -16,7 +19,9 @@
 #include "root/branch_reader.h"
 #include "root/file.h"
 #include "root/interpretation.h"
+#include "root/basket.h"
 #include "root/tree.h"
+#include "support/address_space.h"
 #include "support/testdata.h"
 
 namespace m4h::test {
@@ -63,6 +68,65 @@ TEST(FuzzFindings, AFlatBasketsEntryCountIsCheckedBeforeTheOutputIsSized) {
                              {{28041, 0142}, {49495, 040}, {50295, 01}, {53285, 0106}, {60188, 0112},
                               {60189, 0113}, {60190, 072}, {60192, 0300}, {60193, 0140}});
   EXPECT_GT(read_everything(bytes), 0);  // the damaged branch is reported, not read
+}
+
+// Shapes come from the file (leaf titles, fLen, streamer elements' fMaxIndex): one that cannot
+// be real is the branch's error, found before any size is computed from it.
+TEST(HostileShapes, DimensionsPastIntRangeAreMarkedCorrupt) {
+  EXPECT_EQ(root::dims_from_title("x[3][2]/F"), (std::vector<int>{3, 2}));
+  EXPECT_EQ(root::dims_from_title("Jet_pt[nJet]/F"), (std::vector<int>{}));
+  EXPECT_EQ(root::dims_from_title("x[2147483647]/B"), (std::vector<int>{2147483647}));
+  EXPECT_EQ(root::dims_from_title("x[2147483648]/B"), (std::vector<int>{-1}));
+  EXPECT_EQ(root::dims_from_title("x[99999999999999999999][3]/D"), (std::vector<int>{-1, 3}));
+}
+
+TEST(HostileShapes, AZeroDimensionInALeafTitleIsReportedNotRead) {
+  M4H_REQUIRE_TESTDATA();
+  // The uncompressed sample holds the titles "ab[3]/O" (branch) and "ab[3]" (leaf) in the clear.
+  auto bytes = damaged("uproot-sample-6.20.04-uncompressed.root", {});
+  const std::string from = "ab[3]";
+  int replaced = 0;
+  for (auto it = bytes.begin(); (it = std::search(it, bytes.end(), from.begin(), from.end())) != bytes.end(); ++replaced)
+    *(it + 3) = '0';
+  ASSERT_EQ(replaced, 2);
+  auto file = std::make_shared<root::File>(std::make_unique<io::MemorySource>("damaged.root", std::move(bytes)));
+  auto tree = root::Tree::load(file, "sample");
+  const auto* ab = tree->find("ab");
+  ASSERT_NE(ab, nullptr);
+  const auto in = root::interpret(*tree, *ab);
+  EXPECT_FALSE(in.supported());
+  EXPECT_NE(in.reason.find("corrupt shape (dimension 0)"), std::string::npos) << in.reason;
+  const auto* ai4 = tree->find("ai4");  // its neighbours read as before
+  ASSERT_NE(ai4, nullptr);
+  EXPECT_EQ(root::read_branch(*tree, *ai4, 0, tree->entries()).entries, 30);
+}
+
+// A basket with entry offsets and a shape of 64 Mi doubles per entry (which no data backs): the
+// output was sized at 4 entries x 512 MiB before the first entry's size was compared with the
+// shape. With the address space capped 1 GiB above use, that allocation would throw bad_alloc.
+TEST(HostileShapes, AFlatBasketWithOffsetsIsCheckedBeforeTheOutputIsSized) {
+  root::Interpretation in;
+  in.layout = root::Layout::kFlat;
+  in.dtype = in.disk = root::DType::kFloat64;
+  in.shape = {1 << 26};
+  root::BasketData d;
+  d.entries = 4;
+  d.border = 32;
+  d.bytes.resize(48);
+  d.offsets = {0, 8, 16, 24, 32};
+  std::optional<Error> e;
+  try {
+    AddressSpaceCap cap(std::size_t{1} << 30);
+    auto out = root::make_column(in);
+    root::decode_basket(in, d, 0, 4, out, nullptr);
+  } catch (const Error& err) {
+    e = err;
+  } catch (const std::bad_alloc&) {
+    ADD_FAILURE() << "the output was sized from the shape before the data was checked";
+  }
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code(), ErrorCode::kCorrupt);
+  EXPECT_NE(e->message().find("fewer than 4 entries"), std::string::npos) << e->message();
 }
 
 }  // namespace
