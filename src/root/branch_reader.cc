@@ -70,14 +70,10 @@ void append_values(const Interpretation& in, const uint8_t* src, int64_t n, Byte
   convert_values(in, src, n, dst.data() + at);
 }
 
-// Entries [lo, hi) of a basket of a flat (fixed-size) branch, converted to dst, which has room
-// for them. Entries are checked against the basket's size and entry offsets.
-// A basket without entry offsets holds entries of one size back to back: its first `hi` entries
-// must lie within its data. Checked before anything is sized by `hi`, which comes from the file:
-// a damaged entry count must not become a huge allocation.
-// Checked before the output is sized: entries [lo, hi) of `item` bytes each must fit the basket's
-// data (with entry offsets each entry is checked again as it decodes, but a shape claiming more
-// than the data must not be allocated first).
+// Entries of a flat branch are `item` bytes each, a size that comes from the file (the shape) as
+// `hi` does (the entry count): both are checked against the basket's data before anything is
+// sized by them. Without entry offsets the first `hi` entries lie back to back in the data; with
+// them, entries [lo, hi) must fit it too (each is checked again as it decodes).
 void check_flat_fits(const Interpretation& in, const BasketData& d, int64_t lo, int64_t hi, int64_t per_item) {
   const int64_t item = in.disk_item_size();
   const int64_t entries = d.offsets.empty() ? hi : hi - lo;
@@ -86,6 +82,8 @@ void check_flat_fits(const Interpretation& in, const BasketData& d, int64_t lo, 
             " entries of " + std::to_string(item) + " bytes");
 }
 
+// Entries [lo, hi) of a basket of a flat (fixed-size) branch, converted to dst, which has room
+// for them. Entries are checked against the basket's size and entry offsets.
 void decode_flat_into(const Interpretation& in, const BasketData& d, int64_t lo, int64_t hi,
                       int64_t per_item, uint8_t* dst) {
   const uint8_t* base = d.bytes.data();
