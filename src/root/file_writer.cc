@@ -155,6 +155,7 @@ Key FileWriter::new_key(const std::string& class_name, const std::string& name,
 FileWriter::Written FileWriter::write_object(
     const std::string& class_name, const std::string& name, const std::string& title, int dir,
     const std::function<std::vector<uint8_t>(int keylen)>& build) {
+  std::lock_guard lock(mutex_);
   Key key = new_key(class_name, name, title, next_cycle(dirs_.at(dir), name));
   std::vector<uint8_t> bytes = build(key.keylen);
   return write_key(key, dir, bytes, true, {});
@@ -178,16 +179,19 @@ Key FileWriter::basket_key(const std::string& branch, const std::string& tree) {
 FileWriter::Written FileWriter::write_basket(const std::string& branch, const std::string& tree,
                                              int dir, std::span<const uint8_t> basket_fields,
                                              std::span<const uint8_t> payload) {
+  std::lock_guard lock(mutex_);
   return write_key(basket_key(branch, tree), dir, payload, false, basket_fields);
 }
 
 FileWriter::Written FileWriter::write_compressed_basket(const std::string& branch, const std::string& tree,
                                                         int dir, std::span<const uint8_t> basket_fields,
                                                         std::span<const uint8_t> stored, int64_t objlen) {
+  std::lock_guard lock(mutex_);
   return write_stored_key(basket_key(branch, tree), dir, stored, objlen, false, basket_fields);
 }
 
 int FileWriter::mkdir(const std::string& name, int parent) {
+  std::lock_guard lock(mutex_);
   Directory d;
   d.name = name;
   d.parent = parent;
@@ -208,6 +212,7 @@ int FileWriter::mkdir(const std::string& name, int parent) {
 }
 
 void FileWriter::add_streamer(const StreamerInfo& info) {
+  std::lock_guard lock(mutex_);
   if (streamers_.find(info.name, info.class_version) &&
       streamers_.find(info.name, info.class_version)->class_version == info.class_version)
     return;
@@ -241,6 +246,7 @@ std::vector<uint8_t> FileWriter::directory_record(const Directory& d, int64_t se
 }
 
 void FileWriter::close() {
+  std::lock_guard lock(mutex_);
   if (closed_) return;
   // 1. The streamer record: a TList of TStreamerInfo.
   Written info;

@@ -2,13 +2,15 @@
 // keys lists and the free-segments record. Objects go to a temporary name that is renamed to the
 // final one only by close(), so a failed write never leaves a corrupt file under that name.
 // Offsets past 2 GiB switch keys, directories and the header to their 64-bit forms.
-// Not thread-safe.
+// Thread-safe: each call is serialised, so trees filled on several threads can share a file (their
+// keys then follow one another in the order the calls arrive).
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -89,6 +91,7 @@ class FileWriter {
                            bool listed, std::span<const uint8_t> key_extra);
   static Key basket_key(const std::string& branch, const std::string& tree);
 
+  std::mutex mutex_;  // held by every public call that reads or changes what follows
   std::string path_;
   std::string tmp_path_;
   CompressionSettings compression_;

@@ -3,13 +3,14 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
-#include <future>
+#include <condition_variable>
 #include <exception>
 #include <atomic>
 #include <cstring>
 
 #include "core/error.h"
 #include "root/cursor.h"
+#include "root/entry_offsets.h"
 #include "root/known_streamers.h"
 #include "root/object_writer.h"
 #include "root/sink.h"
@@ -81,7 +82,8 @@ struct TreeWriter::Branch {
   bool variable = false;     // entries of different sizes: baskets carry entry offsets
   int64_t entry_size = 0;    // fixed-size entries
   Bytes data;
-  std::vector<int32_t> offsets;
+  int keylen = 0;                 // of its baskets' keys
+  UninitVector<int32_t> offsets;  // entries' positions in the basket's key (keylen + data offset)
   int64_t basket_entries = 0;
   std::vector<int64_t> basket_bytes, basket_entry{0}, basket_seek;
   int64_t entries = 0;
@@ -136,6 +138,7 @@ TreeWriter::TreeWriter(FileWriter& file, std::string name, std::string title,
         break;
     }
     b->spec = std::move(spec);
+    b->keylen = FileWriter::basket_key_length(b->spec.name, name_);
     branches_.push_back(std::move(b));
   }
 }
@@ -145,6 +148,7 @@ TreeWriter::~TreeWriter() {
     close();
   } catch (...) {
   }
+  wait_for_tasks();  // close() waits too, unless it was called before and threw
 }
 
 void TreeWriter::append(std::span<const Column> columns) {
@@ -191,29 +195,20 @@ void TreeWriter::append(std::span<const Column> columns) {
       auto count_at = [&](int64_t i) -> int64_t {
         return counts->dtype == DType::kInt32 ? counts->value<int32_t>(i) : counts->value<uint32_t>(i);
       };
-      bool bad = false;
-      if (!counts) {
-        for (int64_t i = 0; i < n; ++i) bad |= off[i + 1] < off[i];
-      } else {
-        const uint8_t* want = counts->values.data();
-        const bool is_signed = counts->dtype == DType::kInt32;
-        for (int64_t i = 0; i < n; ++i) {
-          uint32_t raw;
-          std::memcpy(&raw, want + 4 * i, 4);
-          const int64_t count = is_signed ? int64_t{static_cast<int32_t>(raw)} : int64_t{raw};
-          bad |= (off[i + 1] - off[i] != count) | (count < 0);
-        }
-      }
+      const bool bad = counts ? !lengths_equal_counts(off, counts->values.data(), counts->dtype == DType::kInt32, n)
+                              : !offsets_ascend(off, n);
       if (bad) {
+        // Decreases first: past them offsets are >= 0 and ascending, so differences cannot overflow.
         for (int64_t i = 0; i < n; ++i) {
+          if (off[i + 1] < off[i])
+            throw Error(ErrorCode::kInvalidArgument, context + ": offsets must start at 0 and never decrease");
           if (counts && off[i + 1] - off[i] != count_at(i))
             throw Error(ErrorCode::kInvalidArgument,
                         context + ": entry " + std::to_string(entries_ + i) + " has " +
                             std::to_string(off[i + 1] - off[i]) + " values, counter '" + b.counter->spec.name +
                             "' says " + std::to_string(count_at(i)));
-          if (off[i + 1] < off[i])
-            throw Error(ErrorCode::kInvalidArgument, context + ": offsets must start at 0 and never decrease");
         }
+        throw Error(ErrorCode::kInternal, context + ": offsets rejected, but no entry at fault found");
       }
     }
   }
@@ -230,15 +225,12 @@ void TreeWriter::append(std::span<const Column> columns) {
         int64_t per = c.items_per_value();
         put_values(b.data, c.values.data() + i * per * size, take * per, size);
         if (b.is_counter)
-          for (int64_t e = i; e < i + take; ++e) {
-            int64_t v = c.dtype == DType::kInt32 ? c.value<int32_t>(e) : c.value<uint32_t>(e);
-            b.max_count = std::max(b.max_count, v);
-          }
+          b.max_count = std::max(b.max_count, largest_count(c.values.data() + 4 * i, c.dtype == DType::kInt32, take));
         b.basket_entries += take;
         b.entries += take;
         i += take;
       } else if (b.spec.kind == BranchSpec::Kind::kString) {
-        b.offsets.push_back(static_cast<int32_t>(b.data.size()));
+        b.offsets.push_back(static_cast<int32_t>(b.keylen + b.data.size()));
         const int64_t lo = c.offsets[0][i], len = c.offsets[0][i + 1] - lo;
         if (len < 255) {
           b.data.push_back(static_cast<uint8_t>(len));
@@ -276,12 +268,12 @@ void TreeWriter::append(std::span<const Column> columns) {
         b.offsets.resize(first_offset + static_cast<std::size_t>(j - i));
         int32_t* entry_at = b.offsets.data() + first_offset;
         if (!vector) {
-          const int64_t base = static_cast<int64_t>(at) - off[i] * size;
-          for (int64_t e = i; e < j; ++e) entry_at[e - i] = static_cast<int32_t>(base + off[e] * size);
+          const int shift = size == 8 ? 3 : size == 4 ? 2 : size == 2 ? 1 : 0;
+          scaled_positions(entry_at, off + i, j - i, b.keylen + static_cast<int64_t>(at) - off[i] * size, shift);
           if (off[j] > off[i]) swap_copy(p, c.values.data() + off[i] * size, off[j] - off[i], size);
         } else {
           for (int64_t e = i; e < j; ++e) {
-            entry_at[e - i] = static_cast<int32_t>(p - b.data.data());
+            entry_at[e - i] = static_cast<int32_t>(b.keylen + (p - b.data.data()));
             const int64_t count = off[e + 1] - off[e];
             store_be32(p, static_cast<uint32_t>(2 + 4 + count * size) | kByteCountMask);
             p[4] = 0;
@@ -304,15 +296,15 @@ void TreeWriter::append(std::span<const Column> columns) {
 
 void TreeWriter::flush(Branch& b) {
   if (b.basket_entries == 0) return;
-  const int keylen = FileWriter::basket_key_length(b.spec.name, name_);
+  const int keylen = b.keylen;
   const std::size_t data_size = b.data.size();
   if (b.variable) {  // entry offsets follow the data in the same buffer
     const std::size_t at = b.data.size();
     resize_bytes(b.data, at + 4 * (b.offsets.size() + 2));
     uint8_t* p = b.data.data() + at;
     store_be32(p, static_cast<uint32_t>(b.basket_entries + 1));
-    for (int32_t o : b.offsets) store_be32(p += 4, static_cast<uint32_t>(o + keylen));
-    store_be32(p + 4, 0);
+    swap_copy(p + 4, reinterpret_cast<const uint8_t*>(b.offsets.data()), static_cast<int64_t>(b.offsets.size()), 4);
+    store_be32(p + 4 + 4 * b.offsets.size(), 0);
   }
   Sealed s;
   s.branch = &b;
@@ -334,34 +326,39 @@ void TreeWriter::flush(Branch& b) {
     s.stored = spare_buffer();
     s.compressed = compress_into(file_.compression(), s.payload, s.stored);
     write(s);
+    std::lock_guard lock(mutex_);
     recycle(s);  // its buffers, warm in cache, take the next basket
     return;
   }
   open_bytes_ += static_cast<int64_t>(s.payload.size());
   open_.push_back(std::move(s));
-  // Tasks of ~1 MB: enough to amortise a hand-off, small enough to keep the workers busy.
+  // Tasks of batch_bytes / 8 (512 KB by default, at most 1 MB): enough to amortise a hand-off,
+  // small enough to keep both threads busy.
   if (open_bytes_ >= std::clamp<int64_t>(options_.batch_bytes / 8, 1, 1 << 20)) submit_open_batch();
-  while (in_flight_bytes_ > options_.batch_bytes) write_oldest_batch();
+  drain(std::max(options_.batch_bytes, 4 * options_.basket_size));
 }
 
 struct TreeWriter::Batch {
   std::vector<Sealed> baskets;
   int64_t bytes = 0;
   CompressionSettings cs;
-  std::atomic<bool> taken{false};     // by a worker or by the writing thread, whoever comes first
-  std::atomic<bool> finished{false};  // compressed (or failed)
+  std::atomic<bool> taken{false};  // by a worker or by the calling thread, whoever comes first
+  bool compressed = false;         // (or failed: `error`) guarded by the writer's mutex_
   std::exception_ptr error;
-  std::future<void> done;  // the pool task's end
-
-  void compress_all() {
-    try {
-      for (auto& s : baskets) s.compressed = compress_into(cs, s.payload, s.stored);
-    } catch (...) {
-      error = std::current_exception();
-    }
-    finished.store(true, std::memory_order_release);
-  }
 };
+
+void TreeWriter::compress(Batch& batch) {
+  std::exception_ptr error;
+  try {
+    for (auto& s : batch.baskets) s.compressed = compress_into(batch.cs, s.payload, s.stored);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  std::lock_guard lock(mutex_);
+  batch.error = error;
+  batch.compressed = true;
+  progress_.notify_all();
+}
 
 void TreeWriter::submit_open_batch() {
   if (open_.empty()) return;
@@ -372,51 +369,103 @@ void TreeWriter::submit_open_batch() {
   batch->cs = file_.compression();
   open_.clear();
   open_bytes_ = 0;
-  // The task holds the batch weakly: the batch holds the task's future, and a strong reference
-  // would make a cycle that leaks both. A batch already written and dropped needs no work.
-  batch->done = options_.pool->submit([weak = std::weak_ptr<Batch>(batch)] {
-    if (auto b = weak.lock(); b && !b->taken.exchange(true)) b->compress_all();
-  });
-  in_flight_bytes_ += batch->bytes;
-  in_flight_.push_back(std::move(batch));
+  {
+    std::lock_guard lock(mutex_);
+    in_flight_bytes_ += batch->bytes;
+    in_flight_.push_back(batch);
+    ++tasks_running_;
+  }
+  // The task may outlive the batch's turn (the caller took it), never the writer: close() and
+  // the destructor wait for every task.
+  try {
+    options_.pool->submit([this, batch] {
+      if (!batch->taken.exchange(true)) compress(*batch);
+      write_ready_batches();
+      std::lock_guard lock(mutex_);
+      --tasks_running_;
+      progress_.notify_all();
+    });
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    --tasks_running_;  // the batch stays in flight, for the caller to compress
+    throw;
+  }
 }
 
-void TreeWriter::write_oldest_batch() {
-  std::shared_ptr<Batch> batch = std::move(in_flight_.front());
-  in_flight_.pop_front();
-  in_flight_bytes_ -= batch->bytes;
-  if (!batch->taken.exchange(true)) {
-    batch->compress_all();  // no worker has started it: do not wait for one
-  } else if (!batch->finished.load(std::memory_order_acquire)) {
-    // A worker is on it: compress later batches meanwhile rather than wait idle.
-    for (auto& later : in_flight_) {
-      if (batch->finished.load(std::memory_order_acquire)) break;
-      if (!later->taken.exchange(true)) later->compress_all();
+void TreeWriter::write_ready_batches() {
+  std::unique_lock lock(mutex_);
+  if (writing_) return;  // that thread looks at the next batch before it stops
+  writing_ = true;
+  while (!failure_ && !in_flight_.empty() && in_flight_.front()->compressed) {
+    std::shared_ptr<Batch> batch = in_flight_.front();
+    lock.unlock();
+    std::exception_ptr error = batch->error;
+    if (!error) {
+      try {
+        for (auto& s : batch->baskets) write(s);
+      } catch (...) {
+        error = std::current_exception();
+      }
     }
-    batch->done.wait();
+    lock.lock();
+    in_flight_.pop_front();
+    in_flight_bytes_ -= batch->bytes;
+    for (auto& s : batch->baskets) recycle(s);
+    if (error) failure_ = error;
+    progress_.notify_all();
   }
-  if (batch->error) std::rethrow_exception(batch->error);
-  for (auto& s : batch->baskets) {
-    write(s);
-    recycle(s);
+  writing_ = false;
+}
+
+void TreeWriter::drain(int64_t limit) {
+  std::unique_lock lock(mutex_);
+  while (!failure_ && !in_flight_.empty() && in_flight_bytes_ > limit) {
+    // Compress the oldest batch no worker has started: do not wait for one.
+    std::shared_ptr<Batch> todo;
+    for (auto& b : in_flight_)
+      if (!b->taken.exchange(true)) {
+        todo = b;
+        break;
+      }
+    if (todo) {
+      lock.unlock();
+      compress(*todo);
+      write_ready_batches();
+      lock.lock();
+    } else if (!writing_ && in_flight_.front()->compressed) {
+      lock.unlock();
+      write_ready_batches();
+      lock.lock();
+    } else {
+      progress_.wait(lock);  // workers are compressing or writing everything in flight
+    }
   }
+  if (failure_) std::rethrow_exception(failure_);
+}
+
+void TreeWriter::wait_for_tasks() {
+  std::unique_lock lock(mutex_);
+  progress_.wait(lock, [&] { return tasks_running_ == 0; });
 }
 
 Bytes TreeWriter::spare_buffer() {
-  if (spare_.empty()) {
-    Bytes b;
-    b.reserve(static_cast<std::size_t>(options_.basket_size) * 5 / 4 + 64);  // data + entry offsets
-    return b;
+  {
+    std::lock_guard lock(mutex_);
+    if (!spare_.empty()) {
+      Bytes b = std::move(spare_.back());
+      spare_.pop_back();
+      b.clear();
+      return b;
+    }
   }
-  Bytes b = std::move(spare_.back());
-  spare_.pop_back();
-  b.clear();
+  Bytes b;
+  b.reserve(static_cast<std::size_t>(options_.basket_size) * 5 / 4 + 64);  // data + entry offsets
   return b;
 }
 
 void TreeWriter::recycle(Sealed& s) {
   // Enough for every basket in flight: buffers are reused instead of freed and faulted in again.
-  const std::size_t keep = 2 * static_cast<std::size_t>(options_.batch_bytes / std::max<int64_t>(options_.basket_size, 1)) + 16;
+  const std::size_t keep = 2 * static_cast<std::size_t>(options_.batch_bytes / std::max<int64_t>(options_.basket_size, 1)) + 32;
   for (Bytes* b : {&s.payload, &s.stored})
     if (spare_.size() < keep && b->capacity() > 0) spare_.push_back(std::move(*b));
 }
@@ -426,6 +475,7 @@ void TreeWriter::write(Sealed& s) {
   auto w = file_.write_compressed_basket(b.spec.name, name_, options_.directory, s.fields,
                                          s.compressed ? std::span<const uint8_t>(s.stored) : s.payload,
                                          static_cast<int64_t>(s.payload.size()));
+  // Only the writing thread touches these, and close() reads them after the last write.
   b.basket_bytes.push_back(w.nbytes);
   b.basket_seek.push_back(w.seek);
   b.tot_bytes += w.objlen + w.keylen;
@@ -435,10 +485,18 @@ void TreeWriter::write(Sealed& s) {
 void TreeWriter::close() {
   if (closed_) return;
   closed_ = true;
-  for (auto& b : branches_) flush(*b);
   if (options_.pool) {
-    submit_open_batch();
-    while (!in_flight_.empty()) write_oldest_batch();
+    try {
+      for (auto& b : branches_) flush(*b);
+      submit_open_batch();
+      drain(-1);
+    } catch (...) {
+      wait_for_tasks();
+      throw;
+    }
+    wait_for_tasks();
+  } else {
+    for (auto& b : branches_) flush(*b);
   }
 
   const auto& known = known_streamers();

@@ -4,9 +4,11 @@
 // writer for tests/oracle/writer_oracle.sh (jsroot reads what we write).
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -848,45 +850,51 @@ TEST(WriterEdgeCase, CountedBranches) {
 
 // Several trees in one file, written interleaved (their baskets alternate in the file), in
 // several directories.
+// Three trees filled in turn into one file, in three directories; with a pool shared by all
+// three, their baskets are written by the workers as well, into the same FileWriter at once.
 TEST(WriterEdgeCase, SeveralTreesInterleaved) {
-  TempDir dir("several");
-  const std::string path = dir.file("s.root");
-  Gen g(77);
-  std::vector<std::vector<BranchSpec>> specs;
-  std::vector<std::vector<std::vector<Column>>> chunks(3);
-  for (int t = 0; t < 3; ++t) specs.push_back(all_kinds_specs(g, t != 1));
-  {
-    FileWriter file(path, {Codec::kZlib, 1});
-    int sub = file.mkdir("sub");
-    int sub2 = file.mkdir("sub2");
-    int deep = file.mkdir("deep", sub);
-    TreeWriter a(file, "A", "", specs[0], {200, 0});
-    TreeWriter b(file, "B", "", specs[1], {300, sub});
-    TreeWriter c(file, "A", "", specs[2], {1000, deep});  // same name, another directory
-    TreeWriter* trees[] = {&a, &b, &c};
-    for (int round = 0; round < 6; ++round)
-      for (int t = 0; t < 3; ++t) {
-        chunks[t].push_back(random_chunk(g, specs[t], g.uniform(0, 120)));
-        trees[t]->append(chunks[t].back());
-      }
-    c.close();
-    a.close();
-    b.close();
-    (void)sub2;  // an empty directory
-    file.close();
+  m4h::ThreadPool pool(2);
+  for (m4h::ThreadPool* p : {static_cast<m4h::ThreadPool*>(nullptr), &pool}) {
+    SCOPED_TRACE(p ? "on a pool of 2" : "one thread");
+    TempDir dir("several");
+    const std::string path = dir.file("s.root");
+    Gen g(77);
+    std::vector<std::vector<BranchSpec>> specs;
+    std::vector<std::vector<std::vector<Column>>> chunks(3);
+    for (int t = 0; t < 3; ++t) specs.push_back(all_kinds_specs(g, t != 1));
+    {
+      FileWriter file(path, {Codec::kZlib, 1});
+      int sub = file.mkdir("sub");
+      int sub2 = file.mkdir("sub2");
+      int deep = file.mkdir("deep", sub);
+      TreeWriter a(file, "A", "", specs[0], {200, 0, p, 1500});
+      TreeWriter b(file, "B", "", specs[1], {300, sub, p, 1500});
+      TreeWriter c(file, "A", "", specs[2], {1000, deep, p, 1500});  // same name, another directory
+      TreeWriter* trees[] = {&a, &b, &c};
+      for (int round = 0; round < 6; ++round)
+        for (int t = 0; t < 3; ++t) {
+          chunks[t].push_back(random_chunk(g, specs[t], g.uniform(0, 120)));
+          trees[t]->append(chunks[t].back());
+        }
+      c.close();
+      a.close();
+      b.close();
+      (void)sub2;  // an empty directory
+      file.close();
+    }
+    auto f = File::open(path);
+    std::vector<std::string> paths = tree_paths(*f);
+    std::sort(paths.begin(), paths.end());
+    EXPECT_EQ(paths, (std::vector<std::string>{"A", "sub/B", "sub/deep/A"}));
+    const char* where[] = {"A", "sub/B", "sub/deep/A"};
+    for (int t = 0; t < 3; ++t) {
+      const auto whole = concat(chunks[t], specs[t].size());
+      auto back = read_all(path, where[t]);
+      for (std::size_t k = 0; k < specs[t].size(); ++k)
+        EXPECT_TRUE(same_column(back[k], whole[k])) << where[t] << " " << specs[t][k].name;
+    }
+    EXPECT_EQ(File::open(path)->find("sub/deep/A").cycle, 1);
   }
-  auto f = File::open(path);
-  std::vector<std::string> paths = tree_paths(*f);
-  std::sort(paths.begin(), paths.end());
-  EXPECT_EQ(paths, (std::vector<std::string>{"A", "sub/B", "sub/deep/A"}));
-  const char* where[] = {"A", "sub/B", "sub/deep/A"};
-  for (int t = 0; t < 3; ++t) {
-    const auto whole = concat(chunks[t], specs[t].size());
-    auto back = read_all(path, where[t]);
-    for (std::size_t k = 0; k < specs[t].size(); ++k)
-      EXPECT_TRUE(same_column(back[k], whole[k])) << where[t] << " " << specs[t][k].name;
-  }
-  EXPECT_EQ(File::open(path)->find("sub/deep/A").cycle, 1);
 }
 
 TEST(WriterEdgeCase, CyclesOfTheSameName) {
@@ -1227,6 +1235,43 @@ TEST(WriterRejects, UnwritablePlacesAreIoErrors) {
                  "read-only directory");
     fs::permissions(dir.path() / "ro", fs::perms::owner_all);
   }
+}
+
+// A write that fails with a pool (the file passes RLIMIT_FSIZE, as on a full disk; a worker or
+// the caller may be the one writing) reaches the caller as an I/O error naming the file, from
+// append() or close(); the writer's tasks are waited for, and nothing is left under the final
+// name or the temporary one.
+TEST(WriterRejects, AWriteFailingWithAPoolIsReportedAndNothingIsLeft) {
+  TempDir dir("fsize");
+  const std::string path = dir.file("full.root");
+  Gen g(5);
+  const auto specs = all_kinds_specs(g);
+  std::vector<std::vector<Column>> chunks;
+  for (int i = 0; i < 40; ++i) chunks.push_back(random_chunk(g, specs, 200));
+  m4h::ThreadPool pool(2);
+  struct rlimit before {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &before), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // else the write past the limit kills us
+  struct rlimit capped = before;
+  capped.rlim_cur = 64 * 1024;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &capped), 0);
+  std::string error;
+  try {
+    FileWriter file(path, {Codec::kLz4, 1});  // random values: stored almost as they are
+    TreeWriter t(file, "T", "", specs, {512, 0, &pool, 4096});
+    for (const auto& c : chunks) t.append(c);
+    t.close();
+    file.close();
+  } catch (const m4h::Error& e) {
+    EXPECT_EQ(e.code(), m4h::ErrorCode::kIo) << e.what();
+    error = e.what();
+  }
+  ::setrlimit(RLIMIT_FSIZE, &before);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_NE(error.find("full.root"), std::string::npos) << "no I/O error, or not naming the file: " << error;
+  EXPECT_NE(error.find("write failed"), std::string::npos) << error;
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_TRUE(fs::is_empty(dir.path())) << "the temporary file was left behind";
 }
 
 // ------------------------------------------------------------------------------------------
