@@ -43,7 +43,8 @@ class FileWriter {
     int32_t objlen = 0;
     int keylen = 0;
   };
-  // Writes an object listed in directory `dir`.
+  // Writes an object listed in directory `dir`. `build` runs under the writer's lock: it must not
+  // call this FileWriter.
   Written write_object(const std::string& class_name, const std::string& name,
                        const std::string& title, int dir,
                        const std::function<std::vector<uint8_t>(int keylen)>& build);

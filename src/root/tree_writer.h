@@ -49,8 +49,8 @@ struct TreeWriterOptions {
   // With a pool: uncompressed bytes of sealed baskets in flight (compressing, or waiting to be
   // written) before the calling thread stops filling and helps (compresses, writes, or waits);
   // at least 4 baskets. Small enough that baskets are still in the CPU's cache when they are
-  // compressed and written: with 2 threads writing LZ4, 4 MB gave 84-88% of LZ4 alone, 32 MB
-  // 71-77% (bench/README.md).
+  // compressed and written: with 2 threads writing LZ4, 32 MB was clearly slower than 1-8 MB
+  // (bench/README.md, "How the writer spends its time").
   int64_t batch_bytes = 4 << 20;
 };
 
