@@ -2,13 +2,17 @@
 
 #include <cstdint>
 
+#include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "core/error.h"
 #include "root/object_writer.h"
@@ -39,8 +43,8 @@ FileWriter::FileWriter(std::string path, CompressionSettings compression)
   // Unique per writer, not only per process: two writers of one path must not share a file.
   static std::atomic<uint64_t> serial{0};
   tmp_path_ = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(serial.fetch_add(1));
-  out_ = std::fopen(tmp_path_.c_str(), "w+bx");  // x: never reuse an existing file
-  if (!out_) throw Error(ErrorCode::kIo, path_ + ": cannot create: " + std::strerror(errno));
+  fd_ = ::open(tmp_path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);  // never reuse a file
+  if (fd_ < 0) throw Error(ErrorCode::kIo, path_ + ": cannot create: " + std::strerror(errno));
   // Header and top directory are written now with placeholders and completed by close().
   std::vector<uint8_t> zeros(static_cast<std::size_t>(kBegin), 0);
   append(zeros);
@@ -57,26 +61,50 @@ FileWriter::FileWriter(std::string path, CompressionSettings compression)
 }
 
 FileWriter::~FileWriter() {
-  if (out_) std::fclose(out_);
+  if (fd_ >= 0) ::close(fd_);
   if (!closed_) std::remove(tmp_path_.c_str());
 }
 
-int64_t FileWriter::append(std::span<const uint8_t> bytes) {
-  if (!out_) throw Error(ErrorCode::kInvalidArgument, path_ + ": the file is already closed");
-  int64_t at = end_;
-  if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), out_) != bytes.size())
-    throw Error(ErrorCode::kIo, path_ + ": write failed at offset " + std::to_string(at) + ": " +
-                                    std::strerror(errno));
-  end_ += static_cast<int64_t>(bytes.size());
+// Unbuffered: a key's header and its object go out in one writev (a basket is one system call
+// and one copy, where stdio made two calls and copied each basket's tail through its buffer).
+int64_t FileWriter::append(std::span<const uint8_t> first, std::span<const uint8_t> second) {
+  if (fd_ < 0) throw Error(ErrorCode::kInvalidArgument, path_ + ": the file is already closed");
+  const int64_t at = end_;
+  iovec parts[2] = {{const_cast<uint8_t*>(first.data()), first.size()},
+                    {const_cast<uint8_t*>(second.data()), second.size()}};
+  iovec* next = parts;
+  int left = 2;
+  while (left > 0) {
+    if (next->iov_len == 0) {
+      ++next, --left;
+      continue;
+    }
+    const ssize_t n = ::writev(fd_, next, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      throw Error(ErrorCode::kIo, path_ + ": write failed at offset " + std::to_string(end_) + ": " +
+                                      std::strerror(n < 0 ? errno : EIO));
+    end_ += n;
+    for (std::size_t done = static_cast<std::size_t>(n); done > 0;) {  // a short write: go on after it
+      const std::size_t k = std::min(done, next->iov_len);
+      next->iov_base = static_cast<uint8_t*>(next->iov_base) + k;
+      next->iov_len -= k;
+      done -= k;
+      if (next->iov_len == 0) ++next, --left;
+    }
+  }
   return at;
 }
 
 void FileWriter::write_at(int64_t at, std::span<const uint8_t> bytes) {
-  if (std::fflush(out_) != 0 ||
-      ::pwrite(::fileno(out_), bytes.data(), bytes.size(), static_cast<off_t>(at)) !=
-          static_cast<ssize_t>(bytes.size()))
-    throw Error(ErrorCode::kIo, path_ + ": write failed at offset " + std::to_string(at) + ": " +
-                                    std::strerror(errno));
+  for (std::size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(at + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      throw Error(ErrorCode::kIo, path_ + ": write failed at offset " + std::to_string(at + done) + ": " +
+                                      std::strerror(n < 0 ? errno : EIO));
+    done += static_cast<std::size_t>(n);
+  }
 }
 
 int FileWriter::key_length(const std::string& cls, const std::string& name,
@@ -133,8 +161,7 @@ FileWriter::Written FileWriter::write_stored_key(Key key, int dir, std::span<con
   header.insert(header.end(), key_extra.begin(), key_extra.end());
   if (static_cast<int>(header.size()) != key.keylen)
     throw Error(ErrorCode::kInternal, "key length mismatch writing '" + key.name + "'");
-  append(header);
-  append(stored);
+  append(header, stored);
   if (listed) dirs_[dir].keys.push_back(key);
   return {key.seek_key, key.nbytes, key.objlen, key.keylen};
 }
@@ -203,9 +230,8 @@ int FileWriter::mkdir(const std::string& name, int parent) {
   d.seek_key = end_;
   d.seek_dir = end_;  // ROOT points fSeekDir of a subdirectory at its key
   d.nbytes_name = key.keylen;
-  append(key_header(key));
   std::vector<uint8_t> record(kDirectoryRecordSize, 0);
-  append(record);  // completed by close()
+  append(key_header(key), record);  // the record is completed by close()
   dirs_[parent].keys.push_back(key);
   dirs_.push_back(d);
   return static_cast<int>(dirs_.size() - 1);
@@ -283,8 +309,7 @@ void FileWriter::close() {
     key.seek_key = end_;
     key.seek_pdir = dir.seek_dir;
     int64_t seek_keys = end_;
-    append(key_header(key));
-    append(s.bytes());
+    append(key_header(key), s.bytes());
     int64_t record_at = d == 0 ? kBegin + dir.nbytes_name : dir.seek_key + dir.nbytes_name;
     write_at(record_at, directory_record(dir, seek_keys, key.nbytes));
   }
@@ -310,8 +335,7 @@ void FileWriter::close() {
     fs.i32(static_cast<int32_t>(file_end));
     fs.i32(2000000000);
   }
-  append(key_header(free_key));
-  append(fs.bytes());
+  append(key_header(free_key), fs.bytes());
 
   // 4. The top directory's key and name, and the file header.
   {
@@ -358,11 +382,9 @@ void FileWriter::close() {
   h.zeros(16);
   write_at(0, h.bytes());
 
-  if (std::fflush(out_) != 0 || ::fsync(::fileno(out_)) != 0 || std::fclose(out_) != 0) {
-    out_ = nullptr;
+  const int fd = std::exchange(fd_, -1);
+  if (::fsync(fd) != 0 || ::close(fd) != 0)
     throw Error(ErrorCode::kIo, path_ + ": cannot finish writing: " + std::strerror(errno));
-  }
-  out_ = nullptr;
   if (std::rename(tmp_path_.c_str(), path_.c_str()) != 0)
     throw Error(ErrorCode::kIo, path_ + ": cannot rename the finished file into place: " +
                                     std::strerror(errno));

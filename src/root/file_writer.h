@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -77,7 +76,8 @@ class FileWriter {
     std::vector<Key> keys;
   };
 
-  int64_t append(std::span<const uint8_t> bytes);
+  // Writes `first` then `second` at the end of the file; returns where they start.
+  int64_t append(std::span<const uint8_t> first, std::span<const uint8_t> second = {});
   void write_at(int64_t at, std::span<const uint8_t> bytes);
   int16_t next_cycle(const Directory& d, const std::string& name) const;
   // A key for the next position in the file: 64-bit seeks once past 2 GiB.
@@ -96,7 +96,7 @@ class FileWriter {
   std::string path_;
   std::string tmp_path_;
   CompressionSettings compression_;
-  std::FILE* out_ = nullptr;
+  int fd_ = -1;  // the temporary file, written without stdio (see append)
   int64_t end_ = 0;
   bool closed_ = false;
   std::vector<Directory> dirs_;
