@@ -1,11 +1,20 @@
 #include "data/features.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
 #include "core/error.h"
+
+// The AVX2 kernels (x86-64 with GCC or clang); other targets assemble with the portable ones.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define M4H_ASSEMBLY_AVX2 1
+#include <immintrin.h>
+#else
+#define M4H_ASSEMBLY_AVX2 0
+#endif
 
 namespace m4h::data {
 
@@ -41,35 +50,49 @@ struct Normaliser {
   float operator()(T x) const { return static_cast<float>((static_cast<M>(x) - shift) * scale); }
 };
 
-// The rows of one block, staged row-major: row i's features start at features + i * width.
+// The rows of one block, staged row-major: row i's features start at features + i * stride.
+// The stride leaves kStageSlack cells after the row's width: the vector kernels store whole
+// registers, and a store that runs past a feature's columns lands on columns of a feature
+// written after it, or in that slack.
+constexpr int64_t kStageSlack = 32;
+
 struct Rows {
   float* features;
   uint8_t* mask;
-  int64_t width;
+  int64_t stride;
   int64_t n;
   float pad;
   uint8_t valid, missing;
 };
 
-// One flat feature of a block's rows. Branch-free: a non-finite value selects the padding and
-// the missing mark, and is counted.
+// One flat feature of a block's rows, normalised into a contiguous column (a loop the compiler
+// vectorises). Branch-free: a non-finite value selects the padding, and is counted.
 template <typename T>
-int64_t flat_kernel(const T* p, const Rows& r, int64_t col, Norm nm) {
+int64_t normalise_column(const T* p, int64_t n, Norm nm, float pad, float* __restrict out) {
   const Normaliser<T> norm(nm);
-  const int64_t n = r.n, width = r.width;
-  float* const features = r.features + col;
-  uint8_t* const mask = r.mask + col;
-  const float pad = r.pad;
-  const uint8_t valid = r.valid, missing = r.missing;
   int64_t bad = 0;
   for (int64_t i = 0; i < n; ++i) {
     const T x = p[i];
     const bool good = finite(x);
-    features[i * width] = good ? norm(x) : pad;
-    mask[i * width] = good ? valid : missing;
+    out[i] = good ? norm(x) : pad;
     bad += !good;
   }
   return bad;
+}
+
+// The missing marks of one flat feature that had non-finite values in this block.
+template <typename T>
+void mark_nonfinite(const T* p, const Rows& r, int64_t col) {
+  if constexpr (std::is_floating_point_v<T>) {
+    for (int64_t i = 0; i < r.n; ++i)
+      if (!finite(p[i])) r.mask[i * r.stride + col] = r.missing;
+  }
+}
+
+// Flat columns (column-major, kRowBlock values each) into the staged rows' first `nf` cells.
+void transpose_flat(const float* cols, int64_t nf, const Rows& r) {
+  for (int64_t i = 0; i < r.n; ++i)
+    for (int64_t k = 0; k < nf; ++k) r.features[i * r.stride + k] = cols[k * kRowBlock + i];
 }
 
 // One jagged feature (jdim slots) of a block's rows: each row's first min(len, jdim) values
@@ -82,7 +105,7 @@ void jagged_kernel(const T* p, const int64_t* off, const Rows& r, int64_t col, i
   const Normaliser<T> norm(nm);
   // Locals: mask stores are uint8_t, which may alias anything, so fields read through `r` would
   // be reloaded after every store.
-  const int64_t n = r.n, width = r.width;
+  const int64_t n = r.n, stride = r.stride;
   float* const features = r.features + col;
   uint8_t* const mask = r.mask + col;
   const float pad = r.pad;
@@ -92,8 +115,8 @@ void jagged_kernel(const T* p, const int64_t* off, const Rows& r, int64_t col, i
     const int64_t s = off[i], len = off[i + 1] - s;
     const int64_t m = std::min(len, jdim);
     truncated += len > jdim;
-    float* __restrict f = features + i * width;
-    uint8_t* __restrict k = mask + i * width;
+    float* __restrict f = features + i * stride;
+    uint8_t* __restrict k = mask + i * stride;
     const T* __restrict v = p + s;
     if (jdim <= kShortList) {
       int64_t j = 0;
@@ -125,6 +148,154 @@ void jagged_kernel(const T* p, const int64_t* off, const Rows& r, int64_t col, i
   }
   bad_out += bad;
   truncated_out += truncated;
+}
+
+#if M4H_ASSEMBLY_AVX2
+// AVX2 kernels, chosen at run time when the CPU has AVX2 (simd_assembly()). They compute what
+// the kernels above compute, bit for bit: the same float operations in the same order, no FMA.
+#define M4H_AVX2 __attribute__((target("avx2")))
+
+// transpose_flat, eight features of eight rows at a time (an 8x8 transpose in registers).
+// `cols` holds nf rounded up to 8 columns; the extra ones land on later columns or the slack.
+M4H_AVX2 void transpose_flat_avx2(const float* cols, int64_t nf, const Rows& r) {
+  for (int64_t i0 = 0; i0 < r.n; i0 += 8)
+    for (int64_t k0 = 0; k0 < nf; k0 += 8) {
+      const float* c = cols + k0 * kRowBlock + i0;
+      const __m256 a0 = _mm256_loadu_ps(c), a1 = _mm256_loadu_ps(c + kRowBlock),
+                   a2 = _mm256_loadu_ps(c + 2 * kRowBlock), a3 = _mm256_loadu_ps(c + 3 * kRowBlock),
+                   a4 = _mm256_loadu_ps(c + 4 * kRowBlock), a5 = _mm256_loadu_ps(c + 5 * kRowBlock),
+                   a6 = _mm256_loadu_ps(c + 6 * kRowBlock), a7 = _mm256_loadu_ps(c + 7 * kRowBlock);
+      const __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+      const __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+      const __m256 t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5);
+      const __m256 t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
+      const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+      const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+      const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+      const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      float* o = r.features + i0 * r.stride + k0;
+      const int64_t s = r.stride;
+      _mm256_storeu_ps(o, _mm256_permute2f128_ps(u0, u4, 0x20));
+      _mm256_storeu_ps(o + s, _mm256_permute2f128_ps(u1, u5, 0x20));
+      _mm256_storeu_ps(o + 2 * s, _mm256_permute2f128_ps(u2, u6, 0x20));
+      _mm256_storeu_ps(o + 3 * s, _mm256_permute2f128_ps(u3, u7, 0x20));
+      _mm256_storeu_ps(o + 4 * s, _mm256_permute2f128_ps(u0, u4, 0x31));
+      _mm256_storeu_ps(o + 5 * s, _mm256_permute2f128_ps(u1, u5, 0x31));
+      _mm256_storeu_ps(o + 6 * s, _mm256_permute2f128_ps(u2, u6, 0x31));
+      _mm256_storeu_ps(o + 7 * s, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+}
+
+// normalise_column for float values, 8 at a time; `out` has room for kRowBlock values.
+M4H_AVX2 int64_t normalise_f32_avx2(const float* p, int64_t n, Norm nm, float pad_value, float* out) {
+  const Normaliser<float> norm(nm);
+  const __m256 shift = _mm256_set1_ps(norm.shift), scale = _mm256_set1_ps(norm.scale);
+  const __m256 pad = _mm256_set1_ps(pad_value), zero = _mm256_setzero_ps();
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  int64_t bad = 0;
+  for (int64_t i = 0; i < n; i += 8) {
+    const __m256i in_block = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - i)), lanes);
+    const __m256 x = _mm256_maskload_ps(p + i, in_block);
+    const __m256 fin = _mm256_cmp_ps(_mm256_sub_ps(x, x), zero, _CMP_EQ_OQ);
+    const __m256 y = _mm256_mul_ps(_mm256_sub_ps(x, shift), scale);
+    _mm256_storeu_ps(out + i, _mm256_blendv_ps(pad, y, fin));
+    bad += __builtin_popcount(
+        static_cast<unsigned>(_mm256_movemask_ps(_mm256_andnot_ps(fin, _mm256_castsi256_ps(in_block)))));
+  }
+  return bad;
+}
+
+// The valid mark over the first `nf` mask cells of every staged row (32 at a time).
+M4H_AVX2 void mark_flat_valid_avx2(int64_t nf, const Rows& r) {
+  const __m256i v = _mm256_set1_epi8(static_cast<char>(r.valid));
+  for (int64_t i = 0; i < r.n; ++i)
+    for (int64_t k = 0; k < nf; k += 32)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(r.mask + i * r.stride + k), v);
+}
+
+// Slots [0, 8) or [8, 16) of a row, given -1 in the lanes that hold real values: stores the
+// values or the padding, counts the non-finite values, returns the good lanes as 8 int16.
+struct Half {
+  __m256 shift, scale, pad, zero;
+  M4H_AVX2 __m128i operator()(const float* v, __m256i in_list, float* f, int64_t& bad) const {
+    const __m256 x = _mm256_maskload_ps(v, in_list);
+    const __m256 fin = _mm256_cmp_ps(_mm256_sub_ps(x, x), zero, _CMP_EQ_OQ);
+    const __m256 in = _mm256_castsi256_ps(in_list);
+    const __m256 good = _mm256_and_ps(in, fin);
+    const __m256 y = _mm256_mul_ps(_mm256_sub_ps(x, shift), scale);
+    _mm256_storeu_ps(f, _mm256_blendv_ps(pad, y, good));
+    bad += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(_mm256_andnot_ps(fin, in))));
+    const __m256i g = _mm256_castps_si256(good);
+    return _mm_packs_epi32(_mm256_castsi256_si128(g), _mm256_extracti128_si256(g, 1));
+  }
+};
+
+// jagged_kernel for float values and jdim <= 16: a row's slots are one or two registers. Lanes
+// past the list are neither loaded (masked loads do not touch them) nor counted.
+M4H_AVX2 void jagged_f32_avx2(const float* p, const int64_t* off, const Rows& r, int64_t col, int64_t jdim,
+                              Norm nm, int64_t& bad_out, int64_t& truncated_out) {
+  const Normaliser<float> norm(nm);
+  const __m256 shift = _mm256_set1_ps(norm.shift), scale = _mm256_set1_ps(norm.scale);
+  const __m256 pad = _mm256_set1_ps(r.pad), zero = _mm256_setzero_ps();
+  const __m256i lane_lo = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i lane_hi = _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15);
+  const __m128i missing = _mm_set1_epi8(static_cast<char>(r.missing));
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(r.valid ^ r.missing));
+  const bool two = jdim > 8;
+  const int64_t n = r.n, stride = r.stride;
+  int64_t bad = 0, truncated = 0;
+  const Half h{shift, scale, pad, zero};
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t s = off[i], len = off[i + 1] - s;
+    const int64_t m = std::max<int64_t>(0, std::min(len, jdim));
+    truncated += len > jdim;
+    float* f = r.features + i * stride + col;
+    uint8_t* k = r.mask + i * stride + col;
+    const __m256i mv = _mm256_set1_epi32(static_cast<int>(m));
+    const __m128i g_lo = h(p + s, _mm256_cmpgt_epi32(mv, lane_lo), f, bad);
+    if (two) {
+      // (No pointer past the list's end is formed: a short list's second half loads nothing.)
+      const __m128i g_hi = h(m > 8 ? p + s + 8 : p + s, _mm256_cmpgt_epi32(mv, lane_hi), f + 8, bad);
+      const __m128i marks = _mm_xor_si128(missing, _mm_and_si128(_mm_packs_epi16(g_lo, g_hi), flip));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(k), marks);
+    } else {
+      const __m128i marks = _mm_xor_si128(missing, _mm_and_si128(_mm_packs_epi16(g_lo, g_lo), flip));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(k), marks);
+    }
+  }
+  bad_out += bad;
+  truncated_out += truncated;
+}
+#undef M4H_AVX2
+#endif
+
+std::atomic<bool> g_simd_allowed{true};
+
+bool simd_assembly() {
+#if M4H_ASSEMBLY_AVX2
+  static const bool has_avx2 = __builtin_cpu_supports("avx2");
+  return has_avx2 && g_simd_allowed.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
+// Asks for the values (and offsets) of events [from, to) of a view. Every feature is its own
+// stream, more than the hardware prefetchers follow: without this, each block's first touch
+// of every column waits for memory.
+void prefetch_values(const ColumnView& v, int64_t from, int64_t to) {
+  if (from >= to) return;
+  static constexpr uint8_t kSize[] = {8, 4, 1, 1, 2, 2, 4, 4, 8, 8};  // by ValueType
+  const int64_t size = kSize[static_cast<int>(v.type)];
+  int64_t a = from, b = to;
+  if (v.jagged()) {
+    const char* o = reinterpret_cast<const char*>(v.offsets + from);
+    for (int64_t x = 0; x < (to - from + 1) * 8; x += 64) __builtin_prefetch(o + x);
+    a = v.offsets[from];
+    b = v.offsets[to];
+  }
+  const char* p = static_cast<const char*>(v.values) + a * size;
+  for (int64_t x = 0; x < (b - a) * size; x += 64) __builtin_prefetch(p + x);
 }
 
 }  // namespace
@@ -177,11 +348,16 @@ void AssemblyReport::add(const AssemblyReport& o) {
   for (size_t k = 0; k < o.nonfinite.size(); ++k) nonfinite[k] += o.nonfinite[k];
 }
 
+void set_simd_assembly(bool allowed) { g_simd_allowed.store(allowed, std::memory_order_relaxed); }
+
+bool simd_assembly_active() { return simd_assembly(); }
+
 void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, int64_t begin,
               int64_t end, const int64_t* dest_rows, float* features, uint8_t* mask,
               AssemblyReport& report) {
   const size_t nf = layout.fkeys.size(), n = layout.features();
   if (views.size() != n) throw Error(ErrorCode::kInternal, "assemble: one view per feature needed");
+  const bool simd = simd_assembly();
   const int64_t width = layout.width;
   const int64_t row_bytes = width * static_cast<int64_t>(sizeof(float));
   // Shuffled rows land anywhere in the chunk: ask for the next block's rows while this one is
@@ -198,38 +374,81 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
   // cache, then each row is copied whole to its place in the chunk. Written in place, feature by
   // feature, every value was a store to a line of a chunk several MB large (shuffled rows): the
   // block's lines were fetched from memory one value at a time.
+  // Flat features are first normalised column by column (contiguous, vectorised), then
+  // transposed into the rows.
   Rows rows;
   rows.pad = layout.padding;
   rows.valid = layout.valid_mark();
   rows.missing = layout.missing_mark();
-  std::vector<float> stage_features(static_cast<size_t>(kRowBlock * width));
-  std::vector<uint8_t> stage_mask(static_cast<size_t>(kRowBlock * width));
+  rows.stride = width + kStageSlack;
+  const int64_t flat_cols = (static_cast<int64_t>(nf) + 7) / 8 * 8;
+  std::vector<float> stage_features(static_cast<size_t>(kRowBlock * rows.stride));
+  std::vector<uint8_t> stage_mask(static_cast<size_t>(kRowBlock * rows.stride));
+  std::vector<float> columns(static_cast<size_t>(flat_cols * kRowBlock));
   rows.features = stage_features.data();
   rows.mask = stage_mask.data();
-  rows.width = width;
   prefetch_rows(begin, std::min(end, begin + kRowBlock));
   for (int64_t b0 = begin; b0 < end; b0 += kRowBlock) {
     const int64_t b1 = std::min(end, b0 + kRowBlock);
     const int64_t* dest = dest_rows + (b0 - begin);
     prefetch_rows(b1, std::min(end, b1 + kRowBlock));
+    for (const ColumnView& v : views) prefetch_values(v, b1, std::min(end, b1 + kRowBlock));
     rows.n = b1 - b0;
-    for (size_t k = 0; k < nf; ++k)
-      report.nonfinite[k] += visit_values(views[k], [&](const auto* p) {
-        return flat_kernel(p + b0, rows, layout.column[k], norm_of(layout.minv[k], layout.maxv[k]));
-      });
+    if (nf > 0) {
+      bool any_bad = false;
+      for (size_t k = 0; k < nf; ++k) {
+#if M4H_ASSEMBLY_AVX2
+        if (simd && views[k].type == ValueType::kF32) {
+          const int64_t bad = normalise_f32_avx2(static_cast<const float*>(views[k].values) + b0, rows.n,
+                                                 norm_of(layout.minv[k], layout.maxv[k]), rows.pad,
+                                                 columns.data() + k * kRowBlock);
+          report.nonfinite[k] += bad;
+          any_bad |= bad > 0;
+          continue;
+        }
+#endif
+        const int64_t bad = visit_values(views[k], [&](const auto* p) {
+          return normalise_column(p + b0, rows.n, norm_of(layout.minv[k], layout.maxv[k]), rows.pad,
+                                  columns.data() + k * kRowBlock);
+        });
+        report.nonfinite[k] += bad;
+        any_bad |= bad > 0;
+      }
+#if M4H_ASSEMBLY_AVX2
+      if (simd) {
+        transpose_flat_avx2(columns.data(), static_cast<int64_t>(nf), rows);
+        mark_flat_valid_avx2(static_cast<int64_t>(nf), rows);
+      } else
+#endif
+      {
+        transpose_flat(columns.data(), static_cast<int64_t>(nf), rows);
+        for (int64_t i = 0; i < rows.n; ++i) std::memset(rows.mask + i * rows.stride, rows.valid, nf);
+      }
+      if (any_bad)
+        for (size_t k = 0; k < nf; ++k)
+          visit_values(views[k], [&](const auto* p) { mark_nonfinite(p + b0, rows, layout.column[k]); });
+    }
     for (size_t k = nf; k < n; ++k) {
       const ColumnView& v = views[k];
       const Norm nm = norm_of(layout.minv[k], layout.maxv[k]);
       const size_t j = k - nf;
+      const int64_t jdim = layout.jdim[j];
+#if M4H_ASSEMBLY_AVX2
+      if (simd && v.type == ValueType::kF32 && jdim > 0 && jdim <= 16) {
+        jagged_f32_avx2(static_cast<const float*>(v.values), v.offsets + b0, rows, layout.column[k], jdim, nm,
+                        report.nonfinite[k], report.truncated[j]);
+        continue;
+      }
+#endif
       visit_values(v, [&](const auto* p) {
-        jagged_kernel(p, v.offsets + b0, rows, layout.column[k], layout.jdim[j], nm,
-                      report.nonfinite[k], report.truncated[j]);
+        jagged_kernel(p, v.offsets + b0, rows, layout.column[k], jdim, nm, report.nonfinite[k],
+                      report.truncated[j]);
       });
     }
     // The layout's columns cover [0, width): every staged row was written whole.
     for (int64_t i = 0; i < rows.n; ++i) {
-      std::memcpy(features + dest[i] * width, rows.features + i * width, static_cast<size_t>(row_bytes));
-      std::memcpy(mask + dest[i] * width, rows.mask + i * width, static_cast<size_t>(width));
+      std::memcpy(features + dest[i] * width, rows.features + i * rows.stride, static_cast<size_t>(row_bytes));
+      std::memcpy(mask + dest[i] * width, rows.mask + i * rows.stride, static_cast<size_t>(width));
     }
   }
 }

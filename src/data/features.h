@@ -55,4 +55,9 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
               int64_t end, const int64_t* dest_rows, float* features, uint8_t* mask,
               AssemblyReport& report);
 
+// The AVX2 kernels are used when the CPU has AVX2; tests turn them off to compare with the
+// portable ones (both give the same bytes).
+void set_simd_assembly(bool allowed);
+bool simd_assembly_active();
+
 }  // namespace m4h::data

@@ -134,45 +134,62 @@ TEST(Assemble, EveryValueTypeNormalisesTheSame) {
   EXPECT_DOUBLE_EQ(l.normalise(0, 4), 0.75);
 }
 
-// Random blocks against a plain per-value loop written from the definition: flat float (with
-// NaN and infinities) and int32 features, and jagged ones with short (scalar path) and long
-// (vectorised path) jdim, lists from empty to longer than jdim, rows shuffled, both mask
-// conventions, event ranges not aligned to the kernel's row blocks. Bit-for-bit equal.
-TEST(Assemble, RandomBlocksEqualAPlainLoop) {
-  std::mt19937_64 rng(7);
-  for (int trial = 0; trial < 40; ++trial) {
+// Random blocks against a plain per-value loop written from the definition: 1-19 flat float
+// features (with NaN and infinities; several of them exercise the 8 x 8 transposes and their
+// remainders) and an int32 one, and jagged float features with short (one register), middle
+// (two registers) and long (portable loops) jdim, an int16 jagged one, lists from empty to
+// longer than jdim, rows shuffled, both mask conventions, event ranges not aligned to the
+// kernels' row blocks. Bit-for-bit equal, with the AVX2 kernels (when the CPU has them) and
+// with the portable ones.
+void random_blocks_equal_a_plain_loop(bool simd) {
+  set_simd_assembly(simd);
+  std::mt19937_64 rng(simd ? 7 : 8);
+  for (int trial = 0; trial < 60; ++trial) {
+    const size_t nfloat = 1 + rng() % 19;
     Specs s;
-    s.fkeys = {"f", "i"};
-    s.jkeys = {"short", "long"};
-    s.jdim = {int64_t(rng() % 7), int64_t(17 + rng() % 20)};
-    s.minv = {-3, -100, 0, -1};
-    s.maxv = {5, 300, 50, trial % 5 == 0 ? -1.0 : 7.0};  // max == min: raw values
+    for (size_t k = 0; k < nfloat; ++k) s.fkeys.push_back("f" + std::to_string(k));
+    s.fkeys.push_back("i");
+    s.jkeys = {"short", "middle", "long", "ints"};
+    s.jdim = {int64_t(rng() % 8), int64_t(8 + rng() % 9), int64_t(17 + rng() % 20), int64_t(rng() % 12)};
+    for (size_t k = 0; k < nfloat; ++k) {
+      s.minv.push_back(-3.0 - static_cast<double>(k));
+      s.maxv.push_back(trial % 5 == 0 && k == 0 ? s.minv.back() : 5.0 + static_cast<double>(k));  // max == min: raw
+    }
+    s.minv.insert(s.minv.end(), {-100, 0, -2, -1, -50});
+    s.maxv.insert(s.maxv.end(), {300, 50, 9, trial % 5 == 0 ? -1.0 : 7.0, 50});
     Params p;
     p.padding_value = trial % 2 ? -9.0f : 0.0f;
     p.mask = trial % 3 ? MaskConvention::kValid : MaskConvention::kPadded;
     const FeatureLayout l = FeatureLayout::from_specs(s, p);
     const int64_t events = 1 + static_cast<int64_t>(rng() % 300);
+    const bool clean = trial % 4 == 3;  // no non-finite value at all
     auto value = [&]() -> float {
       const auto r = rng() % 40;
-      if (r == 0) return kNaN;
-      if (r == 1) return (rng() & 1) ? kInf : -kInf;
+      if (!clean && r == 0) return kNaN;
+      if (!clean && r == 1) return (rng() & 1) ? kInf : -kInf;
       return static_cast<float>(std::uniform_real_distribution<double>(-10, 60)(rng));
     };
-    std::vector<float> f(events), js, jl;
+    std::vector<std::vector<float>> f(nfloat, std::vector<float>(events));
     std::vector<int32_t> ints(events);
-    std::vector<int64_t> os{0}, ol{0};
+    std::vector<std::vector<float>> jv(3);
+    std::vector<int16_t> ji;
+    std::vector<std::vector<int64_t>> jo(4, std::vector<int64_t>{0});
+    const uint64_t longest[3] = {10, 20, 45};
     for (int64_t e = 0; e < events; ++e) {
-      f[e] = value();
+      for (auto& col : f) col[e] = value();
       ints[e] = static_cast<int32_t>(rng() % 1000) - 500;
-      for (auto n = rng() % 10; n > 0; --n) js.push_back(value());
-      os.push_back(static_cast<int64_t>(js.size()));
-      for (auto n = rng() % 45; n > 0; --n) jl.push_back(value());
-      ol.push_back(static_cast<int64_t>(jl.size()));
+      for (size_t j = 0; j < 3; ++j) {
+        for (auto n = rng() % longest[j]; n > 0; --n) jv[j].push_back(value());
+        jo[j].push_back(static_cast<int64_t>(jv[j].size()));
+      }
+      for (auto n = rng() % 15; n > 0; --n) ji.push_back(static_cast<int16_t>(rng() % 200) - 100);
+      jo[3].push_back(static_cast<int64_t>(ji.size()));
     }
-    std::vector<ColumnView> views{ColumnView{ValueType::kF32, f.data(), nullptr, events},
-                                  ColumnView{ValueType::kI32, ints.data(), nullptr, events},
-                                  ColumnView{ValueType::kF32, js.data(), os.data(), events},
-                                  ColumnView{ValueType::kF32, jl.data(), ol.data(), events}};
+    std::vector<ColumnView> views;
+    for (auto& col : f) views.push_back(ColumnView{ValueType::kF32, col.data(), nullptr, events});
+    views.push_back(ColumnView{ValueType::kI32, ints.data(), nullptr, events});
+    for (size_t j = 0; j < 3; ++j) views.push_back(ColumnView{ValueType::kF32, jv[j].data(), jo[j].data(), events});
+    views.push_back(ColumnView{ValueType::kI16, ji.data(), jo[3].data(), events});
     const int64_t begin = static_cast<int64_t>(rng() % static_cast<uint64_t>(events));
     const int64_t end = begin + static_cast<int64_t>(rng() % static_cast<uint64_t>(events - begin + 1));
     std::vector<int64_t> dest(static_cast<size_t>(end - begin));
@@ -186,16 +203,17 @@ TEST(Assemble, RandomBlocksEqualAPlainLoop) {
     r.resize(l);
     assemble(l, views, begin, end, dest.data(), got.data(), got_m.data(), r);
 
-    // The definition: (x - min) / (max - min) in float for float values, in double for int32
-    // (the raw value when max == min); non-finite and missing slots padded.
-    std::vector<int64_t> nonfinite(4, 0), truncated(2, 0);
-    auto put = [&](size_t row, size_t col, double x, bool is_float, size_t k) {
+    // The definition: (x - min) / (max - min) in float for float and int16 values, in double
+    // for int32 (the raw value when max == min); non-finite and missing slots padded.
+    const size_t nf = nfloat + 1;
+    std::vector<int64_t> nonfinite(l.features(), 0), truncated(4, 0);
+    auto put = [&](size_t row, size_t col, double x, bool in_float, size_t k) {
       const bool ok = std::isfinite(x);
       float v = p.padding_value;
       if (ok) {
         const bool same = s.maxv[k] == s.minv[k];
         const double shift = same ? 0.0 : s.minv[k], scale = same ? 1.0 : 1.0 / (s.maxv[k] - s.minv[k]);
-        v = is_float ? (static_cast<float>(x) - static_cast<float>(shift)) * static_cast<float>(scale)
+        v = in_float ? (static_cast<float>(x) - static_cast<float>(shift)) * static_cast<float>(scale)
                      : static_cast<float>((x - shift) * scale);
       }
       want[row * w + col] = v;
@@ -204,17 +222,15 @@ TEST(Assemble, RandomBlocksEqualAPlainLoop) {
     };
     for (int64_t e = begin; e < end; ++e) {
       const auto row = static_cast<size_t>(dest[static_cast<size_t>(e - begin)]);
-      put(row, 0, f[e], true, 0);
-      put(row, 1, ints[e], false, 1);
-      const std::vector<float>* vals[2] = {&js, &jl};
-      const std::vector<int64_t>* offs[2] = {&os, &ol};
-      for (size_t j = 0; j < 2; ++j) {
-        const int64_t a = (*offs[j])[e], len = (*offs[j])[e + 1] - a, jdim = l.jdim[j];
+      for (size_t k = 0; k < nfloat; ++k) put(row, k, f[k][e], true, k);
+      put(row, nfloat, ints[e], false, nfloat);
+      for (size_t j = 0; j < 4; ++j) {
+        const int64_t a = jo[j][e], len = jo[j][e + 1] - a, jdim = l.jdim[j];
         truncated[j] += len > jdim;
-        const auto col = static_cast<size_t>(l.column[2 + j]);
+        const auto col = static_cast<size_t>(l.column[nf + j]);
         for (int64_t k = 0; k < jdim; ++k) {
           if (k < len) {
-            put(row, col + k, (*vals[j])[a + k], true, 2 + j);
+            put(row, col + k, j < 3 ? double(jv[j][a + k]) : double(ji[a + k]), true, nf + j);
           } else {
             want[row * w + col + k] = p.padding_value;
             want_m[row * w + col + k] = l.missing_mark();
@@ -222,7 +238,7 @@ TEST(Assemble, RandomBlocksEqualAPlainLoop) {
         }
       }
     }
-    SCOPED_TRACE("trial " + std::to_string(trial));
+    SCOPED_TRACE("trial " + std::to_string(trial) + (simd ? " (AVX2 kernels)" : " (portable kernels)"));
     ASSERT_EQ(got.size(), want.size());
     for (size_t i = 0; i < got.size(); ++i)
       ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(float)), 0) << "value " << i << ": " << got[i] << " vs " << want[i];
@@ -230,7 +246,15 @@ TEST(Assemble, RandomBlocksEqualAPlainLoop) {
     EXPECT_EQ(r.nonfinite, nonfinite);
     EXPECT_EQ(r.truncated, truncated);
   }
+  set_simd_assembly(true);
 }
+
+TEST(Assemble, RandomBlocksEqualAPlainLoop) {
+  if (!simd_assembly_active()) GTEST_LOG_(INFO) << "this CPU has no AVX2: the portable kernels are checked twice";
+  random_blocks_equal_a_plain_loop(true);
+}
+
+TEST(Assemble, RandomBlocksEqualAPlainLoopWithPortableKernels) { random_blocks_equal_a_plain_loop(false); }
 
 }  // namespace
 }  // namespace m4h::data
