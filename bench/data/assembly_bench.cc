@@ -3,7 +3,7 @@
 //
 //   assembly_bench [--events N] [--chunk-size N] [--threads T,...] [--rounds R]
 //                  [--codec zlib|lz4|zstd|none] [--level L] [--preproc preproc.json] [--dir DIR]
-//                  [--only assembly|pipeline|producer] [--no-shuffle] [--in-flight N]
+//                  [--only assembly|pipeline|producer] [--no-shuffle] [--no-mask] [--in-flight N]
 //
 // It writes two files (signal, background) of N events each in a 30 flat + 4 jagged feature
 // layout: nJet, nMuon, nElectron, MET_pt, MET_phi, HT, nBJet, mbb and 22 more float branches,
@@ -66,6 +66,7 @@ struct Options {
   // the pipeline (for profilers).
   std::string only;
   bool no_shuffle = false;
+  bool no_mask = false;  // the chunks without a mask, as training a model that takes none asks
   int in_flight = 2;
 };
 
@@ -73,7 +74,8 @@ struct Options {
   std::fprintf(rc ? stderr : stdout,
                "usage: assembly_bench [--events N] [--chunk-size N] [--threads T,...] [--rounds R]\n"
                "                      [--codec C] [--level L] [--preproc preproc.json] [--dir DIR]\n"
-               "                      [--only assembly|pipeline|producer] [--no-shuffle] [--in-flight N]\n");
+               "                      [--only assembly|pipeline|producer] [--no-shuffle] [--no-mask]\n"
+               "                      [--in-flight N]\n");
   std::exit(rc);
 }
 
@@ -95,6 +97,7 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--dir") o.dir = value();
     else if (a == "--only") o.only = value();
     else if (a == "--no-shuffle") o.no_shuffle = true;
+    else if (a == "--no-mask") o.no_mask = true;
     else if (a == "--in-flight") o.in_flight = std::max(1, std::atoi(value().c_str()));
     else if (a == "--threads") {
       o.threads.clear();
@@ -208,10 +211,10 @@ int64_t raw_read(const Setup& s, int64_t block, ThreadPool* pool) {
   return events;
 }
 
-int64_t pipeline(const Setup& s, int threads, const std::vector<int64_t>& events) {
+int64_t pipeline(const Setup& s, int threads, const std::vector<int64_t>& events, bool with_mask) {
   data::Params p = s.params;
   p.threads = threads;
-  data::BatchProducer prod(s.files, s.plan, s.specs, s.preproc, p, events);
+  data::BatchProducer prod(s.files, s.plan, s.specs, s.preproc, p, events, {}, with_mask);
   data::Chunk c;
   int64_t n = 0;
   while (prod.next(c)) n += c.rows;
@@ -288,6 +291,7 @@ int main(int argc, char** argv) {
       ctx.layout = &layout;
       ctx.splitter = &splitter;
       ctx.seed = s.params.seed;
+      ctx.with_mask = !o.no_mask;
       for (const auto& f : s.files) {
         ctx.labels.push_back(f.label);
         ctx.file_keys.push_back(data::Splitter::file_key(f.name));
@@ -359,7 +363,7 @@ int main(int argc, char** argv) {
         const double raw_rate = static_cast<double>(n_raw) / seconds_since(t0);
         pool.reset();
         t0 = Clock::now();
-        const int64_t n_pipe = pipeline(s, r.threads, events);
+        const int64_t n_pipe = pipeline(s, r.threads, events, !o.no_mask);
         const double pipe_rate = static_cast<double>(n_pipe) / seconds_since(t0);
         if (n_raw != total_entries || n_pipe != total_entries)
           throw Error(ErrorCode::kInternal, "bench: event counts differ");
@@ -373,10 +377,11 @@ int main(int argc, char** argv) {
     }
 
     std::printf("assembly_bench: 2 files x %lld events, %s level %d, %zu flat + %zu jagged features "
-                "(width %lld), chunks of %lld, %s pre-processing, %d rounds (medians)\n\n",
+                "(width %lld), chunks of %lld%s%s, %s pre-processing, %d rounds (medians)\n\n",
                 static_cast<long long>(o.events), o.codec.c_str(), o.level, s.specs.fkeys.size(),
                 s.specs.jkeys.size(), static_cast<long long>(s.specs.width()),
-                static_cast<long long>(o.chunk_size), s.preproc.empty() ? "no" : "with", o.rounds);
+                static_cast<long long>(o.chunk_size), o.no_shuffle ? ", not shuffled" : "",
+                o.no_mask ? ", no mask" : "", s.preproc.empty() ? "no" : "with", o.rounds);
     std::printf("| threads | raw read events/s | pipeline events/s | pipeline / raw |\n");
     std::printf("|--:|--:|--:|--:|\n");
     for (const Row& r : rows)

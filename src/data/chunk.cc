@@ -46,7 +46,8 @@ void assemble_chunk(const ChunkContext& ctx, int64_t index, std::span<const Chun
   c.width = width;
   // Recycled buffers of the same size are not written twice: every cell is assembled below.
   resize_huge(c.features, static_cast<size_t>(rows * width));
-  resize_huge(c.mask, static_cast<size_t>(rows * width));
+  if (ctx.with_mask) resize_huge(c.mask, static_cast<size_t>(rows * width));
+  else c.mask.clear();
   c.labels.resize(rows);
   c.split.resize(rows);
   c.file.resize(rows);
@@ -62,7 +63,8 @@ void assemble_chunk(const ChunkContext& ctx, int64_t index, std::span<const Chun
     const int64_t* dest = perm.data() + wk.row0;
     ChunkStats& st = part_stats[w];
     st.assembly.resize(layout);
-    assemble(layout, block.features, wk.begin, wk.end, dest, c.features.data(), c.mask.data(),
+    assemble(layout, block.features, wk.begin, wk.end, dest, c.features.data(),
+             ctx.with_mask ? c.mask.data() : nullptr,
              st.assembly);
     const int64_t label = ctx.labels[f];
     const uint64_t key = ctx.file_keys[f];

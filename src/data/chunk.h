@@ -22,7 +22,8 @@ struct Chunk {
   int64_t rows = 0;
   int64_t width = 0;
   std::vector<float> features;  // rows x width
-  std::vector<uint8_t> mask;    // rows x width, see FeatureLayout (MaskConvention)
+  std::vector<uint8_t> mask;    // rows x width, see FeatureLayout (MaskConvention); empty
+                                // when the consumer asked for none (ChunkContext::with_mask)
   std::vector<int64_t> labels;  // rows
   std::vector<uint8_t> split;   // rows, Split values (0 train, 1 validation, 2 test)
   std::vector<int32_t> file;    // rows: index of the event's file in the file list
@@ -43,6 +44,8 @@ struct ChunkContext {
   std::vector<uint64_t> file_keys;  // per file, Splitter::file_key
   uint64_t seed = 0;
   bool shuffle = true;
+  // False: no mask is written (Chunk::mask stays empty), for consumers whose model takes none.
+  bool with_mask = true;
 };
 
 // What assembling chunks did, summed.

@@ -366,6 +366,7 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
     for (int64_t i = from; i < to; ++i) {
       const char* f = reinterpret_cast<const char*>(features + dest_rows[i - begin] * width);
       for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(f + b, 1);
+      if (!mask) continue;
       const char* m = reinterpret_cast<const char*>(mask + dest_rows[i - begin] * width);
       for (int64_t b = 0; b < width; b += 64) __builtin_prefetch(m + b, 1);
     }
@@ -448,7 +449,7 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
     // The layout's columns cover [0, width): every staged row was written whole.
     for (int64_t i = 0; i < rows.n; ++i) {
       std::memcpy(features + dest[i] * width, rows.features + i * rows.stride, static_cast<size_t>(row_bytes));
-      std::memcpy(mask + dest[i] * width, rows.mask + i * rows.stride, static_cast<size_t>(width));
+      if (mask) std::memcpy(mask + dest[i] * width, rows.mask + i * rows.stride, static_cast<size_t>(width));
     }
   }
 }

@@ -50,7 +50,8 @@ struct AssemblyReport {
 
 // Writes events [begin, end) of `views` (one per feature, in layout order, flat or jagged as the
 // layout says) into rows dest_rows[0 .. end-begin) of `features` and `mask` (each
-// rows x layout.width). Adds to `report` (sized by resize()). Thread-safe for disjoint rows.
+// rows x layout.width; `mask` may be null: no mask). Adds to `report` (sized by resize()).
+// Thread-safe for disjoint rows.
 void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, int64_t begin,
               int64_t end, const int64_t* dest_rows, float* features, uint8_t* mask,
               AssemblyReport& report);

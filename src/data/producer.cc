@@ -75,7 +75,7 @@ std::vector<int64_t> events_after_cuts(const std::vector<InputFile>& files, cons
 
 BatchProducer::BatchProducer(const std::vector<InputFile>& files, const BranchPlan& plan,
                              const Specs& specs, const Preprocess& preproc, const Params& params,
-                             std::vector<int64_t> events, std::vector<Chunk> spares)
+                             std::vector<int64_t> events, std::vector<Chunk> spares, bool with_mask)
     : files_(files),
       plan_(plan),
       preproc_(preproc),
@@ -92,6 +92,7 @@ BatchProducer::BatchProducer(const std::vector<InputFile>& files, const BranchPl
   context_.splitter = &splitter_;
   context_.seed = params.seed;
   context_.shuffle = params.shuffle;
+  context_.with_mask = with_mask;
   for (size_t f = 0; f < files.size(); ++f) {
     context_.labels.push_back(files[f].label);
     context_.file_keys.push_back(Splitter::file_key(files[f].name));

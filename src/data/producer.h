@@ -50,10 +50,11 @@ class BatchProducer {
   // `files`, `plan` and `preproc` must outlive the producer. `events`: events_after_cuts().
   // Starts the background work at once. Throws kInvalidArgument for inconsistent arguments.
   // `spares`: chunks of an earlier producer (release_spares()) whose buffers it reuses: a
-  // training epoch after another then touches no fresh memory.
+  // training epoch after another then touches no fresh memory. `with_mask` false: the chunks
+  // carry no mask (for models that take none: a fifth less to write per row).
   BatchProducer(const std::vector<InputFile>& files, const BranchPlan& plan, const Specs& specs,
                 const Preprocess& preproc, const Params& params, std::vector<int64_t> events,
-                std::vector<Chunk> spares = {});
+                std::vector<Chunk> spares = {}, bool with_mask = true);
   ~BatchProducer();
   BatchProducer(const BatchProducer&) = delete;
   BatchProducer& operator=(const BatchProducer&) = delete;

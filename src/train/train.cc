@@ -457,7 +457,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     if (!from_cache)
       run_at_lower_priority(kDataThreadNice, [&] {
         producer = std::make_unique<data::BatchProducer>(p->files, p->plan, p->specs, p->preproc, prm, events,
-                                                         std::move(spares));
+                                                         std::move(spares), info.takes_mask);
       });
     const int64_t total = from_cache ? cache_total : producer->planner().total();
     const bool fill = !cached;

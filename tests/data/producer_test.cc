@@ -152,6 +152,29 @@ TEST_F(ProducerOnGenerated, SplitAndValuesDoNotDependOnChunkingOrThreads) {
   }
 }
 
+// A consumer whose model takes no mask gets the same chunks without one.
+TEST_F(ProducerOnGenerated, WithoutAMaskTheChunksAreTheSameAndCarryNone) {
+  Params p;
+  p.chunk_size = 900;
+  p.threads = 2;
+  auto s = setup({sig_, bkg_}, {1, 0}, p);
+  BatchProducer with(s->files, s->plan, s->specs, s->preproc, p, entries_of(*s));
+  BatchProducer without(s->files, s->plan, s->specs, s->preproc, p, entries_of(*s), {}, false);
+  Chunk a, b;
+  int64_t rows = 0;
+  while (with.next(a)) {
+    ASSERT_TRUE(without.next(b));
+    EXPECT_EQ(a.mask.size(), a.features.size());
+    EXPECT_TRUE(b.mask.empty());
+    EXPECT_EQ(a.features, b.features);
+    EXPECT_EQ(a.entry, b.entry);
+    EXPECT_EQ(a.split, b.split);
+    rows += b.rows;
+  }
+  EXPECT_FALSE(without.next(b));
+  EXPECT_EQ(rows, 5000);
+}
+
 TEST_F(ProducerOnGenerated, SameSeedSameRowsOtherSeedOtherOrder) {
   Params p;
   p.chunk_size = 1000;
