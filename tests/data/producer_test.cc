@@ -52,10 +52,15 @@ class ProducerOnGenerated : public ::testing::Test {
   std::string sig_, bkg_;
 };
 
+Params chunked(int64_t chunk_size, int threads) {
+  Params p;
+  p.chunk_size = chunk_size;
+  p.threads = threads;
+  return p;
+}
+
 TEST_F(ProducerOnGenerated, RowsMatchRawValuesAndEveryEventIsUsedOnce) {
-  Params params;
-  params.chunk_size = 1000;
-  params.threads = 2;
+  const Params params = chunked(1000, 2);
   auto s = setup({sig_, bkg_}, {1, 0}, params);
   BatchProducer producer(s->files, s->plan, s->specs, s->preproc, params, entries_of(*s));
   const FeatureLayout& l = producer.layout();
@@ -154,9 +159,7 @@ TEST_F(ProducerOnGenerated, SplitAndValuesDoNotDependOnChunkingOrThreads) {
 
 // A consumer whose model takes no mask gets the same chunks without one.
 TEST_F(ProducerOnGenerated, WithoutAMaskTheChunksAreTheSameAndCarryNone) {
-  Params p;
-  p.chunk_size = 900;
-  p.threads = 2;
+  const Params p = chunked(900, 2);
   auto s = setup({sig_, bkg_}, {1, 0}, p);
   BatchProducer with(s->files, s->plan, s->specs, s->preproc, p, entries_of(*s));
   BatchProducer without(s->files, s->plan, s->specs, s->preproc, p, entries_of(*s), {}, false);
