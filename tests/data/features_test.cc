@@ -143,6 +143,10 @@ TEST(Assemble, EveryValueTypeNormalisesTheSame) {
 // with the portable ones.
 void random_blocks_equal_a_plain_loop(bool simd) {
   set_simd_assembly(simd);
+  // Restored however the checks end (a failed ASSERT returns early).
+  struct Restore {
+    ~Restore() { set_simd_assembly(true); }
+  } restore;
   std::mt19937_64 rng(simd ? 7 : 8);
   for (int trial = 0; trial < 60; ++trial) {
     const size_t nfloat = 1 + rng() % 19;
@@ -246,7 +250,6 @@ void random_blocks_equal_a_plain_loop(bool simd) {
     EXPECT_EQ(r.nonfinite, nonfinite);
     EXPECT_EQ(r.truncated, truncated);
   }
-  set_simd_assembly(true);
 }
 
 TEST(Assemble, RandomBlocksEqualAPlainLoop) {
