@@ -186,37 +186,18 @@ M4H_AVX2 void transpose_flat_avx2(const float* cols, int64_t nf, const Rows& r) 
     }
 }
 
-// normalise_column for float values, 8 at a time; `out` has room for kRowBlock values.
-M4H_AVX2 int64_t normalise_f32_avx2(const float* p, int64_t n, Norm nm, float pad_value, float* out) {
-  const Normaliser<float> norm(nm);
-  const __m256 shift = _mm256_set1_ps(norm.shift), scale = _mm256_set1_ps(norm.scale);
-  const __m256 pad = _mm256_set1_ps(pad_value), zero = _mm256_setzero_ps();
-  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  int64_t bad = 0;
-  for (int64_t i = 0; i < n; i += 8) {
-    const __m256i in_block = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - i)), lanes);
-    const __m256 x = _mm256_maskload_ps(p + i, in_block);
-    const __m256 fin = _mm256_cmp_ps(_mm256_sub_ps(x, x), zero, _CMP_EQ_OQ);
-    const __m256 y = _mm256_mul_ps(_mm256_sub_ps(x, shift), scale);
-    _mm256_storeu_ps(out + i, _mm256_blendv_ps(pad, y, fin));
-    bad += __builtin_popcount(
-        static_cast<unsigned>(_mm256_movemask_ps(_mm256_andnot_ps(fin, _mm256_castsi256_ps(in_block)))));
-  }
-  return bad;
-}
-
-// The valid mark over the first `nf` mask cells of every staged row (32 at a time).
-M4H_AVX2 void mark_flat_valid_avx2(int64_t nf, const Rows& r) {
-  const __m256i v = _mm256_set1_epi8(static_cast<char>(r.valid));
-  for (int64_t i = 0; i < r.n; ++i)
-    for (int64_t k = 0; k < nf; k += 32)
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(r.mask + i * r.stride + k), v);
-}
-
-// Slots [0, 8) or [8, 16) of a row, given -1 in the lanes that hold real values: stores the
-// values or the padding, counts the non-finite values, returns the good lanes as 8 int16.
+// Eight slots, given -1 in the lanes that hold real values: stores their normalised values,
+// or the padding for the other lanes and non-finite values; counts the non-finite values;
+// returns the lanes that hold a finite real value as 8 int16 (-1 or 0).
 struct Half {
   __m256 shift, scale, pad, zero;
+  M4H_AVX2 Half(Norm nm, float pad_value) {
+    const Normaliser<float> norm(nm);
+    shift = _mm256_set1_ps(norm.shift);
+    scale = _mm256_set1_ps(norm.scale);
+    pad = _mm256_set1_ps(pad_value);
+    zero = _mm256_setzero_ps();
+  }
   M4H_AVX2 __m128i operator()(const float* v, __m256i in_list, float* f, int64_t& bad) const {
     const __m256 x = _mm256_maskload_ps(v, in_list);
     const __m256 fin = _mm256_cmp_ps(_mm256_sub_ps(x, x), zero, _CMP_EQ_OQ);
@@ -230,13 +211,29 @@ struct Half {
   }
 };
 
+// normalise_column for float values, 8 at a time; `out` has room for kRowBlock values.
+M4H_AVX2 int64_t normalise_f32_avx2(const float* p, int64_t n, Norm nm, float pad, float* out) {
+  const Half h(nm, pad);
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  int64_t bad = 0;
+  for (int64_t i = 0; i < n; i += 8)
+    h(p + i, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - i)), lanes), out + i, bad);
+  return bad;
+}
+
+// The valid mark over the first `nf` mask cells of every staged row (32 at a time).
+M4H_AVX2 void mark_flat_valid_avx2(int64_t nf, const Rows& r) {
+  const __m256i v = _mm256_set1_epi8(static_cast<char>(r.valid));
+  for (int64_t i = 0; i < r.n; ++i)
+    for (int64_t k = 0; k < nf; k += 32)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(r.mask + i * r.stride + k), v);
+}
+
 // jagged_kernel for float values and jdim <= 16: a row's slots are one or two registers. Lanes
 // past the list are neither loaded (masked loads do not touch them) nor counted.
 M4H_AVX2 void jagged_f32_avx2(const float* p, const int64_t* off, const Rows& r, int64_t col, int64_t jdim,
                               Norm nm, int64_t& bad_out, int64_t& truncated_out) {
-  const Normaliser<float> norm(nm);
-  const __m256 shift = _mm256_set1_ps(norm.shift), scale = _mm256_set1_ps(norm.scale);
-  const __m256 pad = _mm256_set1_ps(r.pad), zero = _mm256_setzero_ps();
+  const Half h(nm, r.pad);
   const __m256i lane_lo = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i lane_hi = _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15);
   const __m128i missing = _mm_set1_epi8(static_cast<char>(r.missing));
@@ -244,7 +241,6 @@ M4H_AVX2 void jagged_f32_avx2(const float* p, const int64_t* off, const Rows& r,
   const bool two = jdim > 8;
   const int64_t n = r.n, stride = r.stride;
   int64_t bad = 0, truncated = 0;
-  const Half h{shift, scale, pad, zero};
   for (int64_t i = 0; i < n; ++i) {
     const int64_t s = off[i], len = off[i + 1] - s;
     const int64_t m = std::max<int64_t>(0, std::min(len, jdim));
@@ -278,6 +274,16 @@ bool simd_assembly() {
 #else
   return false;
 #endif
+}
+
+// One flat feature of a block normalised into its column, by the AVX2 kernel when allowed.
+int64_t normalise_flat(const ColumnView& v, int64_t b0, int64_t n, Norm nm, float pad, float* out, bool simd) {
+#if M4H_ASSEMBLY_AVX2
+  if (simd && v.type == ValueType::kF32)
+    return normalise_f32_avx2(static_cast<const float*>(v.values) + b0, n, nm, pad, out);
+#endif
+  (void)simd;
+  return visit_values(v, [&](const auto* p) { return normalise_column(p + b0, n, nm, pad, out); });
 }
 
 // Asks for the values (and offsets) of events [from, to) of a view. Every feature is its own
@@ -386,6 +392,7 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
   std::vector<float> stage_features(static_cast<size_t>(kRowBlock * rows.stride));
   std::vector<uint8_t> stage_mask(static_cast<size_t>(kRowBlock * rows.stride));
   std::vector<float> columns(static_cast<size_t>(flat_cols * kRowBlock));
+  std::vector<int64_t> flat_bad(nf);  // per flat feature: its non-finite values in the block
   rows.features = stage_features.data();
   rows.mask = stage_mask.data();
   prefetch_rows(begin, std::min(end, begin + kRowBlock));
@@ -396,24 +403,10 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
     for (const ColumnView& v : views) prefetch_values(v, b1, std::min(end, b1 + kRowBlock));
     rows.n = b1 - b0;
     if (nf > 0) {
-      bool any_bad = false;
       for (size_t k = 0; k < nf; ++k) {
-#if M4H_ASSEMBLY_AVX2
-        if (simd && views[k].type == ValueType::kF32) {
-          const int64_t bad = normalise_f32_avx2(static_cast<const float*>(views[k].values) + b0, rows.n,
-                                                 norm_of(layout.minv[k], layout.maxv[k]), rows.pad,
-                                                 columns.data() + k * kRowBlock);
-          report.nonfinite[k] += bad;
-          any_bad |= bad > 0;
-          continue;
-        }
-#endif
-        const int64_t bad = visit_values(views[k], [&](const auto* p) {
-          return normalise_column(p + b0, rows.n, norm_of(layout.minv[k], layout.maxv[k]), rows.pad,
-                                  columns.data() + k * kRowBlock);
-        });
-        report.nonfinite[k] += bad;
-        any_bad |= bad > 0;
+        flat_bad[k] = normalise_flat(views[k], b0, rows.n, norm_of(layout.minv[k], layout.maxv[k]), rows.pad,
+                                     columns.data() + k * kRowBlock, simd);
+        report.nonfinite[k] += flat_bad[k];
       }
 #if M4H_ASSEMBLY_AVX2
       if (simd) {
@@ -425,8 +418,8 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
         transpose_flat(columns.data(), static_cast<int64_t>(nf), rows);
         for (int64_t i = 0; i < rows.n; ++i) std::memset(rows.mask + i * rows.stride, rows.valid, nf);
       }
-      if (any_bad)
-        for (size_t k = 0; k < nf; ++k)
+      for (size_t k = 0; k < nf; ++k)
+        if (flat_bad[k] > 0)
           visit_values(views[k], [&](const auto* p) { mark_nonfinite(p + b0, rows, layout.column[k]); });
     }
     for (size_t k = nf; k < n; ++k) {
