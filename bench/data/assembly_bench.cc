@@ -291,6 +291,7 @@ int main(int argc, char** argv) {
       ctx.layout = &layout;
       ctx.splitter = &splitter;
       ctx.seed = s.params.seed;
+      ctx.shuffle = !o.no_shuffle;
       ctx.with_mask = !o.no_mask;
       for (const auto& f : s.files) {
         ctx.labels.push_back(f.label);
