@@ -9,7 +9,7 @@ namespace m4h::data {
 namespace {
 
 // Events one assembly task handles.
-constexpr int64_t kPieceEvents = 4096;
+constexpr int64_t kPieceEvents = 2048;
 
 }  // namespace
 

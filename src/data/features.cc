@@ -155,35 +155,35 @@ void jagged_kernel(const T* p, const int64_t* off, const Rows& r, int64_t col, i
 // the kernels above compute, bit for bit: the same float operations in the same order, no FMA.
 #define M4H_AVX2 __attribute__((target("avx2")))
 
-// transpose_flat, eight features of eight rows at a time (an 8x8 transpose in registers).
-// `cols` holds nf rounded up to 8 columns; the extra ones land on later columns or the slack.
-M4H_AVX2 void transpose_flat_avx2(const float* cols, int64_t nf, const Rows& r) {
-  for (int64_t i0 = 0; i0 < r.n; i0 += 8)
-    for (int64_t k0 = 0; k0 < nf; k0 += 8) {
-      const float* c = cols + k0 * kRowBlock + i0;
-      const __m256 a0 = _mm256_loadu_ps(c), a1 = _mm256_loadu_ps(c + kRowBlock),
-                   a2 = _mm256_loadu_ps(c + 2 * kRowBlock), a3 = _mm256_loadu_ps(c + 3 * kRowBlock),
-                   a4 = _mm256_loadu_ps(c + 4 * kRowBlock), a5 = _mm256_loadu_ps(c + 5 * kRowBlock),
-                   a6 = _mm256_loadu_ps(c + 6 * kRowBlock), a7 = _mm256_loadu_ps(c + 7 * kRowBlock);
-      const __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
-      const __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
-      const __m256 t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5);
-      const __m256 t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
-      const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-      const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-      const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-      const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-      float* o = r.features + i0 * r.stride + k0;
-      const int64_t s = r.stride;
-      _mm256_storeu_ps(o, _mm256_permute2f128_ps(u0, u4, 0x20));
-      _mm256_storeu_ps(o + s, _mm256_permute2f128_ps(u1, u5, 0x20));
-      _mm256_storeu_ps(o + 2 * s, _mm256_permute2f128_ps(u2, u6, 0x20));
-      _mm256_storeu_ps(o + 3 * s, _mm256_permute2f128_ps(u3, u7, 0x20));
-      _mm256_storeu_ps(o + 4 * s, _mm256_permute2f128_ps(u0, u4, 0x31));
-      _mm256_storeu_ps(o + 5 * s, _mm256_permute2f128_ps(u1, u5, 0x31));
-      _mm256_storeu_ps(o + 6 * s, _mm256_permute2f128_ps(u2, u6, 0x31));
-      _mm256_storeu_ps(o + 7 * s, _mm256_permute2f128_ps(u3, u7, 0x31));
-    }
+// An 8 x 8 transpose in registers: a[l] holds 8 values of column l on entry, and 8 columns of
+// row l on return.
+M4H_AVX2 inline void transpose8x8(__m256 (&a)[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(a[0], a[1]), t1 = _mm256_unpackhi_ps(a[0], a[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(a[2], a[3]), t3 = _mm256_unpackhi_ps(a[2], a[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(a[4], a[5]), t5 = _mm256_unpackhi_ps(a[4], a[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(a[6], a[7]), t7 = _mm256_unpackhi_ps(a[6], a[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  a[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  a[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  a[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  a[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  a[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  a[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  a[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  a[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+// 8 int16 lanes (-1 or 0, "this slot holds a finite real value") as 8 mask bytes.
+M4H_AVX2 inline __m128i marks_of(__m128i good16, __m128i missing, __m128i flip) {
+  return _mm_xor_si128(missing, _mm_and_si128(_mm_packs_epi16(good16, good16), flip));
+}
+
+M4H_AVX2 inline __m128i pack_lanes(__m256 lanes) {
+  const __m256i g = _mm256_castps_si256(lanes);
+  return _mm_packs_epi32(_mm256_castsi256_si128(g), _mm256_extracti128_si256(g, 1));
 }
 
 // Eight slots, given -1 in the lanes that hold real values: stores their normalised values,
@@ -206,27 +206,84 @@ struct Half {
     const __m256 y = _mm256_mul_ps(_mm256_sub_ps(x, shift), scale);
     _mm256_storeu_ps(f, _mm256_blendv_ps(pad, y, good));
     bad += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(_mm256_andnot_ps(fin, in))));
-    const __m256i g = _mm256_castps_si256(good);
-    return _mm_packs_epi32(_mm256_castsi256_si128(g), _mm256_extracti128_si256(g, 1));
+    return pack_lanes(good);
   }
 };
 
-// normalise_column for float values, 8 at a time; `out` has room for kRowBlock values.
-M4H_AVX2 int64_t normalise_f32_avx2(const float* p, int64_t n, Norm nm, float pad, float* out) {
-  const Half h(nm, pad);
+// The flat features of a block's rows, eight features of eight rows at a time: the values are
+// loaded column by column, transposed in registers, and normalised as rows (lane l with feature
+// k0 + l's shift and scale), so each staged row gets one store of 8 values and one of 8 marks.
+// Float features are read as they are. Others are first normalised into `columns` by the
+// portable kernel (in double where their type needs it); their lanes are passed through
+// unchanged ((x - 0) * 1 is x), and their missing marks are fixed afterwards.
+M4H_AVX2 void flat_rows_avx2(std::span<const ColumnView> views, const FeatureLayout& layout, int64_t b0,
+                             const Rows& r, float* columns, AssemblyReport& report) {
+  alignas(32) static constexpr float kZeros[kRowBlock] = {};  // the lanes past the last feature
+  const int64_t nf = static_cast<int64_t>(layout.fkeys.size()), n = r.n;
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  int64_t bad = 0;
-  for (int64_t i = 0; i < n; i += 8)
-    h(p + i, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - i)), lanes), out + i, bad);
-  return bad;
-}
-
-// The valid mark over the first `nf` mask cells of every staged row (32 at a time).
-M4H_AVX2 void mark_flat_valid_avx2(int64_t nf, const Rows& r) {
-  const __m256i v = _mm256_set1_epi8(static_cast<char>(r.valid));
-  for (int64_t i = 0; i < r.n; ++i)
-    for (int64_t k = 0; k < nf; k += 32)
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(r.mask + i * r.stride + k), v);
+  const __m256 pad = _mm256_set1_ps(r.pad), zero = _mm256_setzero_ps();
+  const __m128i missing = _mm_set1_epi8(static_cast<char>(r.missing));
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(r.valid ^ r.missing));
+  for (int64_t k0 = 0; k0 < nf; k0 += 8) {
+    const float* src[8];
+    alignas(32) float shift[8], scale[8], check[8];
+    int64_t converted_bad[8] = {};
+    for (int64_t l = 0; l < 8; ++l) {
+      const int64_t k = k0 + l;
+      shift[l] = 0.0f;
+      scale[l] = 1.0f;
+      check[l] = 0.0f;
+      if (k >= nf) {
+        src[l] = kZeros;
+        continue;
+      }
+      const ColumnView& v = views[k];
+      const Norm nm = norm_of(layout.minv[k], layout.maxv[k]);
+      if (v.type == ValueType::kF32) {
+        const Normaliser<float> norm(nm);
+        src[l] = static_cast<const float*>(v.values) + b0;
+        shift[l] = norm.shift;
+        scale[l] = norm.scale;
+        std::memset(&check[l], 0xff, sizeof(float));
+        continue;
+      }
+      float* col = columns + l * kRowBlock;
+      converted_bad[l] = visit_values(v, [&](const auto* p) { return normalise_column(p + b0, n, nm, r.pad, col); });
+      report.nonfinite[k] += converted_bad[l];
+      src[l] = col;
+    }
+    const __m256 shift_v = _mm256_load_ps(shift), scale_v = _mm256_load_ps(scale), check_v = _mm256_load_ps(check);
+    const __m256 unchecked = _mm256_andnot_ps(check_v, _mm256_castsi256_ps(_mm256_set1_epi32(-1)));
+    __m256i bad = _mm256_setzero_si256();  // per lane: non-finite values of checked features
+    for (int64_t i0 = 0; i0 < n; i0 += 8) {
+      __m256 a[8];
+      if (n - i0 >= 8) {
+        for (int l = 0; l < 8; ++l) a[l] = _mm256_loadu_ps(src[l] + i0);
+      } else {  // the block's last rows: nothing past them is loaded (their lanes read as 0)
+        const __m256i in = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - i0)), lanes);
+        for (int l = 0; l < 8; ++l) a[l] = _mm256_maskload_ps(src[l] + i0, in);
+      }
+      transpose8x8(a);
+      for (int j = 0; j < 8; ++j) {  // staged rows past n exist (kRowBlock rows) and are not copied
+        const __m256 x = a[j];
+        const __m256 fin = _mm256_cmp_ps(_mm256_sub_ps(x, x), zero, _CMP_EQ_OQ);
+        const __m256 good = _mm256_or_ps(fin, unchecked);
+        const __m256 y = _mm256_mul_ps(_mm256_sub_ps(x, shift_v), scale_v);
+        _mm256_storeu_ps(r.features + (i0 + j) * r.stride + k0, _mm256_blendv_ps(pad, y, good));
+        bad = _mm256_sub_epi32(bad, _mm256_castps_si256(_mm256_andnot_ps(fin, check_v)));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(r.mask + (i0 + j) * r.stride + k0),
+                         marks_of(pack_lanes(good), missing, flip));
+      }
+    }
+    alignas(32) int32_t bad_lanes[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bad_lanes), bad);
+    for (int64_t l = 0; l < 8 && k0 + l < nf; ++l) {
+      const int64_t k = k0 + l;
+      report.nonfinite[k] += bad_lanes[l];
+      if (converted_bad[l] > 0)
+        visit_values(views[k], [&](const auto* p) { mark_nonfinite(p + b0, r, layout.column[k]); });
+    }
+  }
 }
 
 // jagged_kernel for float values and jdim <= 16: a row's slots are one or two registers. Lanes
@@ -255,8 +312,7 @@ M4H_AVX2 void jagged_f32_avx2(const float* p, const int64_t* off, const Rows& r,
       const __m128i marks = _mm_xor_si128(missing, _mm_and_si128(_mm_packs_epi16(g_lo, g_hi), flip));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(k), marks);
     } else {
-      const __m128i marks = _mm_xor_si128(missing, _mm_and_si128(_mm_packs_epi16(g_lo, g_lo), flip));
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(k), marks);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(k), marks_of(g_lo, missing, flip));
     }
   }
   bad_out += bad;
@@ -274,16 +330,6 @@ bool simd_assembly() {
 #else
   return false;
 #endif
-}
-
-// One flat feature of a block normalised into its column, by the AVX2 kernel when allowed.
-int64_t normalise_flat(const ColumnView& v, int64_t b0, int64_t n, Norm nm, float pad, float* out, bool simd) {
-#if M4H_ASSEMBLY_AVX2
-  if (simd && v.type == ValueType::kF32)
-    return normalise_f32_avx2(static_cast<const float*>(v.values) + b0, n, nm, pad, out);
-#endif
-  (void)simd;
-  return visit_values(v, [&](const auto* p) { return normalise_column(p + b0, n, nm, pad, out); });
 }
 
 // Asks for the values (and offsets) of events [from, to) of a view. Every feature is its own
@@ -403,24 +449,24 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
     for (const ColumnView& v : views) prefetch_values(v, b1, std::min(end, b1 + kRowBlock));
     rows.n = b1 - b0;
     if (nf > 0) {
-      for (size_t k = 0; k < nf; ++k) {
-        flat_bad[k] = normalise_flat(views[k], b0, rows.n, norm_of(layout.minv[k], layout.maxv[k]), rows.pad,
-                                     columns.data() + k * kRowBlock, simd);
-        report.nonfinite[k] += flat_bad[k];
-      }
 #if M4H_ASSEMBLY_AVX2
-      if (simd) {
-        transpose_flat_avx2(columns.data(), static_cast<int64_t>(nf), rows);
-        mark_flat_valid_avx2(static_cast<int64_t>(nf), rows);
-      } else
+      if (simd) flat_rows_avx2(views, layout, b0, rows, columns.data(), report);
+      else
 #endif
       {
+        for (size_t k = 0; k < nf; ++k) {
+          flat_bad[k] = visit_values(views[k], [&](const auto* p) {
+            return normalise_column(p + b0, rows.n, norm_of(layout.minv[k], layout.maxv[k]), rows.pad,
+                                    columns.data() + k * kRowBlock);
+          });
+          report.nonfinite[k] += flat_bad[k];
+        }
         transpose_flat(columns.data(), static_cast<int64_t>(nf), rows);
         for (int64_t i = 0; i < rows.n; ++i) std::memset(rows.mask + i * rows.stride, rows.valid, nf);
+        for (size_t k = 0; k < nf; ++k)
+          if (flat_bad[k] > 0)
+            visit_values(views[k], [&](const auto* p) { mark_nonfinite(p + b0, rows, layout.column[k]); });
       }
-      for (size_t k = 0; k < nf; ++k)
-        if (flat_bad[k] > 0)
-          visit_values(views[k], [&](const auto* p) { mark_nonfinite(p + b0, rows, layout.column[k]); });
     }
     for (size_t k = nf; k < n; ++k) {
       const ColumnView& v = views[k];

@@ -114,9 +114,6 @@ BatchProducer::~BatchProducer() {
   }
   cv_.notify_all();
   if (coordinator_.joinable()) coordinator_.join();
-  // Assembly tasks still queued on the pool use this object: let them finish first.
-  for (auto& f : ready_)
-    if (f.valid()) f.wait();
 }
 
 void BatchProducer::run() {
@@ -136,20 +133,16 @@ void BatchProducer::run() {
       std::vector<ChunkPart> parts;
       for (auto& t : per_take) parts.insert(parts.end(), t.begin(), t.end());
 
-      std::future<Chunk> done;
-      if (pool_) {
-        done = pool_->submit([this, index, p = std::move(parts)]() mutable {
-          return assemble(index, std::move(p));
-        });
-      } else {
-        std::promise<Chunk> now;
-        try {
-          now.set_value(assemble(index, std::move(parts)));
-        } catch (...) {
-          now.set_exception(std::current_exception());
-        }
-        done = now.get_future();
+      // Assembled here, with the pool's workers joining in (parallel_for). Handed to the pool as
+      // a task instead, it ran on one worker while this thread waited for room in flight: at two
+      // threads only reads used both cores (186% of the cores instead of 162%, 2026-11-28).
+      std::promise<Chunk> assembled;
+      try {
+        assembled.set_value(assemble(index, std::move(parts)));
+      } catch (...) {
+        assembled.set_exception(std::current_exception());
       }
+      std::future<Chunk> done = assembled.get_future();
       PreprocessReport pre;
       for (const auto& s : streams_) pre.add(s->reader.report());
       {

@@ -1,8 +1,9 @@
 // The streaming batch producer: chunks of labelled, mixed, normalised and padded events made on a
 // thread pool ahead of the consumer. A background thread reads each file's share of the next chunk
-// (the files in parallel, baskets decompressed in parallel), pre-processes it, and hands the
-// chunk's assembly (normalisation, padding, mask, shuffled rows, split) to the pool while it reads
-// the chunk after; at most `chunks_in_flight` chunks wait for the consumer, which bounds memory.
+// (the files in parallel, baskets decompressed in parallel), pre-processes it, and assembles it
+// (normalisation, padding, mask, shuffled rows, split; pieces of it in parallel), the pool's
+// workers joining in at each step; at most `chunks_in_flight` chunks wait for the consumer,
+// which bounds memory.
 // Errors reach the consumer in chunk order; the destructor stops and joins everything.
 #pragma once
 

@@ -136,7 +136,7 @@ TEST(Assemble, EveryValueTypeNormalisesTheSame) {
 
 // Random blocks against a plain per-value loop written from the definition: 1-19 flat float
 // features (with NaN and infinities; several of them exercise the 8 x 8 transposes and their
-// remainders) and an int32 one, and jagged float features with short (one register), middle
+// remainders), a float64 one among them (normalised in double) and an int32 one, and jagged float features with short (one register), middle
 // (two registers) and long (portable loops) jdim, an int16 jagged one, lists from empty to
 // longer than jdim, rows shuffled, both mask conventions, event ranges not aligned to the
 // kernels' row blocks. Bit-for-bit equal, with the AVX2 kernels (when the CPU has them) and
@@ -150,12 +150,15 @@ void random_blocks_equal_a_plain_loop(bool simd) {
   std::mt19937_64 rng(simd ? 7 : 8);
   for (int trial = 0; trial < 60; ++trial) {
     const size_t nfloat = 1 + rng() % 19;
+    // The flat features: nfloat float32 ones with a float64 one among them at `dpos` (a lane of
+    // any of the AVX2 kernel's groups of 8), then an int32 one.
+    const size_t dpos = rng() % (nfloat + 1), nflat = nfloat + 1;
     Specs s;
-    for (size_t k = 0; k < nfloat; ++k) s.fkeys.push_back("f" + std::to_string(k));
+    for (size_t k = 0; k < nflat; ++k) s.fkeys.push_back(k == dpos ? "d" : "f" + std::to_string(k));
     s.fkeys.push_back("i");
     s.jkeys = {"short", "middle", "long", "ints"};
     s.jdim = {int64_t(rng() % 8), int64_t(8 + rng() % 9), int64_t(17 + rng() % 20), int64_t(rng() % 12)};
-    for (size_t k = 0; k < nfloat; ++k) {
+    for (size_t k = 0; k < nflat; ++k) {
       s.minv.push_back(-3.0 - static_cast<double>(k));
       s.maxv.push_back(trial % 5 == 0 && k == 0 ? s.minv.back() : 5.0 + static_cast<double>(k));  // max == min: raw
     }
@@ -174,6 +177,7 @@ void random_blocks_equal_a_plain_loop(bool simd) {
       return static_cast<float>(std::uniform_real_distribution<double>(-10, 60)(rng));
     };
     std::vector<std::vector<float>> f(nfloat, std::vector<float>(events));
+    std::vector<double> doubles(events);
     std::vector<int32_t> ints(events);
     std::vector<std::vector<float>> jv(3);
     std::vector<int16_t> ji;
@@ -181,6 +185,7 @@ void random_blocks_equal_a_plain_loop(bool simd) {
     const uint64_t longest[3] = {10, 20, 45};
     for (int64_t e = 0; e < events; ++e) {
       for (auto& col : f) col[e] = value();
+      doubles[e] = static_cast<double>(value()) * (1.0 + 1e-12);  // not a float's value
       ints[e] = static_cast<int32_t>(rng() % 1000) - 500;
       for (size_t j = 0; j < 3; ++j) {
         for (auto n = rng() % longest[j]; n > 0; --n) jv[j].push_back(value());
@@ -190,7 +195,9 @@ void random_blocks_equal_a_plain_loop(bool simd) {
       jo[3].push_back(static_cast<int64_t>(ji.size()));
     }
     std::vector<ColumnView> views;
-    for (auto& col : f) views.push_back(ColumnView{ValueType::kF32, col.data(), nullptr, events});
+    for (size_t k = 0, c = 0; k < nflat; ++k)
+      views.push_back(k == dpos ? ColumnView{ValueType::kF64, doubles.data(), nullptr, events}
+                                : ColumnView{ValueType::kF32, f[c++].data(), nullptr, events});
     views.push_back(ColumnView{ValueType::kI32, ints.data(), nullptr, events});
     for (size_t j = 0; j < 3; ++j) views.push_back(ColumnView{ValueType::kF32, jv[j].data(), jo[j].data(), events});
     views.push_back(ColumnView{ValueType::kI16, ji.data(), jo[3].data(), events});
@@ -208,8 +215,8 @@ void random_blocks_equal_a_plain_loop(bool simd) {
     assemble(l, views, begin, end, dest.data(), got.data(), got_m.data(), r);
 
     // The definition: (x - min) / (max - min) in float for float and int16 values, in double
-    // for int32 (the raw value when max == min); non-finite and missing slots padded.
-    const size_t nf = nfloat + 1;
+    // for float64 and int32 (the raw value when max == min); non-finite and missing slots padded.
+    const size_t nf = nflat + 1;
     std::vector<int64_t> nonfinite(l.features(), 0), truncated(4, 0);
     auto put = [&](size_t row, size_t col, double x, bool in_float, size_t k) {
       const bool ok = std::isfinite(x);
@@ -226,8 +233,10 @@ void random_blocks_equal_a_plain_loop(bool simd) {
     };
     for (int64_t e = begin; e < end; ++e) {
       const auto row = static_cast<size_t>(dest[static_cast<size_t>(e - begin)]);
-      for (size_t k = 0; k < nfloat; ++k) put(row, k, f[k][e], true, k);
-      put(row, nfloat, ints[e], false, nfloat);
+      for (size_t k = 0, c = 0; k < nflat; ++k)
+        if (k == dpos) put(row, k, doubles[e], false, k);
+        else put(row, k, f[c++][e], true, k);
+      put(row, nflat, ints[e], false, nflat);
       for (size_t j = 0; j < 4; ++j) {
         const int64_t a = jo[j][e], len = jo[j][e + 1] - a, jdim = l.jdim[j];
         truncated[j] += len > jdim;
