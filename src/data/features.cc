@@ -414,13 +414,16 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
   const int64_t row_bytes = width * static_cast<int64_t>(sizeof(float));
   // Shuffled rows land anywhere in the chunk: ask for the next block's rows while this one is
   // written, or every first store to a row waits for memory.
+  // Every cache line a row touches, the partial ones at either end included.
+  auto prefetch_lines = [](const void* at, int64_t bytes) {
+    const uintptr_t first = reinterpret_cast<uintptr_t>(at) & ~uintptr_t{63};
+    const uintptr_t last = reinterpret_cast<uintptr_t>(at) + static_cast<uintptr_t>(bytes) - 1;
+    for (uintptr_t line = first; line <= last; line += 64) __builtin_prefetch(reinterpret_cast<const void*>(line), 1);
+  };
   auto prefetch_rows = [&](int64_t from, int64_t to) {
     for (int64_t i = from; i < to; ++i) {
-      const char* f = reinterpret_cast<const char*>(features + dest_rows[i - begin] * width);
-      for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(f + b, 1);
-      if (!mask) continue;
-      const char* m = reinterpret_cast<const char*>(mask + dest_rows[i - begin] * width);
-      for (int64_t b = 0; b < width; b += 64) __builtin_prefetch(m + b, 1);
+      prefetch_lines(features + dest_rows[i - begin] * width, row_bytes);
+      if (mask) prefetch_lines(mask + dest_rows[i - begin] * width, width);
     }
   };
   // A block's rows are assembled in a small row-major buffer that stays in the first-level
