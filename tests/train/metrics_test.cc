@@ -1,6 +1,9 @@
 // ROC, AUC, efficiencies and the cut baseline against examples worked out by hand.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+#include <random>
 #include <vector>
 
 #include "core/error.h"
@@ -79,6 +82,37 @@ TEST(CutBaseline, FindsTheSeparatingFeatureAndDirection) {
   EXPECT_DOUBLE_EQ(roc_auc(scores, y), 1.0);
   CutBaseline::feature_score(cut, x.data(), 100, w, scores);
   EXPECT_DOUBLE_EQ(roc_auc(scores, y), 1.0);
+}
+
+// The counts equal a plain row-by-row fill: values below 0, above 1, exactly on the edges and
+// NaN, over several of add()'s row blocks and a partial one, in two calls.
+TEST(CutBaseline, CountsEqualAPlainFill) {
+  const int64_t w = 7, rows = 1000;
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-0.2f, 1.2f);
+  std::vector<float> x(static_cast<size_t>(rows * w));
+  std::vector<uint8_t> y(static_cast<size_t>(rows));
+  for (auto& v : x) {
+    const auto k = rng() % 20;
+    v = k == 0 ? std::numeric_limits<float>::quiet_NaN() : k == 1 ? 0.f : k == 2 ? 1.f : u(rng);
+  }
+  for (auto& v : y) v = rng() % 3 == 0;
+  std::vector<int64_t> want(static_cast<size_t>(2 * w * CutBaseline::kBins + 2), 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const size_t hist = y[r] ? 0 : static_cast<size_t>(w * CutBaseline::kBins);
+    for (int64_t f = 0; f < w; ++f) {
+      const float v = x[static_cast<size_t>(r * w + f)];
+      int64_t b = 0;  // NaN and values <= 0: the first bin; >= 1: the last
+      if (v >= 1) b = CutBaseline::kBins - 1;
+      else if (v > 0) b = static_cast<int64_t>(v * static_cast<float>(CutBaseline::kBins));  // (a float product)
+      ++want[hist + static_cast<size_t>(f * CutBaseline::kBins + b)];
+    }
+    ++want[want.size() - (y[r] ? 2 : 1)];
+  }
+  CutBaseline b(w);
+  b.add(x.data(), y.data(), 300);
+  b.add(x.data() + 300 * w, y.data() + 300, rows - 300);
+  EXPECT_EQ(b.counts(), want);
 }
 
 TEST(CutBaseline, OneClassIsAnError) {
