@@ -430,8 +430,9 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
   // cache, then each row is copied whole to its place in the chunk. Written in place, feature by
   // feature, every value was a store to a line of a chunk several MB large (shuffled rows): the
   // block's lines were fetched from memory one value at a time.
-  // Flat features are first normalised column by column (contiguous, vectorised), then
-  // transposed into the rows.
+  // Flat features: the AVX2 kernel transposes eight of them at a time and normalises them as
+  // rows (flat_rows_avx2); the portable path normalises them column by column (a loop the
+  // compiler vectorises), then transposes the columns into the rows.
   Rows rows;
   rows.pad = layout.padding;
   rows.valid = layout.valid_mark();
@@ -441,7 +442,7 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
   std::vector<float> stage_features(static_cast<size_t>(kRowBlock * rows.stride));
   std::vector<uint8_t> stage_mask(static_cast<size_t>(kRowBlock * rows.stride));
   std::vector<float> columns(static_cast<size_t>(flat_cols * kRowBlock));
-  std::vector<int64_t> flat_bad(nf);  // per flat feature: its non-finite values in the block
+  std::vector<int64_t> flat_bad(nf);  // portable path, per flat feature: non-finite values in the block
   rows.features = stage_features.data();
   rows.mask = stage_mask.data();
   prefetch_rows(begin, std::min(end, begin + kRowBlock));

@@ -77,8 +77,12 @@ ids=("$(curl -s -X POST -d "{\"upload\": \"tth\", \"name\": \"r1\", \"params\": 
 for n in 2 3; do
   ids+=("$(curl -s -X POST -d "{\"upload\": \"tth\", \"name\": \"r$n\"}" "$base/api/v1/jobs" | id_of)")
 done
+# "running" is recorded before the process is started, and its handle after: killed in between,
+# the job cannot be followed again and is failed ("submit it again"; the service's documented
+# choice, never a second process for one job). Wait for the handle (the server logs "started"
+# once it is stored), which under ASan took long enough for a kill to land in between.
 for _ in $(seq 1200); do  # 60 s at most: a loaded machine starts processes slowly
-  [ "$(state_of "${ids[0]}")" = running ] && break
+  [ "$(state_of "${ids[0]}")" = running ] && grep -q "job ${ids[0]}: started (" "$work/server1.log" && break
   sleep 0.05
 done
 [ "$(state_of "${ids[1]}")" = queued ] || fail "job ${ids[1]} is not queued behind the running one"
