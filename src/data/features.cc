@@ -413,8 +413,8 @@ void assemble(const FeatureLayout& layout, std::span<const ColumnView> views, in
   const int64_t width = layout.width;
   const int64_t row_bytes = width * static_cast<int64_t>(sizeof(float));
   // Shuffled rows land anywhere in the chunk: ask for the next block's rows while this one is
-  // written, or every first store to a row waits for memory.
-  // Every cache line a row touches, the partial ones at either end included.
+  // written, or every first store to a row waits for memory. Every cache line a row touches is
+  // asked for, the partial ones at either end included.
   auto prefetch_lines = [](const void* at, int64_t bytes) {
     const uintptr_t first = reinterpret_cast<uintptr_t>(at) & ~uintptr_t{63};
     const uintptr_t last = reinterpret_cast<uintptr_t>(at) + static_cast<uintptr_t>(bytes) - 1;
