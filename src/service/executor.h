@@ -34,6 +34,19 @@ struct Poll {
 // executor's supervisor or the Slurm batch script); nullopt while there is none.
 std::optional<Poll> read_status_file(const std::string& status_file);
 
+// What an executor can tell, after a restart of the server, about a job that was recorded as
+// running but whose handle was never stored (the server stopped between the two).
+struct Recovery {
+  enum class Kind {
+    kRunning,  // a process started for that job folder is alive: `handle` follows it
+    kNone,     // proven: no process of that folder exists now (one may have run and ended)
+    kUnknown,  // it cannot tell
+  };
+  Kind kind = Kind::kUnknown;
+  std::string handle;
+  std::string detail;  // kUnknown: why
+};
+
 class Executor {
  public:
   virtual ~Executor() = default;
@@ -45,13 +58,20 @@ class Executor {
   // Asks the process (and its children) to stop: SIGTERM, then SIGKILL after `grace_ms`. Returns
   // at once; poll() reports the end.
   virtual void cancel(const std::string& handle, int grace_ms) = 0;
+  // After a restart: is a process of the job whose folder (Launch::workdir) is `workdir` alive?
+  // `status_file` is the launch's. Never starts anything.
+  virtual Recovery recover(const std::string& workdir, const std::string& status_file) = 0;
   virtual std::string name() const = 0;
 };
 
 // Processes on this machine. Each job runs as: a small supervisor (a fork of the server, in its own
 // session and process group) that forks the job's executable, waits for it and writes its status
 // file, so the status survives the server's death; the handle is "PID:STARTTIME" of the
-// supervisor (the start time in /proc guards against a reused PID).
+// supervisor (the start time in /proc guards against a reused PID). Before the fork, start() takes
+// an exclusive flock on "supervisor.lock" in the job's folder; the supervisor and the job inherit
+// it and hold it while either lives, and the supervisor writes its PID into it. So recover() knows:
+// the lock is free (or was never made) -> no process of that folder exists; held -> the PID in the
+// file is the supervisor. start() refuses a folder whose lock is held.
 std::unique_ptr<Executor> make_local_executor();
 
 // Jobs of a Slurm cluster, through its client commands (sbatch, squeue, scontrol, scancel; found on

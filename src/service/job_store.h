@@ -14,7 +14,8 @@
 namespace m4h::service {
 
 // queued -> running -> succeeded | failed; queued or running -> cancelled; queued -> failed (a
-// launch that failed). Final states never change again.
+// launch that failed); running -> queued (after a restart, a job the server stopped while
+// starting, of which no process exists). Final states never change again.
 enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
 
 std::string_view job_state_name(JobState state);

@@ -16,6 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr int kMaxRequeues = 3;
 
 // The last non-empty line of a log (the training's error message, usually), at most 300 bytes.
 std::string last_line_of(const fs::path& log) {
@@ -77,9 +78,7 @@ JobService::JobService(JobStore& store, Executor& executor, JobServiceOptions op
   // Jobs an earlier run of the server left running: follow them again, or record how they ended.
   for (const Job& j : store_.list({.owner = "", .state = JobState::kRunning, .limit = 1 << 30, .before_id = 0})) {
     if (j.external_id.empty()) {
-      store_.transition(j.id, {JobState::kRunning}, JobState::kFailed,
-                        {.reason = "the server stopped while starting this job; submit it again"});
-      log("job " + std::to_string(j.id) + ": failed (the server stopped while starting it)");
+      recover_half_started(j);
       continue;
     }
     const Poll p = executor_.poll(j.external_id, (fs::path(job_dir(j.id)) / "status").string());
@@ -212,7 +211,8 @@ void JobService::start_queued() {
 
 void JobService::start(const Job& job) {
   // Running before the process exists: a crash in between leaves a running job without a handle,
-  // which the next start marks failed, never a second process for the same job.
+  // which the next start recovers through the executor (recover_half_started), never a second
+  // process for the same job.
   if (!store_.transition(job.id, {JobState::kQueued}, JobState::kRunning)) return;  // cancelled meanwhile
   const fs::path dir = job_dir(job.id);
   try {
@@ -267,6 +267,50 @@ void JobService::start(const Job& job) {
     store_.transition(job.id, {JobState::kRunning}, JobState::kFailed, {.reason = std::string("could not start: ") + e.what()});
     log("job " + std::to_string(job.id) + ": could not start: " + e.what());
   }
+}
+
+void JobService::recover_half_started(const Job& j) {
+  const fs::path dir = job_dir(j.id);
+  const std::string status = (dir / "status").string();
+  const std::string id = "job " + std::to_string(j.id);
+  const Recovery r = executor_.recover(dir.string(), status);
+  if (r.kind == Recovery::Kind::kRunning) {
+    store_.update(j.id, {.external_id = r.handle});
+    running_[j.id] = {r.handle, j.resources.cpus, read_cpu_list(dir / "cpus")};
+    log(id + ": still running (" + r.handle + "), found by its folder and followed again");
+    return;
+  }
+  if (r.kind == Recovery::Kind::kNone) {
+    if (auto done = read_status_file(status)) {  // it ran to its end while no server followed it
+      log(id + ": ran while the server was stopped; " + done->detail);
+      finish(j.id, *done);
+      return;
+    }
+    // No process of it exists: it goes back to the queue, a few times at most (a job whose start
+    // brings the server down must not do so forever).
+    const fs::path count_file = dir / "requeued";
+    int count = 0;
+    if (std::ifstream in(count_file); in) in >> count;
+    if (count < kMaxRequeues) {
+      fs::create_directories(dir);  // the server may have stopped before it made the folder
+      write_text_file(count_file.string(), std::to_string(count + 1) + "\n");
+      if (store_.transition(j.id, {JobState::kRunning}, JobState::kQueued)) {
+        std::ofstream(dir / "log.txt", std::ios::app)
+            << "mlaas4hep server: the server stopped while starting job " << j.id << "; no process of it exists: queued again\n";
+        log(id + ": queued again (the server stopped while starting it; no process of it exists)");
+      }
+      return;
+    }
+    store_.transition(j.id, {JobState::kRunning}, JobState::kFailed,
+                      {.reason = "the server stopped while starting this job " + std::to_string(count + 1) +
+                                 " times; it is not queued again"});
+    log(id + ": failed (the server stopped while starting it " + std::to_string(count + 1) + " times)");
+    return;
+  }
+  store_.transition(j.id, {JobState::kRunning}, JobState::kFailed,
+                    {.reason = "the server stopped while starting this job and cannot tell whether it runs (" +
+                               r.detail + "); submit it again"});
+  log(id + ": failed (the server stopped while starting it: " + r.detail + ")");
 }
 
 void JobService::finish(int64_t id, const Poll& p) {

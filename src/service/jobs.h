@@ -1,7 +1,9 @@
 // The workflow server's job runner: submissions are written to the job store before anything
 // else happens; a dispatcher thread starts queued jobs on the executor while CPUs are free, polls
 // running ones, records how they ended, and publishes the bundles of those that succeeded. On
-// start it finds the jobs an earlier run left running (re-attached, or failed with the reason).
+// start it finds the jobs an earlier run left running: re-attached, recorded as ended, or, when
+// the server stopped while starting one, put back in the queue if the executor proves that no
+// process of it exists (failed with the reason if it cannot tell).
 #pragma once
 
 #include <chrono>
@@ -63,6 +65,9 @@ class JobService {
   void poll_running();
   void start_queued();
   void start(const Job& job);
+  // A job left running without a handle by an earlier run: followed again, finished from its
+  // status, put back in the queue (no process of it exists) or, when that cannot be told, failed.
+  void recover_half_started(const Job& job);
   void finish(int64_t id, const Poll& poll);
   void log(const std::string& line) const;
   std::vector<int> take_cpus(int n) const;

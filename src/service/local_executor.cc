@@ -4,14 +4,17 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -41,6 +44,19 @@ int64_t start_time_of(pid_t pid) {
     if (i == 22) return std::stoll(field);
   }
   return -1;
+}
+
+// Whether process `pid` has `path` open: the PID in a lock file is its holder's, not a stranger's
+// that took the number of a holder long gone.
+bool holds_open(pid_t pid, const std::string& path) {
+  std::error_code ec;
+  const auto target = std::filesystem::canonical(path, ec);
+  if (ec) return false;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    std::error_code link_ec;
+    if (std::filesystem::read_symlink(fd.path(), link_ec) == target) return true;
+  }
+  return false;
 }
 
 struct Handle {
@@ -75,6 +91,17 @@ char* put_number(char* p, long v) {
   while (n > 0) *p++ = tmp[--n];
   return p;
 }
+
+// Closes every descriptor from 3 up but a and b (close_range: however many connections the
+// server holds). Async-signal-safe.
+void close_all_but(int a, int b) {
+  const unsigned lo = static_cast<unsigned>(std::min(a, b)), hi = static_cast<unsigned>(std::max(a, b));
+  if (lo > 3) ::close_range(3, lo - 1, 0);
+  if (hi > lo + 1) ::close_range(lo + 1, hi - 1, 0);
+  ::close_range(hi + 1, ~0U, 0);
+}
+
+constexpr const char* kLockName = "supervisor.lock";
 
 void put(int fd, const char* s) {
   size_t n = std::strlen(s);
@@ -120,22 +147,45 @@ class LocalExecutor final : public Executor {
       if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &cpus);
     const bool pin = CPU_COUNT(&cpus) > 0;
 
+    // The folder's lock, taken before the fork: held by the supervisor and the job from their
+    // first instruction, so a restarted server can tell whether a process of this folder exists.
+    const std::string lock_path = l.workdir + "/" + kLockName;
+    const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock < 0) throw Error(ErrorCode::kIo, "local executor: " + lock_path + ": " + std::strerror(errno));
+    if (::flock(lock, LOCK_EX | LOCK_NB) != 0 || ::ftruncate(lock, 0) != 0) {
+      const int err = errno;
+      ::close(lock);
+      if (err == EWOULDBLOCK)
+        throw Error(ErrorCode::kConflict, "local executor: a process of the job in " + l.workdir +
+                                              " is still running (" + lock_path + " is locked)");
+      throw Error(ErrorCode::kIo, "local executor: " + lock_path + ": " + std::strerror(err));
+    }
     int ready[2];  // the supervisor reports a failed start through this pipe
-    if (::pipe2(ready, O_CLOEXEC) != 0) throw Error(ErrorCode::kIo, "local executor: pipe: " + std::string(std::strerror(errno)));
+    if (::pipe2(ready, O_CLOEXEC) != 0) {
+      ::close(lock);
+      throw Error(ErrorCode::kIo, "local executor: pipe: " + std::string(std::strerror(errno)));
+    }
     const pid_t supervisor = ::fork();
     if (supervisor < 0) {
       ::close(ready[0]);
       ::close(ready[1]);
+      ::close(lock);
       throw Error(ErrorCode::kIo, "local executor: fork: " + std::string(std::strerror(errno)));
     }
     if (supervisor == 0) {
       // The supervisor: its own session (the server's signals and terminal are not its own), no
-      // descriptor of the server's (listening sockets, the job database) but the pipe.
+      // descriptor of the server's (listening sockets, the job database) but the pipe and the lock.
       ::setsid();
-      // close_range: every descriptor, however many connections the server holds.
-      const unsigned keep = static_cast<unsigned>(ready[1]);
-      if (keep > 3) ::close_range(3, keep - 1, 0);
-      ::close_range(keep + 1, ~0U, 0);
+      close_all_but(ready[1], lock);
+      {
+        char pid[32];
+        char* end = put_number(pid, ::getpid());
+        *end++ = '\n';
+        if (::pwrite(lock, pid, static_cast<size_t>(end - pid), 0) != end - pid) {
+          put(ready[1], "cannot write its PID into the job's lock file");
+          ::_exit(1);
+        }
+      }
       // Nor the server's stdin/stdout/stderr: a pipe the server's parent reads must close when the
       // server exits, not when its longest job ends.
       if (const int devnull = ::open("/dev/null", O_RDWR); devnull >= 0) {
@@ -164,6 +214,7 @@ class LocalExecutor final : public Executor {
       const pid_t job = ::fork();
       if (job == 0) {
         ::sigaction(SIGTERM, &dfl, nullptr);
+        ::fcntl(lock, F_SETFD, 0);  // the job keeps the lock past execve: held while it lives
         const int devnull = ::open("/dev/null", O_RDONLY);
         if (devnull >= 0) ::dup2(devnull, 0);
         if (logfd >= 0) {
@@ -217,6 +268,7 @@ class LocalExecutor final : public Executor {
       ::_exit(0);
     }
     ::close(ready[1]);
+    ::close(lock);  // the supervisor's copy keeps it locked
     char buf[64];
     const ssize_t n = ::read(ready[0], buf, sizeof buf);
     ::close(ready[0]);
@@ -255,6 +307,44 @@ class LocalExecutor final : public Executor {
     p.state = RunState::kGone;
     p.detail = "the job's process ended without writing its status (killed with its supervisor?)";
     return p;
+  }
+
+  Recovery recover(const std::string& workdir, const std::string& status_file) override {
+    (void)status_file;  // the lock alone decides
+    const std::string lock_path = workdir + "/" + kLockName;
+    const int fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      // Made before every fork: without it, nothing was started for this folder.
+      if (errno == ENOENT) return {.kind = Recovery::Kind::kNone};
+      return {.detail = lock_path + ": " + std::strerror(errno)};
+    }
+    Recovery r{.detail = lock_path + " is locked, but holds no live supervisor's PID"};
+    // A supervisor writes its PID first thing; give a fresh one a moment (2 s at most).
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        r = {.kind = Recovery::Kind::kNone};  // nobody holds it: released as the descriptor closes
+        break;
+      }
+      if (errno != EWOULDBLOCK && errno != EINTR) {
+        r.detail = lock_path + ": flock: " + std::strerror(errno);
+        break;
+      }
+      char buf[32];
+      const ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+      if (n > 1 && buf[n - 1] == '\n') {
+        int pid = -1;
+        const auto parsed = std::from_chars(buf, buf + n - 1, pid);
+        const bool valid = parsed.ec == std::errc() && parsed.ptr == buf + n - 1 && pid > 1;
+        const int64_t start = valid ? start_time_of(pid) : -1;
+        if (start >= 0 && !holds_open(pid, lock_path)) break;
+        // Gone while the lock is held: the job outlived its supervisor, and cannot be followed.
+        if (start >= 0) r = {.kind = Recovery::Kind::kRunning, .handle = std::to_string(pid) + ":" + std::to_string(start)};
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::close(fd);
+    return r;
   }
 
   void cancel(const std::string& handle, int grace_ms) override {

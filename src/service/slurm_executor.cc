@@ -114,6 +114,25 @@ class SlurmExecutor final : public Executor {
     return gone;
   }
 
+  Recovery recover(const std::string& workdir, const std::string& status_file) override {
+    const std::string script = (fs::path(workdir) / "job.sbatch").string();
+    // start() writes the script before it calls sbatch: without it, nothing was submitted.
+    if (!fs::exists(script)) return {.kind = Recovery::Kind::kNone};
+    const std::string name = "m4h-" + fs::path(workdir).filename().string();
+    const ProgramOutput out = run_program({command("squeue"), "--noheader", "--name=" + name, "--format=%i|%Z"});
+    if (out.status != 0) return {.detail = "squeue failed (exit " + std::to_string(out.status) + "): " + out.text.substr(0, 300)};
+    for (const std::string& line : lines_of(out.text)) {
+      const size_t bar = line.find('|');
+      if (bar == std::string::npos || line.substr(bar + 1) != workdir) continue;  // another server's job of that name
+      const std::string id = line.substr(0, bar);
+      if (!id.empty() && id.find_first_not_of("0123456789") == std::string::npos)
+        return {.kind = Recovery::Kind::kRunning, .handle = id};
+    }
+    if (read_status_file(status_file)) return {.kind = Recovery::Kind::kNone};  // it ran and ended
+    return {.detail = "no Slurm job " + name + " of " + workdir +
+                      " is queued or running and it left no status: sbatch may have taken it or not"};
+  }
+
   void cancel(const std::string& handle, int /*grace_ms: Slurm's KillWait decides*/) override {
     check_handle(handle);
     // scancel sends SIGTERM to every process of the job, SIGKILL after KillWait.

@@ -1,7 +1,8 @@
 // The job runner with the local executor and a stand-in for mlaas4hep-ml (a shell script that
 // behaves like `train` by the first label: 9 fails, 8 runs for a long time, 7 for a second):
 // jobs run, fail with the training's last line as reason, are cancelled, share the CPUs, are
-// refused past the queue limit, and are found again by a restarted service.
+// refused past the queue limit, and are found again by a restarted service, which also recovers
+// jobs it had stopped while starting.
 #include <sched.h>
 
 #include <gtest/gtest.h>
@@ -201,26 +202,54 @@ TEST(JobService, QueueLimitIsAnExplicitRefusal) {
   jobs.cancel(running.id, "u");
 }
 
-TEST(JobService, ARestartFindsRunningJobsAndFailsHalfStartedOnes) {
+TEST(JobService, ARestartFindsRunningJobsAndRecoversHalfStartedOnes) {
   Fixture f;
   const std::string db = (f.dir / "jobs.db").string();
-  int64_t id = 0;
+  const fs::path jobs_dir = f.dir / "state" / "jobs";
+  int64_t id = 0, never_started = 0, started = 0, ended = 0, too_often = 0;
+  std::string started_handle;
   {
     JobStore store(db);
     auto ex = make_local_executor();
     JobService jobs(store, *ex, f.options());
     id = jobs.submit("alice", f.workflow(7)).id;
     wait_state(store, id, JobState::kRunning);
-    // A job the server had marked running but had not started yet when it died.
-    const int64_t half = store.create(Job{.owner = "bob", .name = "x", .workflow = "{}", .executor = "local"}).id;
-    store.transition(half, {JobState::kQueued}, JobState::kRunning);
-  }  // the "server" goes away; its job's supervisor runs on
+    // Jobs the server had marked running, and then died before it stored their handle:
+    auto half = [&](const std::string& owner) {
+      Workflow w = f.workflow(7);
+      w.name = owner + "-model";
+      const int64_t h = store.create(Job{.owner = owner, .name = w.name, .workflow = to_json(w), .executor = "local"}).id;
+      store.transition(h, {JobState::kQueued}, JobState::kRunning);
+      fs::create_directories(jobs_dir / std::to_string(h));
+      return h;
+    };
+    never_started = half("bob");  // before its process was started
+    started = half("carol");      // after: its process runs
+    auto l = launch_in(jobs_dir / std::to_string(started), {"/bin/sh", "-c", "sleep 1; exit 0"});
+    started_handle = ex->start(l);
+    ended = half("dave");         // after, and its process ended while no server was up
+    std::ofstream(jobs_dir / std::to_string(ended) / "status") << "exit 3\n";
+    too_often = half("erin");     // queued again too often: its start is what brings the server down?
+    std::ofstream(jobs_dir / std::to_string(too_often) / "requeued") << "3\n";
+  }  // the "server" goes away; its jobs' supervisors run on
   JobStore store(db);
   auto ex = make_local_executor();
   JobService jobs(store, *ex, f.options());
-  const Job half = store.list({.owner = "bob"}).at(0);
-  EXPECT_EQ(half.state, JobState::kFailed);
-  EXPECT_NE(half.reason.find("the server stopped while starting"), std::string::npos);
+  // No process of it existed: queued again, then run to its end.
+  const Job a = wait_final(store, never_started);
+  EXPECT_EQ(a.state, JobState::kSucceeded) << a.reason;
+  EXPECT_NE(slurp(jobs_dir / std::to_string(never_started) / "log.txt").find("queued again"), std::string::npos);
+  // Its process was running: found by its folder, followed to its end.
+  const Job b = wait_final(store, started);
+  EXPECT_EQ(b.state, JobState::kSucceeded) << b.reason;
+  EXPECT_EQ(b.external_id, started_handle);
+  // It had ended: recorded from its status, not run again.
+  const Job c = store.get(ended).value();
+  EXPECT_EQ(c.state, JobState::kFailed);
+  EXPECT_EQ(c.exit_code, 3);
+  const Job e = store.get(too_often).value();
+  EXPECT_EQ(e.state, JobState::kFailed);
+  EXPECT_NE(e.reason.find("stopped while starting this job 4 times"), std::string::npos) << e.reason;
   const Job j = wait_final(store, id);
   EXPECT_EQ(j.state, JobState::kSucceeded) << j.reason;
 }

@@ -1,6 +1,9 @@
 // The local executor: a job's process runs in its folder with its log and environment, its exit
 // status reaches the status file through the supervisor, a cancel stops it, and a new executor
-// (the server restarted) finds a running job by its handle and reads its status when it ends.
+// (the server restarted) finds a running job by its handle and reads its status when it ends, or,
+// by the job's folder alone, finds its process or proves there is none.
+#include <signal.h>
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -86,6 +89,62 @@ TEST(LocalExecutor, ARestartedServerFindsTheJobAgain) {
   fs::remove(l.status_file);
   EXPECT_EQ(second->poll(h, l.status_file).state, RunState::kGone);
   EXPECT_THROW(second->poll("garbage", l.status_file), Error);
+}
+
+// Kind of recover() over a few tries: a lock is released only once every process holding it is reaped.
+service::Recovery::Kind recovered_kind(service::Executor& ex, const Launch& l, service::Recovery::Kind want) {
+  service::Recovery r;
+  for (int i = 0; i < 250 && (r = ex.recover(l.workdir, l.status_file)).kind != want; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return r.kind;
+}
+
+TEST(LocalExecutor, RecoverFindsTheProcessOfAFolderOrProvesThereIsNone) {
+  using Kind = service::Recovery::Kind;
+  TempDir d;
+  auto first = service::make_local_executor();
+  auto l = launch_in(d.path, {"/bin/sh", "-c", "sleep 60"});
+  // Nothing was ever started in this folder.
+  EXPECT_EQ(first->recover(l.workdir, l.status_file).kind, Kind::kNone);
+  const std::string h = first->start(l);
+  // A restarted server that never stored the handle finds the same process by the folder.
+  auto second = service::make_local_executor();
+  const service::Recovery r = second->recover(l.workdir, l.status_file);
+  EXPECT_EQ(r.kind, Kind::kRunning) << r.detail;
+  EXPECT_EQ(r.handle, h);
+  // A second process for the same folder is refused while the first lives.
+  try {
+    first->start(launch_in(d.path, {"/bin/true"}));
+    FAIL() << "a second process was started in a folder whose job runs";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kConflict);
+    EXPECT_NE(std::string(e.what()).find("still running"), std::string::npos) << e.what();
+  }
+  first->cancel(h, 2000);
+  EXPECT_EQ(wait_end(*first, h, l.status_file).detail, "signal 15");
+  // Ended: the lock file stays, free, and proves no process of the folder is left.
+  EXPECT_EQ(recovered_kind(*second, l, Kind::kNone), Kind::kNone);
+  // The folder can be used again.
+  auto again = launch_in(d.path, {"/bin/sh", "-c", "exit 4"});
+  EXPECT_EQ(wait_end(*first, first->start(again), again.status_file).exit_code, 4);
+}
+
+TEST(LocalExecutor, AJobThatOutlivesItsSupervisorIsNotTakenForGone) {
+  using Kind = service::Recovery::Kind;
+  TempDir d;
+  auto ex = service::make_local_executor();
+  auto l = launch_in(d.path, {"/bin/sh", "-c", "sleep 60"});
+  const std::string h = ex->start(l);
+  const pid_t supervisor = std::stoi(h.substr(0, h.find(':')));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the job has started
+  ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
+  EXPECT_EQ(wait_end(*ex, h, l.status_file).state, RunState::kGone);
+  // The job still holds the folder's lock: not provably gone, and not followable.
+  const service::Recovery r = ex->recover(l.workdir, l.status_file);
+  EXPECT_EQ(r.kind, Kind::kUnknown);
+  EXPECT_NE(r.detail.find("locked"), std::string::npos) << r.detail;
+  ::kill(-supervisor, SIGKILL);  // the job, in the supervisor's process group
+  EXPECT_EQ(recovered_kind(*ex, l, Kind::kNone), Kind::kNone);
 }
 
 TEST(LocalExecutor, MemoryLimitStopsAGreedyJob) {

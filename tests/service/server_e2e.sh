@@ -78,9 +78,9 @@ for n in 2 3; do
   ids+=("$(curl -s -X POST -d "{\"upload\": \"tth\", \"name\": \"r$n\"}" "$base/api/v1/jobs" | id_of)")
 done
 # "running" is recorded before the process is started, and its handle after: killed in between,
-# the job cannot be followed again and is failed ("submit it again"; the service's documented
-# choice, never a second process for one job). Wait for the handle (the server logs "started"
-# once it is stored), which under ASan took long enough for a kill to land in between.
+# the restarted server finds the job by its folder or queues it again (jobs_test covers those
+# cases). This test follows a job by its stored handle, so it waits for the handle (the server
+# logs "started" once it is stored), which under ASan took long enough for a kill to land in between.
 for _ in $(seq 1200); do  # 60 s at most: a loaded machine starts processes slowly
   [ "$(state_of "${ids[0]}")" = running ] && grep -q "job ${ids[0]}: started (" "$work/server1.log" && break
   sleep 0.05

@@ -163,13 +163,28 @@ TEST(SlurmExecutorCluster, ACancelStopsTheJobAndAnotherExecutorFindsItAgain) {
   ASSERT_EQ(scontrol_field(id, "JobState"), "RUNNING");
   auto second = service::make_slurm_executor({});
   EXPECT_EQ(second->poll(id, l.status_file).state, RunState::kRunning);
+  // A restarted server that never stored the id finds the job by its name and folder.
+  const service::Recovery r = second->recover(l.workdir, l.status_file);
+  EXPECT_EQ(r.kind, service::Recovery::Kind::kRunning) << r.detail;
+  EXPECT_EQ(r.handle, id);
+  // A folder with no batch script was never submitted.
+  const fs::path unsubmitted = dir.path / "never";
+  fs::create_directories(unsubmitted);
+  EXPECT_EQ(second->recover(unsubmitted.string(), (unsubmitted / "status").string()).kind,
+            service::Recovery::Kind::kNone);
   second->cancel(id, 1000);
   const Poll p = wait_for_end(*second, id, l);
   EXPECT_EQ(p.state, RunState::kExited);
   EXPECT_EQ(p.detail, "signal 15");
-  for (int i = 0; i < 100 && scontrol_field(id, "JobState") == "COMPLETING"; ++i)
+  // COMPLETING (its processes being stopped) took over 10 s once on a loaded machine: 60 s at most.
+  for (int i = 0; i < 600 && scontrol_field(id, "JobState") == "COMPLETING"; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(scontrol_field(id, "JobState"), "CANCELLED");
+  // Ended (squeue lists it no more) with its status written: nothing of it runs.
+  service::Recovery after;
+  for (int i = 0; i < 300 && (after = second->recover(l.workdir, l.status_file)).kind != service::Recovery::Kind::kNone; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(after.kind, service::Recovery::Kind::kNone) << after.detail;
 }
 
 TEST(SlurmExecutorCluster, AJobCancelledBeforeItRanIsGoneWithSlurmsReason) {
