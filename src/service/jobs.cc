@@ -294,6 +294,8 @@ void JobService::recover_half_started(const Job& j) {
     if (count < kMaxRequeues) {
       fs::create_directories(dir);  // the server may have stopped before it made the folder
       write_text_file(count_file.string(), std::to_string(count + 1) + "\n");
+      std::error_code ec;
+      fs::remove_all(dir / "bundle", ec);  // what a killed first run may have left: the job starts afresh
       if (store_.transition(j.id, {JobState::kRunning}, JobState::kQueued)) {
         std::ofstream(dir / "log.txt", std::ios::app)
             << "mlaas4hep server: the server stopped while starting job " << j.id << "; no process of it exists: queued again\n";

@@ -223,7 +223,9 @@ TEST(JobService, ARestartFindsRunningJobsAndRecoversHalfStartedOnes) {
       fs::create_directories(jobs_dir / std::to_string(h));
       return h;
     };
-    never_started = half("bob");  // before its process was started
+    never_started = half("bob");  // before its process was started, or killed with it
+    fs::create_directories(jobs_dir / std::to_string(never_started) / "bundle");
+    std::ofstream(jobs_dir / std::to_string(never_started) / "bundle" / "stale.pt") << "from a killed run";
     started = half("carol");      // after: its process runs
     auto l = launch_in(jobs_dir / std::to_string(started), {"/bin/sh", "-c", "sleep 1; exit 0"});
     started_handle = ex->start(l);
@@ -239,6 +241,7 @@ TEST(JobService, ARestartFindsRunningJobsAndRecoversHalfStartedOnes) {
   const Job a = wait_final(store, never_started);
   EXPECT_EQ(a.state, JobState::kSucceeded) << a.reason;
   EXPECT_NE(slurp(jobs_dir / std::to_string(never_started) / "log.txt").find("queued again"), std::string::npos);
+  EXPECT_FALSE(fs::exists(jobs_dir / std::to_string(never_started) / "bundle" / "stale.pt"));
   // Its process was running: found by its folder, followed to its end.
   const Job b = wait_final(store, started);
   EXPECT_EQ(b.state, JobState::kSucceeded) << b.reason;
