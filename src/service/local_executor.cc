@@ -319,8 +319,8 @@ class LocalExecutor final : public Executor {
       return {.detail = lock_path + ": " + std::strerror(errno)};
     }
     Recovery r{.detail = lock_path + " is locked, but holds no live supervisor's PID"};
-    // A supervisor writes its PID first thing; give a fresh one a moment (2 s at most).
-    for (int attempt = 0; attempt < 100; ++attempt) {
+    // A supervisor writes its PID first thing; give a fresh one a moment (5 s at most).
+    for (int attempt = 0; attempt < 250; ++attempt) {
       if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
         r = {.kind = Recovery::Kind::kNone};  // nobody holds it: released as the descriptor closes
         break;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <thread>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -119,7 +120,12 @@ class SlurmExecutor final : public Executor {
     // start() writes the script before it calls sbatch: without it, nothing was submitted.
     if (!fs::exists(script)) return {.kind = Recovery::Kind::kNone};
     const std::string name = "m4h-" + fs::path(workdir).filename().string();
-    const ProgramOutput out = run_program({command("squeue"), "--noheader", "--name=" + name, "--format=%i|%Z"});
+    // A busy controller times squeue out now and then: asked three times, a second apart.
+    ProgramOutput out = run_program({command("squeue"), "--noheader", "--name=" + name, "--format=%i|%Z"});
+    for (int retry = 0; retry < 2 && out.status != 0; ++retry) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      out = run_program({command("squeue"), "--noheader", "--name=" + name, "--format=%i|%Z"});
+    }
     if (out.status != 0) return {.detail = "squeue failed (exit " + std::to_string(out.status) + "): " + out.text.substr(0, 300)};
     for (const std::string& line : lines_of(out.text)) {
       const size_t bar = line.find('|');

@@ -227,7 +227,7 @@ TEST(JobService, ARestartFindsRunningJobsAndRecoversHalfStartedOnes) {
     fs::create_directories(jobs_dir / std::to_string(never_started) / "bundle");
     std::ofstream(jobs_dir / std::to_string(never_started) / "bundle" / "stale.pt") << "from a killed run";
     started = half("carol");      // after: its process runs
-    auto l = launch_in(jobs_dir / std::to_string(started), {"/bin/sh", "-c", "sleep 1; exit 0"});
+    auto l = launch_in(jobs_dir / std::to_string(started), {"/bin/sh", "-c", "sleep 3; exit 0"});
     started_handle = ex->start(l);
     ended = half("dave");         // after, and its process ended while no server was up
     std::ofstream(jobs_dir / std::to_string(ended) / "status") << "exit 3\n";

@@ -133,10 +133,12 @@ TEST(LocalExecutor, AJobThatOutlivesItsSupervisorIsNotTakenForGone) {
   using Kind = service::Recovery::Kind;
   TempDir d;
   auto ex = service::make_local_executor();
-  auto l = launch_in(d.path, {"/bin/sh", "-c", "sleep 60"});
+  auto l = launch_in(d.path, {"/bin/sh", "-c", "touch started; sleep 60"});
   const std::string h = ex->start(l);
   const pid_t supervisor = std::stoi(h.substr(0, h.find(':')));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the job has started
+  for (int i = 0; i < 1500 && !fs::exists(d.path / "started"); ++i)  // the job runs (30 s at most)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(fs::exists(d.path / "started"));
   ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
   EXPECT_EQ(wait_end(*ex, h, l.status_file).state, RunState::kGone);
   // The job still holds the folder's lock: not provably gone, and not followable.
