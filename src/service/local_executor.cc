@@ -336,9 +336,10 @@ class LocalExecutor final : public Executor {
         const auto parsed = std::from_chars(buf, buf + n - 1, pid);
         const bool valid = parsed.ec == std::errc() && parsed.ptr == buf + n - 1 && pid > 1;
         const int64_t start = valid ? start_time_of(pid) : -1;
-        if (start >= 0 && !holds_open(pid, lock_path)) break;
-        // Gone while the lock is held: the job outlived its supervisor, and cannot be followed.
-        if (start >= 0) r = {.kind = Recovery::Kind::kRunning, .handle = std::to_string(pid) + ":" + std::to_string(start)};
+        // The supervisor must be alive and hold the lock file open (a stranger may have taken a
+        // dead one's number); if not, the job outlived its supervisor and cannot be followed.
+        if (start >= 0 && holds_open(pid, lock_path))
+          r = {.kind = Recovery::Kind::kRunning, .handle = std::to_string(pid) + ":" + std::to_string(start)};
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));

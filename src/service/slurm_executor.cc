@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <chrono>
-#include <thread>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -12,6 +11,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "core/error.h"
 #include "core/subprocess.h"
@@ -121,10 +121,11 @@ class SlurmExecutor final : public Executor {
     if (!fs::exists(script)) return {.kind = Recovery::Kind::kNone};
     const std::string name = "m4h-" + fs::path(workdir).filename().string();
     // A busy controller times squeue out now and then: asked three times, a second apart.
-    ProgramOutput out = run_program({command("squeue"), "--noheader", "--name=" + name, "--format=%i|%Z"});
+    const std::vector<std::string> squeue = {command("squeue"), "--noheader", "--name=" + name, "--format=%i|%Z"};
+    ProgramOutput out = run_program(squeue);
     for (int retry = 0; retry < 2 && out.status != 0; ++retry) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
-      out = run_program({command("squeue"), "--noheader", "--name=" + name, "--format=%i|%Z"});
+      out = run_program(squeue);
     }
     if (out.status != 0) return {.detail = "squeue failed (exit " + std::to_string(out.status) + "): " + out.text.substr(0, 300)};
     for (const std::string& line : lines_of(out.text)) {
