@@ -137,10 +137,10 @@ TEST(Assemble, EveryValueTypeNormalisesTheSame) {
 // Random blocks against a plain per-value loop written from the definition: 1-19 flat float
 // features (with NaN and infinities; several of them exercise the 8 x 8 transposes and their
 // remainders), a float64 one among them (normalised in double) and an int32 one, and jagged
-// float features with short (one register), middle (two registers) and long (portable loops) jdim, an int16 jagged one, lists from empty to
-// longer than jdim, rows shuffled, both mask conventions, event ranges not aligned to the
-// kernels' row blocks. Bit-for-bit equal, with the AVX2 kernels (when the CPU has them) and
-// with the portable ones.
+// float features with short (one register), middle (two registers) and long (portable loops)
+// jdim, an int16 jagged one, lists from empty to longer than jdim, rows shuffled, both mask
+// conventions, event ranges not aligned to the kernels' row blocks. Bit-for-bit equal, with the
+// AVX2 kernels (when the CPU has them) and with the portable ones.
 void random_blocks_equal_a_plain_loop(bool simd) {
   set_simd_assembly(simd);
   // Restored however the checks end (a failed ASSERT returns early).

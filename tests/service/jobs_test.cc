@@ -214,12 +214,17 @@ TEST(JobService, ARestartFindsRunningJobsAndRecoversHalfStartedOnes) {
     JobService jobs(store, *ex, f.options());
     id = jobs.submit("alice", f.workflow(7)).id;
     wait_state(store, id, JobState::kRunning);
-    // Jobs the server had marked running, and then died before it stored their handle:
+  }  // the "server" goes away; its job's supervisor runs on
+  {
+    // Jobs the server had marked running, and then died before it stored their handle (made
+    // with no dispatcher up, which would start them between their creation and "running"):
+    JobStore store(db);
+    auto ex = make_local_executor();
     auto half = [&](const std::string& owner) {
       Workflow w = f.workflow(7);
       w.name = owner + "-model";
       const int64_t h = store.create(Job{.owner = owner, .name = w.name, .workflow = to_json(w), .executor = "local"}).id;
-      store.transition(h, {JobState::kQueued}, JobState::kRunning);
+      EXPECT_TRUE(store.transition(h, {JobState::kQueued}, JobState::kRunning));
       fs::create_directories(jobs_dir / std::to_string(h));
       return h;
     };
@@ -233,7 +238,7 @@ TEST(JobService, ARestartFindsRunningJobsAndRecoversHalfStartedOnes) {
     std::ofstream(jobs_dir / std::to_string(ended) / "status") << "exit 3\n";
     too_often = half("erin");     // queued again too often: its start is what brings the server down?
     std::ofstream(jobs_dir / std::to_string(too_often) / "requeued") << "3\n";
-  }  // the "server" goes away; its jobs' supervisors run on
+  }
   JobStore store(db);
   auto ex = make_local_executor();
   JobService jobs(store, *ex, f.options());

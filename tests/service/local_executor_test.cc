@@ -91,12 +91,9 @@ TEST(LocalExecutor, ARestartedServerFindsTheJobAgain) {
   EXPECT_THROW(second->poll("garbage", l.status_file), Error);
 }
 
-// Kind of recover() over a few tries: a lock is released only once every process holding it is reaped.
+// Kind of recover() over 5 s at most: a lock is released only once every process holding it is reaped.
 service::Recovery::Kind recovered_kind(service::Executor& ex, const Launch& l, service::Recovery::Kind want) {
-  service::Recovery r;
-  for (int i = 0; i < 250 && (r = ex.recover(l.workdir, l.status_file)).kind != want; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  return r.kind;
+  return recover_until(ex, l, want, 250, std::chrono::milliseconds(20)).kind;
 }
 
 TEST(LocalExecutor, RecoverFindsTheProcessOfAFolderOrProvesThereIsNone) {

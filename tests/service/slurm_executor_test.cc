@@ -181,9 +181,8 @@ TEST(SlurmExecutorCluster, ACancelStopsTheJobAndAnotherExecutorFindsItAgain) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(scontrol_field(id, "JobState"), "CANCELLED");
   // Ended (squeue lists it no more) with its status written: nothing of it runs.
-  service::Recovery after;
-  for (int i = 0; i < 300 && (after = second->recover(l.workdir, l.status_file)).kind != service::Recovery::Kind::kNone; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const service::Recovery after =
+      recover_until(*second, l, service::Recovery::Kind::kNone, 300, std::chrono::milliseconds(100));
   EXPECT_EQ(after.kind, service::Recovery::Kind::kNone) << after.detail;
 }
 
