@@ -35,6 +35,14 @@ void take_offsets(BasketData& d, std::span<const uint8_t> after_border, int keyl
 }  // namespace
 
 BasketData parse_basket(std::span<const uint8_t> stored, uint64_t at) {
+  BasketData d;
+  parse_basket_into(stored, at, d);
+  return d;
+}
+
+void parse_basket_into(std::span<const uint8_t> stored, uint64_t at, BasketData& d) {
+  d.bytes.clear();
+  d.offsets.clear();
   Cursor c(stored, at);
   Key key = parse_key_numbers(c);
   if (key.keylen < 19 || static_cast<std::size_t>(key.keylen) > stored.size())
@@ -46,7 +54,6 @@ BasketData parse_basket(std::span<const uint8_t> stored, uint64_t at) {
   int32_t nev = c.i32();
   int32_t last = c.i32();
   if (nev < 0) c.fail("negative basket entry count");
-  BasketData d;
   d.entries = nev;
   d.border = static_cast<int64_t>(last) - key.keylen;
   if (d.border < 0 || d.border > key.objlen)
@@ -66,7 +73,6 @@ BasketData parse_basket(std::span<const uint8_t> stored, uint64_t at) {
   }
   if (static_cast<int64_t>(d.bytes.size()) > d.border)
     take_offsets(d, std::span<const uint8_t>(d.bytes).subspan(d.border), key.keylen, c);
-  return d;
 }
 
 namespace {
@@ -75,12 +81,17 @@ std::string basket_context(const File& file, const BranchInfo& branch, std::size
   return file.url() + ": branch '" + branch.path + "' basket " + std::to_string(index);
 }
 
-BasketData checked_basket(const BasketRef& r, std::span<const uint8_t> stored) {
-  BasketData d = parse_basket(stored, static_cast<uint64_t>(r.seek));
+void check_basket_into(const BasketRef& r, std::span<const uint8_t> stored, BasketData& d) {
+  parse_basket_into(stored, static_cast<uint64_t>(r.seek), d);
   if (d.entries != r.entries)
     throw Error(ErrorCode::kCorrupt, "basket at offset " + std::to_string(r.seek) + " holds " +
                                          std::to_string(d.entries) + " entries, the branch says " +
                                          std::to_string(r.entries));
+}
+
+BasketData checked_basket(const BasketRef& r, std::span<const uint8_t> stored) {
+  BasketData d;
+  check_basket_into(r, stored, d);
   return d;
 }
 
@@ -110,8 +121,15 @@ BasketData embedded_basket(const Object& b) {
 
 BasketData basket_from_stored(const File& file, const BranchInfo& branch, std::size_t index,
                               std::span<const uint8_t> stored) {
+  BasketData d;
+  basket_from_stored_into(file, branch, index, stored, d);
+  return d;
+}
+
+void basket_from_stored_into(const File& file, const BranchInfo& branch, std::size_t index,
+                             std::span<const uint8_t> stored, BasketData& d) {
   try {
-    return checked_basket(branch.baskets.at(index), stored);
+    check_basket_into(branch.baskets.at(index), stored, d);
   } catch (Error& e) {
     e.add_context(basket_context(file, branch, index));
     throw;

@@ -26,9 +26,14 @@ BasketData load_basket(const File& file, const BranchInfo& branch, std::size_t b
 // against the branch's basket table. Errors as load_basket's.
 BasketData basket_from_stored(const File& file, const BranchInfo& branch, std::size_t basket_index,
                               std::span<const uint8_t> stored);
+// The same into `d`, reusing the capacity of its buffers: a reader that parses basket after
+// basket into one BasketData allocates nothing once it has grown. `d` is unspecified on error.
+void basket_from_stored_into(const File& file, const BranchInfo& branch, std::size_t basket_index,
+                             std::span<const uint8_t> stored, BasketData& d);
 
 // Turns the stored bytes of a basket (key included) into BasketData; `at` is the file offset used
 // in messages. Exposed for fuzzing.
 BasketData parse_basket(std::span<const uint8_t> stored, uint64_t at);
+void parse_basket_into(std::span<const uint8_t> stored, uint64_t at, BasketData& d);
 
 }  // namespace m4h::root

@@ -265,6 +265,28 @@ TEST_P(Properties, ConcurrentReadsOfOneTreeAgree) {
   }
 }
 
+// A thread decompresses basket after basket into buffers it reuses, across branches and calls:
+// branches in any order, together or alone, give the same columns.
+TEST_P(Properties, BranchOrderDoesNotChangeColumns) {
+  for (const auto& lt : trees_) {
+    const Tree& t = *lt.tree;
+    const int64_t n = t.entries();
+    auto forward = read(t, lt.requests, 0, n);
+    std::vector<std::size_t> order(lt.requests.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = order.size() - 1 - i;
+    for (int round = 0; round < 2; ++round) {
+      if (round == 1) std::shuffle(order.begin(), order.end(), rng_);
+      std::vector<BranchRequest> reordered;
+      for (std::size_t i : order) reordered.push_back(lt.requests[i]);
+      auto got = read(t, reordered, 0, n);
+      for (std::size_t i = 0; i < order.size(); ++i)
+        EXPECT_TRUE(got[i] == forward[order[i]]) << where(t, lt.requests[order[i]]) << (round ? " shuffled" : " reversed");
+    }
+    for (std::size_t i : order)
+      EXPECT_TRUE(read_branch(t, *lt.requests[i].branch, 0, n, nullptr) == forward[i]) << where(t, lt.requests[i]) << " alone";
+  }
+}
+
 std::string test_name(const ::testing::TestParamInfo<const char*>& info) {
   std::string s;
   for (const char* p = info.param; *p; ++p) s += std::isalnum(static_cast<unsigned char>(*p)) ? *p : '_';
