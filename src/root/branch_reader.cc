@@ -748,7 +748,8 @@ void reserve_piece(const GroupContext& ctx, std::span<const BasketTask> run,
     if (d.offsets.empty() || t.hi >= static_cast<int64_t>(d.offsets.size()) || t.lo < 0) return;
     const int64_t bytes = d.offsets[t.hi] - d.offsets[t.lo];
     if (bytes < 0 || bytes > static_cast<int64_t>(d.bytes.size())) return;  // decode reports it
-    items += bytes / item;
+    // A container walk sizes its output for one value more than its bytes hold (NestedWalk).
+    items += bytes / item + (containers ? 1 : 0);
     entries += t.hi - t.lo;
   }
   piece.values.reserve(static_cast<std::size_t>(items * values_per_item * dtype_size(in.dtype)));
