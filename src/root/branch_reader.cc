@@ -741,7 +741,7 @@ void reserve_piece(const GroupContext& ctx, std::span<const BasketTask> run,
   const int64_t item = counted ? in.disk_item_size() : in.disk_value_size();
   const int64_t values_per_item = counted ? piece.items_per_value() : 1;
   if (!(counted || containers) || item <= 0) return;
-  int64_t items = 0, entries = 0;
+  int64_t items = 0, entries = 0, stored = 0;
   for (std::size_t j = 0; j < run.size(); ++j) {
     const BasketTask& t = run[j];
     const BasketData& d = *baskets[j];
@@ -751,9 +751,16 @@ void reserve_piece(const GroupContext& ctx, std::span<const BasketTask> run,
     // A container walk sizes its output for one value more than its bytes hold (NestedWalk).
     items += bytes / item + (containers ? 1 : 0);
     entries += t.hi - t.lo;
+    stored += bytes;
   }
   piece.values.reserve(static_cast<std::size_t>(items * values_per_item * dtype_size(in.dtype)));
   piece.offsets[0].reserve(static_cast<std::size_t>(entries) + 1);
+  // The inner vectors of containers of containers: as many as there would be if each held one
+  // value (each costs its 4-byte count and its values). Fewer values than that only grows the
+  // level; longer vectors leave it mostly unused, and decode_group trims it. (The xAOD file:
+  // 1.7% fewer instructions, 2 points of the codec ceiling.)
+  if (containers && piece.offsets.size() >= 2)
+    piece.offsets[1].reserve(static_cast<std::size_t>(stored / (4 + item) + entries) + 1);
 }
 
 std::vector<Piece> decode_group(const GroupContext& ctx, const TaskGroup& g) {
@@ -803,6 +810,12 @@ std::vector<Piece> decode_group(const GroupContext& ctx, const TaskGroup& g) {
         e.add_context(ctx.tree.file().url() + ": branch '" + req.branch->path + "' basket " + std::to_string(t.basket));
         throw;
       }
+    }
+    // Long inner vectors leave most of the reserved inner level unused: it is small, so give
+    // the rest back (short vectors, the case the reserve is for, fill it).
+    if (!ctx.in_place[r] && pieces.back().column.offsets.size() >= 2) {
+      auto& inner = pieces.back().column.offsets[1];
+      if (inner.capacity() > 2 * inner.size() + 64) inner.shrink_to_fit();
     }
   }
   ctx.tree.file().source().check_views();
