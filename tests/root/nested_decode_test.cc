@@ -113,6 +113,48 @@ TEST(NestedDecode, VectorOfStringsWholeAndInPieces) {
   EXPECT_EQ(std::string(tail.values.begin(), tail.values.end()), "jet");
 }
 
+// Short strings are copied inline, by length class (0, 1-3, 4-7, 8-16, longer): every length
+// from 0 to 40 and one past the 1-byte length prefix, each with its own bytes, in one entry
+// and one string per entry.
+TEST(NestedDecode, StringsOfEveryShortLengthKeepTheirBytes) {
+  const auto in = vector_string();
+  std::vector<std::string> strings;
+  for (int n = 0; n <= 40; ++n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += static_cast<char>('a' + (7 * n + 3 * i) % 26);
+    strings.push_back(s);
+  }
+  std::string all;
+  for (const auto& s : strings) all += s;
+  std::vector<std::vector<uint8_t>> entries = {strings_entry(strings)};
+  for (const auto& s : strings) entries.push_back(strings_entry({s}));
+  const auto d = basket(entries);
+  root::Column c = root::make_column(in);
+  root::decode_basket(in, d, 0, d.entries, c, nullptr);
+  ASSERT_EQ(c.offsets.size(), 2u);
+  ASSERT_EQ(c.offsets[1].size(), 2 * strings.size() + 1);
+  EXPECT_EQ(std::string(c.values.begin(), c.values.end()), all + all);
+  for (std::size_t i = 0; i < strings.size(); ++i) {
+    EXPECT_EQ(c.offsets[1][i + 1] - c.offsets[1][i], static_cast<int64_t>(strings[i].size()));
+    EXPECT_EQ(c.offsets[1][strings.size() + i + 1] - c.offsets[1][strings.size() + i],
+              static_cast<int64_t>(strings[i].size()));
+  }
+
+  // A string of 300 bytes: its length takes the 255 marker and 4 more bytes.
+  std::vector<uint8_t> long_entry;
+  put_i32(long_entry, 2);
+  const std::string long_string(300, 'L');
+  long_entry.push_back(255);
+  put_i32(long_entry, 300);
+  long_entry.insert(long_entry.end(), long_string.begin(), long_string.end());
+  long_entry.push_back(3);
+  long_entry.insert(long_entry.end(), {'e', 'n', 'd'});
+  root::Column l = root::make_column(in);
+  root::decode_basket(in, basket({long_entry}), 0, 1, l, nullptr);
+  EXPECT_EQ(std::string(l.values.begin(), l.values.end()), long_string + "end");
+  EXPECT_EQ(l.offsets[1], (std::vector<int64_t>{0, 300, 303}));
+}
+
 TEST(NestedDecode, AStringLongerThanItsEntryIsAnError) {
   const auto in = vector_string();
   auto first = strings_entry({"ab"});
