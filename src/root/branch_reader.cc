@@ -158,23 +158,25 @@ void swap_run(uint8_t* dst, const uint8_t* src, int32_t n) {
   }
 }
 
+// n bytes, sizeof(W) <= n <= 2 * sizeof(W), as two overlapping words within [src, src + n).
+template <typename W>
+[[gnu::always_inline]] inline void copy_two_words(uint8_t* dst, const uint8_t* src, std::size_t n) {
+  W head, tail;
+  std::memcpy(&head, src, sizeof(W));
+  std::memcpy(&tail, src + n - sizeof(W), sizeof(W));
+  std::memcpy(dst, &head, sizeof(W));
+  std::memcpy(dst + n - sizeof(W), &tail, sizeof(W));
+}
+
 // Copies the bytes of a string. Most are a few bytes long, where a call to memcpy costs more
-// than the copy: two overlapping loads and stores cover 4-16 bytes, within [src, src + n).
+// than the copy itself.
 [[gnu::always_inline]] inline void copy_string(uint8_t* dst, const uint8_t* src, std::size_t n) {
   if (n > 16) {
     std::memcpy(dst, src, n);
   } else if (n >= 8) {
-    uint64_t head, tail;
-    std::memcpy(&head, src, 8);
-    std::memcpy(&tail, src + n - 8, 8);
-    std::memcpy(dst, &head, 8);
-    std::memcpy(dst + n - 8, &tail, 8);
+    copy_two_words<uint64_t>(dst, src, n);
   } else if (n >= 4) {
-    uint32_t head, tail;
-    std::memcpy(&head, src, 4);
-    std::memcpy(&tail, src + n - 4, 4);
-    std::memcpy(dst, &head, 4);
-    std::memcpy(dst + n - 4, &tail, 4);
+    copy_two_words<uint32_t>(dst, src, n);
   } else if (n > 0) {
     dst[0] = src[0];
     dst[n / 2] = src[n / 2];
