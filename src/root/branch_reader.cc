@@ -799,24 +799,24 @@ std::vector<Piece> decode_group(const GroupContext& ctx, const TaskGroup& g) {
     for (end = k; end < g.last && ctx.tasks[end].request == r; ++end) {}
     const BranchRequest& req = ctx.requests[r];
     const Interpretation& in = req.interpretation;
-    // A jagged piece is sized from all of the run's baskets; other runs go basket by basket,
-    // through one buffer.
-    const bool whole_run = !ctx.in_place[r];
+    // A jagged piece is sized from all of the run's baskets, parsed first; a flat result, decoded
+    // in place, takes them one by one through one buffer.
+    const bool in_place = ctx.in_place[r];
     auto basket = [&](std::size_t j) -> const BasketData& {  // task j's basket, parsed on demand
       if (const auto& d = gb.loaded[j - g.first]) return *d;
-      BasketData& d = scratch.at(whole_run ? j - k : 0);
+      BasketData& d = scratch.at(in_place ? 0 : j - k);
       basket_from_stored_into(ctx.tree.file(), *req.branch, ctx.tasks[j].basket, gb.stored[j - g.first], d);
       return d;
     };
-    scratch.reserve(whole_run ? end - k : 1);
+    scratch.reserve(in_place ? 1 : end - k);
     run_baskets.clear();
-    if (whole_run)
+    if (!in_place)
       for (std::size_t j = k; j < end; ++j) run_baskets.push_back(&basket(j));
     for (std::size_t j = k; j < end; ++j) {
       const BasketTask& t = ctx.tasks[j];
-      const BasketData& d = whole_run ? *run_baskets[j - k] : basket(j);
+      const BasketData& d = in_place ? basket(j) : *run_baskets[j - k];
       try {
-        if (ctx.in_place[r]) {
+        if (in_place) {
           Column& out = ctx.out[r];
           const int64_t entry_bytes = out.items_per_value() * dtype_size(in.dtype);
           decode_flat_into(in, d, t.lo, t.hi, out.items_per_value(), out.values.data() + t.out_entry * entry_bytes);
@@ -839,7 +839,7 @@ std::vector<Piece> decode_group(const GroupContext& ctx, const TaskGroup& g) {
     }
     // Long inner vectors leave most of the reserved inner level unused: it is small, so give
     // the rest back (short vectors, the case the reserve is for, fill it).
-    if (!ctx.in_place[r] && pieces.back().column.offsets.size() >= 2) {
+    if (!in_place && pieces.back().column.offsets.size() >= 2) {
       auto& inner = pieces.back().column.offsets[1];
       if (inner.capacity() > 2 * inner.size() + 64) inner.shrink_to_fit();
     }
