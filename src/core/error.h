@@ -51,6 +51,10 @@ class Error : public std::exception {
   std::string what_;
 };
 
+// `text` as it may be quoted in a message: control bytes (NUL, newline, escape...) are written
+// as \xNN, so that what() is never cut short at a NUL nor split over lines by user input.
+std::string printable(std::string_view text);
+
 // Runs fn(); an Error escaping it gets `item` prepended to its context and is rethrown.
 template <typename Fn>
 decltype(auto) with_context(std::string_view item, Fn&& fn) {

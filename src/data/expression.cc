@@ -64,7 +64,7 @@ using Node = Expression::Node;
 
 Error syntax_error(std::string_view text, int column, const std::string& what) {
   return Error(ErrorCode::kInvalidArgument,
-               "at column " + std::to_string(column) + " of '" + std::string(text) + "': " + what);
+               "at column " + std::to_string(column) + " of '" + printable(text) + "': " + what);
 }
 
 std::string where_of(const Node& n) { return "at column " + std::to_string(n.column); }
@@ -308,6 +308,11 @@ std::vector<Token> lex(std::string_view s) {
     } else if (c == '"' || c == '\'') {
       size_t j = s.find(c, i + 1);
       if (j == std::string_view::npos) throw syntax_error(s, col(i), "unterminated string");
+      // A quoted branch name never holds control bytes; refusing them keeps every later message
+      // that names the branch readable.
+      for (size_t k = i + 1; k < j; ++k)
+        if (const auto b = static_cast<unsigned char>(s[k]); b < 0x20 || b == 0x7f)
+          throw syntax_error(s, col(k), "a quoted name cannot hold byte " + std::to_string(b));
       t.type = Token::kString;
       t.text = s.substr(i + 1, j - i - 1);
       i = j + 1;
@@ -1394,7 +1399,7 @@ bool Expression::jagged_result(const Table& table) const {
   try {
     return Evaluator(table).shape(*root_) == Shape::kJagged;
   } catch (Error& e) {
-    throw e.add_context("'" + text_ + "'");
+    throw e.add_context("'" + printable(text_) + "'");
   }
 }
 
@@ -1404,7 +1409,7 @@ Array Expression::evaluate(const Table& table) const {
   try {
     v = Evaluator(table).eval(*root_);
   } catch (Error& e) {
-    throw e.add_context("'" + text_ + "'");
+    throw e.add_context("'" + printable(text_) + "'");
   }
   Array out;
   switch (v.shape) {
@@ -1435,7 +1440,7 @@ int64_t Expression::select(const Table& table, Pass pass, std::vector<uint8_t>& 
       throw Error(ErrorCode::kInvalidArgument,
                   "gives a list per event where one value per event is needed");
   } catch (Error& e) {
-    throw e.add_context("'" + text_ + "'");
+    throw e.add_context("'" + printable(text_) + "'");
   }
   uint8_t* k = keep.data();
   int64_t cleared = 0;

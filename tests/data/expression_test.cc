@@ -374,6 +374,23 @@ TEST(Expression, ParseErrorsGiveTheColumn) {
   EXPECT_HAS(parse_error(long_sum), "nested too deeply");
 }
 
+// A message quotes the user's text; control bytes in it are escaped so that what() (a C string)
+// is never cut at a NUL before the reason. The fuzzer found a deep expression followed by
+// get('<NUL>'), whose "nested too deeply" fell after the NUL.
+TEST(Expression, ErrorsQuoteControlBytesEscaped) {
+  using namespace std::string_literals;
+  const std::string deep = std::string(250, '-') + "b + x\0"s;
+  const std::string msg = parse_error(deep);
+  EXPECT_HAS(msg, "b + x\\x00': unexpected byte 0");
+  EXPECT_HAS(parse_error("get('a\0b')"s),
+             "at column 7 of 'get('a\\x00b')': a quoted name cannot hold byte 0");
+  EXPECT_HAS(parse_error("get('a\nb')"), "a quoted name cannot hold byte 10");
+  EXPECT_HAS(parse_error("x +\n"), "of 'x +\\x0a'");
+  // Bytes of UTF-8 text are not control bytes: they reach the branch lookup unchanged.
+  EXPECT_HAS(error_of([] { eval("get('p\xc3\xa9')"); }, ErrorCode::kNotFound),
+             "unknown branch 'p\xc3\xa9'");
+}
+
 TEST(Expression, UnknownBranchesAreNamedWithTheirColumn) {
   const std::string msg = error_of([] { eval("x + nope * 2"); }, ErrorCode::kNotFound);
   EXPECT_HAS(msg, "'x + nope * 2': unknown branch 'nope' at column 5");
