@@ -21,7 +21,7 @@ int Table::index_of(std::string_view name) const {
 
 const Array& Table::at(std::string_view name) const {
   int i = index_of(name);
-  if (i < 0) throw Error(ErrorCode::kNotFound, "unknown branch '" + std::string(name) + "'");
+  if (i < 0) throw Error(ErrorCode::kNotFound, "unknown branch '" + printable(name) + "'");
   return arrays_[i];
 }
 

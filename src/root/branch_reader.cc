@@ -158,6 +158,30 @@ void swap_run(uint8_t* dst, const uint8_t* src, int32_t n) {
   }
 }
 
+// The 16 bytes at src as big-endian values of unsigned T, native at dst, in one SSE2 register:
+// no loop and no branch on the run's length. The caller guarantees 16 readable and 16 writable
+// bytes.
+template <typename T>
+[[gnu::always_inline]] inline void swap_16_bytes(uint8_t* dst, const uint8_t* src) {
+  using U16 = uint16_t __attribute__((vector_size(16)));
+  using U32 = uint32_t __attribute__((vector_size(16)));
+  if constexpr (sizeof(T) == 1) {
+    std::memcpy(dst, src, 16);
+  } else {
+    U16 x;
+    std::memcpy(&x, src, 16);
+    if constexpr (sizeof(T) >= 4) {  // swap the 16-bit halves of each 32-bit word
+      U32 w;
+      std::memcpy(&w, &x, 16);
+      w = (w << 16) | (w >> 16);
+      if constexpr (sizeof(T) == 8) w = __builtin_shuffle(w, U32{1, 0, 3, 2});  // and the words
+      std::memcpy(&x, &w, 16);
+    }
+    x = (x << 8) | (x >> 8);  // the bytes of each 16-bit half
+    std::memcpy(dst, &x, 16);
+  }
+}
+
 // n bytes, sizeof(W) <= n <= 2 * sizeof(W), as two overlapping words within [src, src + n).
 template <typename W>
 [[gnu::always_inline]] inline void copy_two_words(uint8_t* dst, const uint8_t* src, std::size_t n) {
@@ -190,11 +214,14 @@ template <typename W>
 // finish() trims the surplus (after an error the column is left oversized: callers drop it).
 // One pass over the bytes, no growth per inner vector.
 struct NestedWalk {
+  // Bytes past the bound that short runs may overwrite: they are copied as whole 16-byte blocks,
+  // whatever their length, so that their varying lengths cost no mispredicted branches.
+  static constexpr std::size_t kSlack = 16;
   // `bytes`: the stored bytes of the entries this walk will decode.
   NestedWalk(const NestedLayout& layout, Column& out, std::size_t bytes) : l(layout), out(out) {
     const std::size_t start = out.values.size();
     const std::size_t bound = (bytes / std::max<std::size_t>(l.value_size, 1) + 1) * l.out_size;
-    resize_bytes(out.values, start + bound);
+    resize_bytes(out.values, start + bound + kSlack);
     dst = out.values.data() + start;
     for (std::size_t k = 0; k < out.offsets.size() && k < kMaxLevels; ++k) offsets[k] = &out.offsets[k];
   }
@@ -229,6 +256,13 @@ struct NestedWalk {
     c.skip(bytes);
     if (!l.raw_swap) {
       convert_values(l.in, src, n, dst);
+    } else if (bytes <= 16 && c.data().size() - c.pos() + bytes >= 16) {  // a short vector
+      switch (l.out_size) {
+        case 1: swap_16_bytes<uint8_t>(dst, src); break;
+        case 2: swap_16_bytes<uint16_t>(dst, src); break;
+        case 4: swap_16_bytes<uint32_t>(dst, src); break;
+        default: swap_16_bytes<uint64_t>(dst, src); break;
+      }
     } else {
       switch (l.out_size) {
         case 1: swap_run<uint8_t>(dst, src, n); break;
@@ -279,7 +313,10 @@ void inner_vectors(NestedWalk& w, Cursor& c, std::size_t end, int32_t n, std::ve
       c.seek(pos);
       fail_count(c, m, "element count");
     }
-    swap_run<T>(dst, base + pos, m);
+    if (bytes <= 16 && size - pos >= 16)  // most inner vectors: a few values
+      swap_16_bytes<T>(dst, base + pos);
+    else
+      swap_run<T>(dst, base + pos, m);
     pos += bytes;
     dst += bytes;
     last += m;
@@ -292,7 +329,8 @@ void inner_vectors(NestedWalk& w, Cursor& c, std::size_t end, int32_t n, std::ve
 // n strings: their bytes go to the values, the end of each to `offs`.
 void strings(NestedWalk& w, Cursor& c, std::size_t end, int32_t n, std::vector<int64_t>& offs) {
   const uint8_t* const base = c.data().data();
-  const std::size_t size = std::min(end, c.data().size());
+  const std::size_t data_size = c.data().size();
+  const std::size_t size = std::min(end, data_size);
   std::size_t pos = c.pos();
   uint8_t* dst = w.dst;
   int64_t index = w.value_index();
@@ -315,7 +353,10 @@ void strings(NestedWalk& w, Cursor& c, std::size_t end, int32_t n, std::vector<i
       c.seek(pos);
       fail_count(c, static_cast<int64_t>(len), "string of");
     }
-    copy_string(dst, base + pos, len);
+    if (len <= 16 && data_size - pos >= 16)  // most strings: one block, whatever their length
+      std::memcpy(dst, base + pos, 16);
+    else
+      copy_string(dst, base + pos, len);
     pos += len;
     dst += len;
     index += static_cast<int64_t>(len);
@@ -779,7 +820,8 @@ void reserve_piece(const GroupContext& ctx, std::span<const BasketTask> run,
     entries += t.hi - t.lo;
     stored += bytes;
   }
-  piece.values.reserve(static_cast<std::size_t>(items * values_per_item * dtype_size(in.dtype)));
+  piece.values.reserve(static_cast<std::size_t>(items * values_per_item * dtype_size(in.dtype)) +
+                       (containers ? NestedWalk::kSlack : 0));
   piece.offsets[0].reserve(static_cast<std::size_t>(entries) + 1);
   // The inner vectors of containers of containers: as many as there would be if each held one
   // value (each costs its 4-byte count and its values). Fewer values than that only grows the

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -153,6 +155,82 @@ TEST(NestedDecode, StringsOfEveryShortLengthKeepTheirBytes) {
   root::decode_basket(in, basket({long_entry}), 0, 1, l, nullptr);
   EXPECT_EQ(std::string(l.values.begin(), l.values.end()), long_string + "end");
   EXPECT_EQ(l.offsets[1], (std::vector<int64_t>{0, 300, 303}));
+}
+
+// Vectors of up to 16 bytes are byte-swapped as one whole 16-byte block, past their own values;
+// longer ones, and those within 16 bytes of the basket's end, value by value. For each value
+// size, inner vectors of every length 0-20 in one entry and one per entry (the last ones end
+// the basket), and the same as std::vector<T> entries, keep their values and lengths.
+TEST(NestedDecode, InnerVectorsOfEveryShortLengthKeepTheirValues) {
+  for (const auto [dtype, width] : {std::pair{root::DType::kUInt8, 1}, std::pair{root::DType::kInt16, 2},
+                                    std::pair{root::DType::kUInt32, 4}, std::pair{root::DType::kInt64, 8}}) {
+    root::Interpretation in = vector_vector_int();
+    in.dtype = in.disk = dtype;
+    std::vector<std::vector<uint64_t>> inner;  // values with every byte distinct per position
+    for (int n = 0; n <= 20; ++n) {
+      std::vector<uint64_t> v;
+      for (int i = 0; i < n; ++i) v.push_back(0x0102030405060708ull * static_cast<uint64_t>(n + 1) + 0x1111u * i);
+      inner.push_back(v);
+    }
+    auto entry = [&](const std::vector<std::vector<uint64_t>>& vs) {
+      std::vector<uint8_t> b;
+      put_i32(b, static_cast<int32_t>(vs.size()));
+      for (const auto& v : vs) {
+        put_i32(b, static_cast<int32_t>(v.size()));
+        for (uint64_t x : v)
+          for (int shift = 8 * (width - 1); shift >= 0; shift -= 8) b.push_back(static_cast<uint8_t>(x >> shift));
+      }
+      return b;
+    };
+    std::vector<std::vector<uint8_t>> entries = {entry(inner)};
+    for (const auto& v : inner) entries.push_back(entry({v}));
+    const auto d = basket(entries);
+    root::Column c = root::make_column(in);
+    root::decode_basket(in, d, 0, d.entries, c, nullptr);
+    ASSERT_EQ(c.offsets.size(), 2u);
+    ASSERT_EQ(c.offsets[1].size(), 2 * inner.size() + 1) << "width " << width;
+    const uint8_t* p = c.values.data();
+    std::size_t at = 0;
+    for (int pass = 0; pass < 2; ++pass)
+      for (std::size_t k = 0; k < inner.size(); ++k) {
+        const std::size_t row = pass * inner.size() + k;
+        ASSERT_EQ(c.offsets[1][row + 1] - c.offsets[1][row], static_cast<int64_t>(inner[k].size()));
+        for (uint64_t x : inner[k]) {
+          uint64_t got = 0;
+          std::memcpy(&got, p + at * width, width);  // little-endian host
+          const uint64_t want = width == 8 ? x : x & ((uint64_t{1} << (8 * width)) - 1);
+          ASSERT_EQ(got, want) << "width " << width << ", inner vector of " << inner[k].size();
+          ++at;
+        }
+      }
+    EXPECT_EQ(c.value_count(), static_cast<int64_t>(at));
+
+    // The same vectors as std::vector<T> entries, one per entry: short ones take the same block.
+    root::Interpretation single = in;
+    single.layout = root::Layout::kVector;
+    single.containers = 1;
+    std::vector<std::vector<uint8_t>> vectors;
+    for (const auto& v : inner) {
+      const std::vector<uint8_t> e = entry({v});
+      vectors.emplace_back(e.begin() + 4, e.end());  // without the outer count
+    }
+    const auto dv = basket(vectors);
+    root::Column cv = root::make_column(single);
+    root::decode_basket(single, dv, 0, dv.entries, cv, nullptr);
+    ASSERT_EQ(cv.offsets.size(), 1u);
+    at = 0;
+    for (std::size_t k = 0; k < inner.size(); ++k) {
+      ASSERT_EQ(cv.offsets[0][k + 1] - cv.offsets[0][k], static_cast<int64_t>(inner[k].size()));
+      for (uint64_t x : inner[k]) {
+        uint64_t got = 0;
+        std::memcpy(&got, cv.values.data() + at * width, width);
+        const uint64_t want = width == 8 ? x : x & ((uint64_t{1} << (8 * width)) - 1);
+        ASSERT_EQ(got, want) << "width " << width << ", vector of " << inner[k].size();
+        ++at;
+      }
+    }
+    EXPECT_EQ(cv.value_count(), static_cast<int64_t>(at));
+  }
 }
 
 TEST(NestedDecode, AStringLongerThanItsEntryIsAnError) {
