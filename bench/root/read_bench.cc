@@ -45,6 +45,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "io/coalesce.h"
 #include "root/basket.h"
 #include "root/branch_reader.h"
 #include "root/compression.h"
@@ -67,7 +68,7 @@ struct Options {
   std::string oracle = "tools/oracle/bench.mjs";
   std::string json_path;
   int64_t chunk = 0;  // > 0: ours reads in chunks of this many entries (ChunkIterator)
-  std::string only;  // run just this measurement (for profilers): codec, memcpy, load, 1t, 2t
+  std::string only;  // run just this measurement (for profilers): codec, memcpy, load, nodecode, 1t, 2t
   std::vector<std::string> targets;
 };
 
@@ -84,7 +85,7 @@ struct Options {
                "  --chunk N         ours reads through ChunkIterator, N entries a chunk, dropping each\n"
                "                    chunk's columns before the next (how a pipeline reads; default:\n"
                "                    all entries in one read_branches call)\n"
-               "  --only WHAT       time only one of: codec memcpy load 1t 2t (to run under\n"
+               "  --only WHAT       time only one of: codec memcpy load nodecode 1t 2t (to run under\n"
                "                    perf/callgrind; the table then shows '-' for the rest)\n");
   std::exit(rc);
 }
@@ -389,7 +390,7 @@ struct Result {
   int64_t baskets = 0;
   int64_t bytes = 0;             // uncompressed basket payload bytes of the branches read
   int64_t stored_bytes = 0;      // their stored payload bytes
-  Timing codec_t, memcpy_t, load_t, t1, t2;
+  Timing codec_t, memcpy_t, load_t, nodecode_t, t1, t2;
   std::optional<JsResult> js;
   double load_before = -1, load_after = -1;  // 1-minute load average
   double pct_of_ceiling = 0;  // median over rounds of ceiling time / ours 1T time, in %
@@ -541,6 +542,34 @@ Result bench_one(const Options& o, const std::string& target) {
     g_sink = g_sink + s;
   };
 
+  // Our read path without its decoding: every basket's stored bytes in one coalesced read (as
+  // read_branches does for one thread), each decompressed into one reused BasketData. The gap
+  // between this and "1t" is what decoding into columns costs.
+  std::vector<io::ByteRange> ranges;
+  std::vector<std::pair<const root::BranchInfo*, std::size_t>> ranged, separate;
+  for (auto& r : requests)
+    for (std::size_t i = 0; i < r.branch->baskets.size(); ++i) {
+      const auto& ref = r.branch->baskets[i];
+      if (ref.entries <= 0) continue;
+      if (ref.embedded || ref.bytes <= 0 || ref.seek < 0) {
+        separate.emplace_back(r.branch, i);
+      } else {
+        ranges.push_back({static_cast<uint64_t>(ref.seek), static_cast<uint64_t>(ref.bytes)});
+        ranged.emplace_back(r.branch, i);
+      }
+    }
+  root::BasketData scratch;
+  auto nodecode_pass = [&] {
+    uint64_t s = 0;
+    const auto read = io::read_coalesced(file->source(), ranges, file->source().limits().coalesce_gap);
+    for (std::size_t k = 0; k < ranged.size(); ++k) {
+      root::basket_from_stored_into(*file, *ranged[k].first, ranged[k].second, read.parts[k], scratch);
+      s += scratch.bytes.size();
+    }
+    for (const auto& [branch, i] : separate) s += root::load_basket(*file, *branch, i).bytes.size();
+    g_sink = g_sink + s;
+  };
+
   // 2. ours: read_branches over all entries
   auto read_all = [&](ThreadPool* pool) {
     return [&, pool] {
@@ -561,7 +590,8 @@ Result bench_one(const Options& o, const std::string& target) {
   auto pool1 = ThreadPool::for_total_threads(1), pool2 = ThreadPool::for_total_threads(2);
   std::vector<Variant> variants = {
       {"codec", codec_pass, &res.codec_t}, {"memcpy", memcpy_pass, &res.memcpy_t},
-      {"load", load_pass, &res.load_t},    {"1t", read_all(pool1.get()), &res.t1},
+      {"load", load_pass, &res.load_t},    {"nodecode", nodecode_pass, &res.nodecode_t},
+      {"1t", read_all(pool1.get()), &res.t1},
       {"2t", read_all(pool2.get()), &res.t2},
   };
   measure_rounds(o, variants);
@@ -569,6 +599,7 @@ Result bench_one(const Options& o, const std::string& target) {
   res.scaling = median_ratio(res.t1, res.t2);
   std::cerr << "   raw codec   " << res.mbps(res.codec_t) << " MB/s\n"
             << "   load_basket " << res.mbps(res.load_t) << " MB/s\n"
+            << "   no decoding " << res.mbps(res.nodecode_t) << " MB/s\n"
             << "   ours 1T     " << res.mbps(res.t1) << " MB/s (" << res.pct_of_ceiling
             << "% of the ceiling)\n"
             << "   ours 2T     " << res.mbps(res.t2) << " MB/s (" << res.scaling << "x 1T)\n";
@@ -638,17 +669,18 @@ void print_tables(const Options& o, const std::vector<Result>& results) {
                "2T CPU counts both threads). Spread = (max-min)/median of the wall-time "
                "measurements. Load = 1-minute load average before/after.\n\n";
   std::cout << "| file:tree | branches read / unsupported / failed | baskets | stored MB | "
-               "memcpy MB/s | load_basket MB/s | raw-codec CPU MB/s | ours "
+               "memcpy MB/s | load_basket MB/s | ours without decoding MB/s (% of ceiling) | raw-codec CPU MB/s | ours "
                "1T CPU MB/s (% of ceiling) | 2T/1T CPU | page faults/pass 1T (KB/fault) | 1T spread | 2T spread | load | jsroot "
                "branches (skipped) | jsroot MB | jsroot ms/pass | ours 1T ms/pass |\n";
-  std::cout << "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+  std::cout << "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
   for (const auto& r : results) {
     if (!r.error.empty()) continue;
     double cc = r.cpu_mbps(r.codec_t), c1 = r.cpu_mbps(r.t1);
     std::cout << "| " << base_name(r.file) << ":" << r.tree << " | " << r.branches_read << " / "
               << r.branches_unsupported << " / " << r.branches_failed << " | " << r.baskets
               << " | " << fmt(r.stored_bytes / 1e6, 2) << " | " << sig3(r.mbps(r.memcpy_t))
-              << " | " << sig3(r.mbps(r.load_t)) << " | "
+              << " | " << sig3(r.mbps(r.load_t)) << " | " << sig3(r.mbps(r.nodecode_t)) << " ("
+              << fmt(100 * median_ratio(r.codec_t, r.nodecode_t), 0) << "%) | "
               << sig3(cc) << " | " << sig3(c1) << " (" << fmt(100 * c1 / cc, 0) << "%) | "
               << fmt(r.t2.cpu / r.t1.cpu, 2) << " | " << fmt(r.t1.faults, 0) << " ("
               << (r.t1.faults > 0 ? fmt(r.bytes / r.t1.faults / 1e3, 1) : std::string("-"))
@@ -719,6 +751,7 @@ void write_json(const std::string& path, const Options& o, const std::vector<Res
     if (r.error.empty()) {
       f << ",\n   \"raw_codec\": " << timing(r, r.codec_t) << ",\n   \"memcpy\": "
         << timing(r, r.memcpy_t) << ",\n   \"load_basket\": " << timing(r, r.load_t)
+        << ",\n   \"no_decoding\": " << timing(r, r.nodecode_t)
         << ",\n   \"ours_1t\": "
         << timing(r, r.t1) << ",\n   \"ours_2t\": " << timing(r, r.t2);
     }
