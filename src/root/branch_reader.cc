@@ -174,7 +174,7 @@ template <typename T>
       U32 w;
       std::memcpy(&w, &x, 16);
       w = (w << 16) | (w >> 16);
-      if constexpr (sizeof(T) == 8) w = __builtin_shuffle(w, U32{1, 0, 3, 2});  // and the words
+      if constexpr (sizeof(T) == 8) w = __builtin_shufflevector(w, w, 1, 0, 3, 2);  // and the words
       std::memcpy(&x, &w, 16);
     }
     x = (x << 8) | (x >> 8);  // the bytes of each 16-bit half
