@@ -70,6 +70,19 @@ std::vector<uint8_t> strings_entry(const std::vector<std::string>& v) {
   return b;
 }
 
+// One entry holding all the items, then one entry per item (the last ends the basket), decoded
+// whole.
+template <typename Item, typename MakeEntry>
+root::Column decode_together_then_apart(const root::Interpretation& in, const std::vector<Item>& items,
+                                        MakeEntry make_entry) {
+  std::vector<std::vector<uint8_t>> entries = {make_entry(items)};
+  for (const auto& x : items) entries.push_back(make_entry(std::vector<Item>{x}));
+  const auto d = basket(entries);
+  root::Column c = root::make_column(in);
+  root::decode_basket(in, d, 0, d.entries, c, nullptr);
+  return c;
+}
+
 std::vector<int32_t> ints(const root::Column& c) {
   return std::vector<int32_t>(c.data<int32_t>(), c.data<int32_t>() + c.value_count());
 }
@@ -115,9 +128,10 @@ TEST(NestedDecode, VectorOfStringsWholeAndInPieces) {
   EXPECT_EQ(std::string(tail.values.begin(), tail.values.end()), "jet");
 }
 
-// Short strings are copied inline, by length class (0, 1-3, 4-7, 8-16, longer): every length
-// from 0 to 40 and one past the 1-byte length prefix, each with its own bytes, in one entry
-// and one string per entry.
+// Strings of up to 16 bytes are copied as one 16-byte block; within 16 bytes of the basket's
+// end (and in std::string branches) inline by length class (0, 1-3, 4-7, 8-16, longer). Every
+// length from 0 to 40 and one past the 1-byte length prefix, each with its own bytes, in one
+// entry and one string per entry.
 TEST(NestedDecode, StringsOfEveryShortLengthKeepTheirBytes) {
   const auto in = vector_string();
   std::vector<std::string> strings;
@@ -128,11 +142,7 @@ TEST(NestedDecode, StringsOfEveryShortLengthKeepTheirBytes) {
   }
   std::string all;
   for (const auto& s : strings) all += s;
-  std::vector<std::vector<uint8_t>> entries = {strings_entry(strings)};
-  for (const auto& s : strings) entries.push_back(strings_entry({s}));
-  const auto d = basket(entries);
-  root::Column c = root::make_column(in);
-  root::decode_basket(in, d, 0, d.entries, c, nullptr);
+  const root::Column c = decode_together_then_apart(in, strings, strings_entry);
   ASSERT_EQ(c.offsets.size(), 2u);
   ASSERT_EQ(c.offsets[1].size(), 2 * strings.size() + 1);
   EXPECT_EQ(std::string(c.values.begin(), c.values.end()), all + all);
@@ -182,11 +192,7 @@ TEST(NestedDecode, InnerVectorsOfEveryShortLengthKeepTheirValues) {
       }
       return b;
     };
-    std::vector<std::vector<uint8_t>> entries = {entry(inner)};
-    for (const auto& v : inner) entries.push_back(entry({v}));
-    const auto d = basket(entries);
-    root::Column c = root::make_column(in);
-    root::decode_basket(in, d, 0, d.entries, c, nullptr);
+    const root::Column c = decode_together_then_apart(in, inner, entry);
     ASSERT_EQ(c.offsets.size(), 2u);
     ASSERT_EQ(c.offsets[1].size(), 2 * inner.size() + 1) << "width " << width;
     const uint8_t* p = c.values.data();
