@@ -145,19 +145,6 @@ struct NestedLayout {
   bool raw_swap;           // values are only byte-swapped (no unpacking, no bool folding)
 };
 
-// n big-endian values of T to native at dst: inner vectors are short, swapped inline; long ones in bulk.
-template <typename T>
-void swap_run(uint8_t* dst, const uint8_t* src, int32_t n) {
-  if (n >= 16) {
-    swap_copy(dst, src, n, sizeof(T));
-    return;
-  }
-  for (int32_t i = 0; i < n; ++i) {
-    const T v = load_be<T>(src + i * sizeof(T));
-    std::memcpy(dst + i * sizeof(T), &v, sizeof(T));
-  }
-}
-
 // The 16 bytes at src as big-endian values of unsigned T, native at dst, in one SSE2 register:
 // no loop and no branch on the run's length. The caller guarantees 16 readable and 16 writable
 // bytes.
@@ -182,6 +169,25 @@ template <typename T>
   }
 }
 
+// n big-endian values of T to native at dst, `readable` bytes being readable at src (dst has
+// NestedWalk::kSlack bytes of room past the run): a run of up to 16 bytes with 16 readable is one
+// block; other short runs are swapped inline, long ones in bulk.
+template <typename T>
+[[gnu::always_inline]] inline void swap_run(uint8_t* dst, const uint8_t* src, int32_t n, std::size_t readable) {
+  if (static_cast<std::size_t>(n) * sizeof(T) <= 16 && readable >= 16) {
+    swap_16_bytes<T>(dst, src);
+    return;
+  }
+  if (n >= 16) {
+    swap_copy(dst, src, n, sizeof(T));
+    return;
+  }
+  for (int32_t i = 0; i < n; ++i) {
+    const T v = load_be<T>(src + i * sizeof(T));
+    std::memcpy(dst + i * sizeof(T), &v, sizeof(T));
+  }
+}
+
 // n bytes, sizeof(W) <= n <= 2 * sizeof(W), as two overlapping words within [src, src + n).
 template <typename W>
 [[gnu::always_inline]] inline void copy_two_words(uint8_t* dst, const uint8_t* src, std::size_t n) {
@@ -192,10 +198,15 @@ template <typename W>
   std::memcpy(dst + n - sizeof(W), &tail, sizeof(W));
 }
 
-// Copies the bytes of a string. Most are a few bytes long, where a call to memcpy costs more
-// than the copy itself.
-[[gnu::always_inline]] inline void copy_string(uint8_t* dst, const uint8_t* src, std::size_t n) {
-  if (n > 16) {
+// Copies the bytes of a string, `readable` bytes being readable at src (dst has
+// NestedWalk::kSlack bytes of room past it). Most are a few bytes long, where a call to memcpy
+// costs more than the copy itself: up to 16 bytes with 16 readable are one block whatever their
+// length (no branch on it), others are copied by length class.
+[[gnu::always_inline]] inline void copy_string(uint8_t* dst, const uint8_t* src, std::size_t n,
+                                               std::size_t readable) {
+  if (n <= 16 && readable >= 16) {
+    std::memcpy(dst, src, 16);
+  } else if (n > 16) {
     std::memcpy(dst, src, n);
   } else if (n >= 8) {
     copy_two_words<uint64_t>(dst, src, n);
@@ -242,8 +253,9 @@ struct NestedWalk {
     if (c.pos() > end || n > end - c.pos()) [[unlikely]]
       fail_count(c, static_cast<int64_t>(n), "string of");
     const uint8_t* src = c.data().data() + c.pos();
+    const std::size_t readable = c.remaining();
     c.skip(n);
-    copy_string(dst, src, n);
+    copy_string(dst, src, n, readable);
     dst += n;
     offsets[level]->push_back(value_index());
   }
@@ -253,22 +265,16 @@ struct NestedWalk {
     if (c.pos() > end || bytes > end - c.pos()) [[unlikely]]
       fail_count(c, n, "element count");
     const uint8_t* src = c.data().data() + c.pos();
+    const std::size_t readable = c.remaining();
     c.skip(bytes);
     if (!l.raw_swap) {
       convert_values(l.in, src, n, dst);
-    } else if (bytes <= 16 && c.data().size() - c.pos() + bytes >= 16) {  // a short vector
-      switch (l.out_size) {
-        case 1: swap_16_bytes<uint8_t>(dst, src); break;
-        case 2: swap_16_bytes<uint16_t>(dst, src); break;
-        case 4: swap_16_bytes<uint32_t>(dst, src); break;
-        default: swap_16_bytes<uint64_t>(dst, src); break;
-      }
     } else {
       switch (l.out_size) {
-        case 1: swap_run<uint8_t>(dst, src, n); break;
-        case 2: swap_run<uint16_t>(dst, src, n); break;
-        case 4: swap_run<uint32_t>(dst, src, n); break;
-        default: swap_run<uint64_t>(dst, src, n); break;
+        case 1: swap_run<uint8_t>(dst, src, n, readable); break;
+        case 2: swap_run<uint16_t>(dst, src, n, readable); break;
+        case 4: swap_run<uint32_t>(dst, src, n, readable); break;
+        default: swap_run<uint64_t>(dst, src, n, readable); break;
       }
     }
     dst += static_cast<std::size_t>(n) * l.out_size;
@@ -313,10 +319,7 @@ void inner_vectors(NestedWalk& w, Cursor& c, std::size_t end, int32_t n, std::ve
       c.seek(pos);
       fail_count(c, m, "element count");
     }
-    if (bytes <= 16 && size - pos >= 16)  // most inner vectors: a few values
-      swap_16_bytes<T>(dst, base + pos);
-    else
-      swap_run<T>(dst, base + pos, m);
+    swap_run<T>(dst, base + pos, m, size - pos);
     pos += bytes;
     dst += bytes;
     last += m;
@@ -330,7 +333,7 @@ void inner_vectors(NestedWalk& w, Cursor& c, std::size_t end, int32_t n, std::ve
 void strings(NestedWalk& w, Cursor& c, std::size_t end, int32_t n, std::vector<int64_t>& offs) {
   const uint8_t* const base = c.data().data();
   const std::size_t data_size = c.data().size();
-  const std::size_t size = std::min(end, data_size);
+  const std::size_t size = std::min(end, data_size);  // reads of the strings' bytes stop here
   std::size_t pos = c.pos();
   uint8_t* dst = w.dst;
   int64_t index = w.value_index();
@@ -353,10 +356,7 @@ void strings(NestedWalk& w, Cursor& c, std::size_t end, int32_t n, std::vector<i
       c.seek(pos);
       fail_count(c, static_cast<int64_t>(len), "string of");
     }
-    if (len <= 16 && data_size - pos >= 16)  // most strings: one block, whatever their length
-      std::memcpy(dst, base + pos, 16);
-    else
-      copy_string(dst, base + pos, len);
+    copy_string(dst, base + pos, len, data_size - pos);
     pos += len;
     dst += len;
     index += static_cast<int64_t>(len);

@@ -129,7 +129,7 @@ TEST(NestedDecode, VectorOfStringsWholeAndInPieces) {
 }
 
 // Strings of up to 16 bytes are copied as one 16-byte block; within 16 bytes of the basket's
-// end (and in std::string branches) inline by length class (0, 1-3, 4-7, 8-16, longer). Every
+// end inline by length class (0, 1-3, 4-7, 8-16, longer). Every
 // length from 0 to 40 and one past the 1-byte length prefix, each with its own bytes, in one
 // entry and one string per entry.
 TEST(NestedDecode, StringsOfEveryShortLengthKeepTheirBytes) {
@@ -172,7 +172,7 @@ TEST(NestedDecode, StringsOfEveryShortLengthKeepTheirBytes) {
 // size, inner vectors of every length 0-20 in one entry and one per entry (the last ones end
 // the basket), and the same as std::vector<T> entries, keep their values and lengths.
 TEST(NestedDecode, InnerVectorsOfEveryShortLengthKeepTheirValues) {
-  for (const auto [dtype, width] : {std::pair{root::DType::kUInt8, 1}, std::pair{root::DType::kInt16, 2},
+  for (const auto& [dtype, width] : {std::pair{root::DType::kUInt8, 1}, std::pair{root::DType::kInt16, 2},
                                     std::pair{root::DType::kUInt32, 4}, std::pair{root::DType::kInt64, 8}}) {
     root::Interpretation in = vector_vector_int();
     in.dtype = in.disk = dtype;
