@@ -2,9 +2,11 @@
 // same rows already in memory, side by side in one run.
 //
 //   train_bench [--events N] [--batch-sizes B,...] [--hidden H,...] [--rounds R] [--threads T]
-//               [--chunk-size N] [--cache-mb M] [--dir DIR]
+//               [--chunk-size N] [--cache-mb M] [--in-flight K] [--codec C] [--level L]
+//               [--dir DIR]
 //
-// It writes a signal and a background file of N/2 generated events each (zlib level 1; reused
+// It writes a signal and a background file of N/2 generated events each (zlib level 1, the
+// generator's default, unless --codec/--level say otherwise; reused
 // from --dir when present) and, for each batch size, in interleaved rounds (medians reported):
 //   * streaming: train_model() with two epochs, the whole loop: read, pre-process, assemble, mix,
 //     shuffle within the chunk, train; events/s = training rows / seconds of the epoch's pass
@@ -18,6 +20,7 @@
 // Output: a markdown table on stdout, progress on stderr.
 
 #include <malloc.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -42,6 +45,12 @@ namespace {
 
 using namespace m4h;
 using Clock = std::chrono::steady_clock;
+
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 namespace fs = std::filesystem;
 
 struct Options {
@@ -51,14 +60,18 @@ struct Options {
   int rounds = 3;
   int threads = 2;
   int64_t chunk_size = 100000;
-  int64_t cache_mb = -1;  // -1: train's default
+  int64_t cache_mb = -1;   // -1: train's default
+  int64_t in_flight = -1;  // the params' "chunks_in_flight"; -1: the default
+  std::string codec = "zlib";  // of the generated files (the generator's default)
+  int level = 1;
   std::string dir = "train-bench-data";
 };
 
 [[noreturn]] void usage(int rc) {
   std::fprintf(rc ? stderr : stdout,
                "usage: train_bench [--events N] [--batch-sizes B,...] [--hidden H,...] [--rounds R]\n"
-               "                   [--threads T] [--chunk-size N] [--cache-mb M] [--dir DIR]\n");
+               "                   [--threads T] [--chunk-size N] [--cache-mb M] [--in-flight K]\n"
+               "                   [--codec zlib|lz4|zstd|lzma|none] [--level L] [--dir DIR]\n");
   std::exit(rc);
 }
 
@@ -88,6 +101,9 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--threads") o.threads = std::stoi(value());
     else if (a == "--chunk-size") o.chunk_size = std::stoll(value());
     else if (a == "--cache-mb") o.cache_mb = std::stoll(value());
+    else if (a == "--in-flight") o.in_flight = std::stoll(value());
+    else if (a == "--codec") o.codec = value();
+    else if (a == "--level") o.level = std::stoi(value());
     else if (a == "--dir") o.dir = value();
     else if (a == "-h" || a == "--help") usage(0);
     else usage(2);
@@ -102,8 +118,10 @@ void write_text(const std::string& path, const std::string& text) {
   std::fclose(f);
 }
 
-std::string make_file(const Options& o, const std::string& name, bool signal) {
-  const std::string path = o.dir + "/" + name;
+std::string make_file(const Options& o, const std::string& process, bool signal) {
+  // zlib level 1 keeps the names that earlier runs' files have.
+  const std::string codec = o.codec == "zlib" && o.level == 1 ? "" : "-" + o.codec + "-" + std::to_string(o.level);
+  const std::string path = o.dir + "/" + process + codec + ".root";
   if (fs::exists(path)) return path;
   std::fprintf(stderr, "generating %s (%lld events)\n", path.c_str(), static_cast<long long>(o.events / 2));
   gen::GeneratorOptions g;
@@ -111,6 +129,7 @@ std::string make_file(const Options& o, const std::string& name, bool signal) {
   g.events = o.events / 2;
   g.seed = signal ? 1 : 2;
   g.output = path;
+  g.compression = {gen::parse_codec(o.codec), o.codec == "none" ? 0 : o.level};
   gen::generate_events(g);
   return path;
 }
@@ -158,8 +177,8 @@ int main(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
   try {
     fs::create_directories(o.dir);
-    const std::string sig = make_file(o, "signal.root", true);
-    const std::string bkg = make_file(o, "background.root", false);
+    const std::string sig = make_file(o, "signal", true);
+    const std::string bkg = make_file(o, "background", false);
     const std::string model = o.dir + "/mlp.json";
     write_text(model, "{\"type\": \"mlp\", \"hidden\": [" + o.hidden + "], \"activation\": \"relu\"}\n");
 
@@ -172,7 +191,9 @@ int main(int argc, char** argv) {
                              ", \"epochs\": 2, \"batch_size\": " + std::to_string(batch) +
                              ", \"seed\": 5, \"threads\": " + std::to_string(o.threads) +
                              ", \"patience\": 0, \"learning_rate\": 0.001" +
-                             (o.cache_mb >= 0 ? ", \"cache_mb\": " + std::to_string(o.cache_mb) : std::string()) + "}\n");
+                             (o.cache_mb >= 0 ? ", \"cache_mb\": " + std::to_string(o.cache_mb) : std::string()) +
+                             (o.in_flight > 0 ? ", \"chunks_in_flight\": " + std::to_string(o.in_flight) : std::string()) +
+                             "}\n");
       train::TrainRequest req;
       req.data.files = sig + "," + bkg;
       req.data.labels = "1,0";
@@ -190,11 +211,15 @@ int main(int argc, char** argv) {
       for (int round = 0; round < o.rounds; ++round) {
         // Two epochs: the first also keeps the validation and test rows (and fills the cut
         // baseline), the second is what every later epoch costs.
-        double seconds[2] = {}, waited[2] = {};
+        // CPU seconds of the whole process as well: on a machine with few cores, what the data
+        // threads spend beside the optimiser decides whether it waits.
+        double seconds[2] = {}, waited[2] = {}, cpu_at_end[2] = {};
+        const double cpu_at_start = process_cpu_seconds();
         const auto res = train::train_model(req, [&](const train::TrainProgress& p) {
           if (p.phase != "train" || p.epoch < 1 || p.epoch > 2) return;
           seconds[p.epoch - 1] = p.seconds;
           waited[p.epoch - 1] = p.waited;
+          cpu_at_end[p.epoch - 1] = process_cpu_seconds();
         });
         first.push_back(static_cast<double>(res.history.at(0).train_rows) / seconds[0]);
         later.push_back(static_cast<double>(res.history.at(1).train_rows) / seconds[1]);
@@ -209,14 +234,18 @@ int main(int argc, char** argv) {
         auto trainer = train::make_trainer(topt);
         const train::Rows all{mem.x.data(), nullptr, mem.y.data(), rows, mem.width};
         const auto t0 = Clock::now();
+        const double cpu0 = process_cpu_seconds();
         trainer->train_rows(all, batch);
         const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+        const double cpu_in_memory = process_cpu_seconds() - cpu0;
         in_memory.push_back(static_cast<double>(rows) / s);
         std::fprintf(stderr,
-                     "batch %lld round %d: streaming epoch 1 %.0f events/s (%.2f of %.2f s waiting for data), "
-                     "epoch 2 %.0f events/s (%.2f of %.2f s waiting); in memory %.0f events/s\n",
-                     static_cast<long long>(batch), round + 1, first.back(), waited[0], seconds[0], later.back(),
-                     waited[1], seconds[1], in_memory.back());
+                     "batch %lld round %d: streaming epoch 1 %.0f events/s (%.2f of %.2f s waiting for data, "
+                     "%.2f s CPU), epoch 2 %.0f events/s (%.2f of %.2f s waiting, %.2f s CPU); in memory %.0f "
+                     "events/s (%.2f s, %.2f s CPU)\n",
+                     static_cast<long long>(batch), round + 1, first.back(), waited[0], seconds[0],
+                     cpu_at_end[0] - cpu_at_start, later.back(), waited[1], seconds[1], cpu_at_end[1] - cpu_at_end[0],
+                     in_memory.back(), s, cpu_in_memory);
       }
       const double f = median(first), l = median(later), m = median(in_memory);
       std::printf("| %lld | %.0f | %.0f | %.0f | %.1f%% | %.1f%% | %lld |\n", static_cast<long long>(batch), f, l, m,

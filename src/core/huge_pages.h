@@ -15,23 +15,24 @@ namespace m4h {
 void advise_huge_pages(const void* data, std::size_t bytes);
 
 // v.reserve(n) that advises huge pages when it allocates (call before the first write).
-template <typename T>
-void reserve_huge(std::vector<T>& v, std::size_t n) {
+// (V: a std::vector of any allocator.)
+template <typename V>
+void reserve_huge(V& v, std::size_t n) {
   if (v.capacity() >= n) return;
   v.reserve(n);
-  advise_huge_pages(v.data(), v.capacity() * sizeof(T));
+  advise_huge_pages(v.data(), v.capacity() * sizeof(typename V::value_type));
 }
 
 // v.resize(n) over storage from reserve_huge.
-template <typename T>
-void resize_huge(std::vector<T>& v, std::size_t n) {
+template <typename V>
+void resize_huge(V& v, std::size_t n) {
   reserve_huge(v, n);
   v.resize(n);
 }
 
 // v.resize(n) for appends: the storage grows geometrically, advised as reserve_huge's.
-template <typename T>
-void grow_huge(std::vector<T>& v, std::size_t n) {
+template <typename V>
+void grow_huge(V& v, std::size_t n) {
   if (n > v.capacity()) reserve_huge(v, std::max(n, 2 * v.capacity()));
   v.resize(n);
 }

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
+#include <utility>
 
 #include "core/error.h"
 
@@ -94,15 +96,27 @@ std::vector<int64_t> histogram(std::span<const float> values, int bins, double l
   return h;
 }
 
-CutBaseline::CutBaseline(int64_t width)
-    : width_(width), sig_(static_cast<size_t>(width * kBins)), bkg_(static_cast<size_t>(width * kBins)) {}
+CutBaseline::CutBaseline(int64_t width, int64_t flush_every)
+    : width_(width),
+      sig_(static_cast<size_t>(width * kBins)),
+      bkg_(static_cast<size_t>(width * kBins)),
+      recent_sig_(static_cast<size_t>(width * kBins)),
+      recent_bkg_(static_cast<size_t>(width * kBins)),
+      flush_every_(std::clamp<int64_t>(flush_every, 1, std::numeric_limits<uint32_t>::max())) {}
 
 std::vector<int64_t> CutBaseline::counts() const {
-  std::vector<int64_t> c(sig_);
-  c.insert(c.end(), bkg_.begin(), bkg_.end());
-  c.push_back(n_sig_);
-  c.push_back(n_bkg_);
+  std::vector<int64_t> c(sig_.size() + bkg_.size() + 2);
+  for (size_t i = 0; i < sig_.size(); ++i) c[i] = sig_[i] + recent_sig_[i];
+  for (size_t i = 0; i < bkg_.size(); ++i) c[sig_.size() + i] = bkg_[i] + recent_bkg_[i];
+  c[c.size() - 2] = n_sig_;
+  c[c.size() - 1] = n_bkg_;
   return c;
+}
+
+void CutBaseline::flush() {
+  for (size_t i = 0; i < sig_.size(); ++i) sig_[i] += std::exchange(recent_sig_[i], 0);
+  for (size_t i = 0; i < bkg_.size(); ++i) bkg_[i] += std::exchange(recent_bkg_[i], 0);
+  recent_rows_ = 0;
 }
 
 void CutBaseline::set_counts(std::span<const int64_t> c) {
@@ -110,13 +124,18 @@ void CutBaseline::set_counts(std::span<const int64_t> c) {
     throw Error(ErrorCode::kInvalidArgument, "cut baseline: counts of another width");
   std::copy_n(c.begin(), sig_.size(), sig_.begin());
   std::copy_n(c.begin() + static_cast<std::ptrdiff_t>(sig_.size()), bkg_.size(), bkg_.begin());
+  std::fill(recent_sig_.begin(), recent_sig_.end(), 0);
+  std::fill(recent_bkg_.begin(), recent_bkg_.end(), 0);
+  recent_rows_ = 0;
   n_sig_ = c[c.size() - 2];
   n_bkg_ = c[c.size() - 1];
 }
 
 void CutBaseline::add(const float* x, const uint8_t* positive, int64_t rows) {
   for (int64_t r = 0; r < rows; ++r) {
-    int64_t* h = positive[r] ? sig_.data() : bkg_.data();
+    if (recent_rows_ == flush_every_) flush();  // a bin gains at most one count per row
+    ++recent_rows_;
+    uint32_t* h = positive[r] ? recent_sig_.data() : recent_bkg_.data();
     (positive[r] ? n_sig_ : n_bkg_) += 1;
     const float* row = x + r * width_;
     for (int64_t f = 0; f < width_; ++f) {
@@ -128,6 +147,9 @@ void CutBaseline::add(const float* x, const uint8_t* positive, int64_t rows) {
 }
 
 CutBaseline::Cut CutBaseline::choose() const {
+  const std::vector<int64_t> all = counts();
+  const int64_t* sig = all.data();
+  const int64_t* bkg = all.data() + sig_.size();
   if (n_sig_ == 0 || n_bkg_ == 0)
     throw Error(ErrorCode::kInvalidArgument,
                 "cut baseline: the training split needs events of both classes (" +
@@ -138,8 +160,8 @@ CutBaseline::Cut CutBaseline::choose() const {
     // Counts at or above bin t, from the top down; thresholds at bin edges t / kBins, t >= 1.
     int64_t s_above = 0, b_above = 0;
     for (int64_t t = kBins - 1; t >= 1; --t) {
-      s_above += sig_[f * kBins + t];
-      b_above += bkg_[f * kBins + t];
+      s_above += sig[f * kBins + t];
+      b_above += bkg[f * kBins + t];
       const double tpr = static_cast<double>(s_above) / static_cast<double>(n_sig_);
       const double fpr = static_cast<double>(b_above) / static_cast<double>(n_bkg_);
       const double j = std::abs(tpr - fpr);

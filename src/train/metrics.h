@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -40,7 +41,9 @@ std::vector<int64_t> histogram(std::span<const float> values, int bins, double l
 class CutBaseline {
  public:
   static constexpr int kBins = 1000;
-  explicit CutBaseline(int64_t width);
+  // `flush_every`: rows counted in 32 bits before they are added to the 64-bit totals (at most
+  // 2^32 - 1, what cannot overflow; smaller in tests).
+  explicit CutBaseline(int64_t width, int64_t flush_every = std::numeric_limits<uint32_t>::max());
 
   // Adds training rows (x: rows x width, row-major; positive: per row).
   void add(const float* x, const uint8_t* positive, int64_t rows);
@@ -66,8 +69,15 @@ class CutBaseline {
                             std::vector<float>& scores);
 
  private:
+  // Adds the 32-bit counts into the 64-bit ones.
+  void flush();
+
   int64_t width_;
   std::vector<int64_t> sig_, bkg_;  // width x kBins
+  // add() counts into 32-bit histograms, half the cache footprint of 64-bit ones (1.5 MB
+  // against 0.75 MB for 94 features: within a core's L2), flushed before they could overflow.
+  std::vector<uint32_t> recent_sig_, recent_bkg_;
+  int64_t recent_rows_ = 0, flush_every_;
   int64_t n_sig_ = 0, n_bkg_ = 0;
 };
 

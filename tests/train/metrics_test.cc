@@ -85,7 +85,7 @@ TEST(CutBaseline, FindsTheSeparatingFeatureAndDirection) {
 }
 
 // The counts equal a plain row-by-row fill: values below 0, above 1, exactly on the edges and
-// NaN, over several of add()'s row blocks and a partial one, in two calls.
+// NaN, in two calls, with the 32-bit counts flushed or not.
 TEST(CutBaseline, CountsEqualAPlainFill) {
   const int64_t w = 7, rows = 1000;
   std::mt19937 rng(3);
@@ -113,6 +113,16 @@ TEST(CutBaseline, CountsEqualAPlainFill) {
   b.add(x.data(), y.data(), 300);
   b.add(x.data() + 300 * w, y.data() + 300, rows - 300);
   EXPECT_EQ(b.counts(), want);
+  // The 32-bit counts moved into the 64-bit totals every 7 rows (the same at 2^32 - 1 rows), and
+  // a choice made from either.
+  CutBaseline flushed(w, 7);
+  flushed.add(x.data(), y.data(), 300);
+  flushed.add(x.data() + 300 * w, y.data() + 300, rows - 300);
+  EXPECT_EQ(flushed.counts(), want);
+  EXPECT_EQ(flushed.choose().threshold, b.choose().threshold);
+  // Counts summed elsewhere (other ranks) replace both.
+  flushed.set_counts(want);
+  EXPECT_EQ(flushed.counts(), want);
 }
 
 TEST(CutBaseline, OneClassIsAnError) {
