@@ -23,6 +23,7 @@
 #include "train/distributed.h"
 #include "train/metrics.h"
 #include "train/plots.h"
+#include "train/stream_batcher.h"
 #include "train/trainer.h"
 
 namespace m4h::train {
@@ -70,25 +71,6 @@ struct RowStore {
   }
 };
 
-// Buffers of rows that are written right after being sized: not zero-filled first, which would
-// be a second pass over (and the first touch of) memory the copy writes anyway.
-struct RowBuffers {
-  UninitVector<float> x;
-  UninitVector<uint8_t> mask;
-  UninitVector<int64_t> y;
-  // Rows [first, first + n) as the trainer takes them.
-  Rows view(size_t first, size_t n, int64_t width, bool with_mask) const {
-    const size_t w = static_cast<size_t>(width);
-    return Rows{x.data() + first * w, with_mask ? mask.data() + first * w : nullptr, y.data() + first,
-                static_cast<int64_t>(n), width};
-  }
-  void release() {
-    UninitVector<float>().swap(x);
-    UninitVector<uint8_t>().swap(mask);
-    UninitVector<int64_t>().swap(y);
-  }
-};
-
 // One chunk as the training loop takes it: the chunk, its training rows (split 0) and those
 // rows copied in the order of their first epoch, either into `own` or into the epoch cache.
 struct Prepared {
@@ -119,71 +101,6 @@ void copy_rows(const data::Chunk& c, const std::vector<int64_t>& order, bool wit
     to.y[first + i] = c.labels[r];
   }
 }
-
-// Rows [from, from + n) of r.
-Rows slice(const Rows& r, int64_t from, int64_t n) {
-  const int64_t w = r.width;
-  return Rows{r.x + from * w, r.mask ? r.mask + from * w : nullptr, r.labels + from, n, w};
-}
-
-// Batches over the whole stream (the standard mode): the rows at the end of a chunk that do not
-// fill a batch wait for the next chunk's first rows, as a data loader over the epoch batches
-// them. Batching each chunk alone would end every chunk with a short batch: one more optimiser
-// step per chunk, on a few rows (with chunks of 10,000 events and batches of 1,024, 12% more
-// steps than rows / batch size).
-class StreamBatcher {
- public:
-  StreamBatcher(Trainer& trainer, int64_t batch_size, int64_t width, bool with_mask)
-      : trainer_(trainer), batch_(std::max<int64_t>(1, batch_size)), width_(width), with_mask_(with_mask) {}
-
-  // Trains on every whole batch that r's rows complete; keeps the rest for the next call.
-  LossSum add(const Rows& r) {
-    LossSum s;
-    int64_t at = 0;
-    if (waiting_ > 0) {
-      at = std::min(batch_ - waiting_, r.rows);
-      keep(r, 0, at);
-      if (waiting_ < batch_) return s;
-      s += trainer_.train_rows(waiting(), batch_);
-      waiting_ = 0;
-    }
-    const int64_t whole = (r.rows - at) / batch_ * batch_;
-    if (whole > 0) s += trainer_.train_rows(slice(r, at, whole), batch_);
-    keep(r, at + whole, r.rows - at - whole);
-    return s;
-  }
-
-  // The pass's last, short batch.
-  LossSum finish() {
-    LossSum s;
-    if (waiting_ > 0) s = trainer_.train_rows(waiting(), batch_);
-    waiting_ = 0;
-    return s;
-  }
-
- private:
-  Rows waiting() const { return rows_.view(0, static_cast<size_t>(waiting_), width_, with_mask_); }
-  void keep(const Rows& r, int64_t from, int64_t n) {
-    if (n <= 0) return;
-    const auto w = static_cast<size_t>(width_);
-    const auto at = static_cast<size_t>(waiting_), count = static_cast<size_t>(n);
-    rows_.x.resize((at + count) * w);
-    rows_.y.resize(at + count);
-    std::copy_n(r.x + from * width_, count * w, rows_.x.data() + at * w);
-    std::copy_n(r.labels + from, count, rows_.y.data() + at);
-    if (with_mask_) {
-      rows_.mask.resize((at + count) * w);
-      std::copy_n(r.mask + from * width_, count * w, rows_.mask.data() + at * w);
-    }
-    waiting_ += n;
-  }
-
-  Trainer& trainer_;
-  int64_t batch_, width_;
-  bool with_mask_;
-  RowBuffers rows_;
-  int64_t waiting_ = 0;  // rows in rows_
-};
 
 // The mask as forward(x, mask) gets it: 1 = a real value, whatever params' convention.
 void to_valid_mask(std::vector<uint8_t>& m, data::MaskConvention conv) {
