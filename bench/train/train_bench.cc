@@ -3,7 +3,7 @@
 //
 //   train_bench [--events N] [--batch-sizes B,...] [--hidden H,...] [--rounds R] [--threads T]
 //               [--chunk-size N] [--cache-mb M] [--in-flight K] [--codec C] [--level L]
-//               [--dir DIR]
+//               [--one-epoch] [--dir DIR]
 //
 // It writes a signal and a background file of N/2 generated events each (zlib level 1, the
 // generator's default, unless --codec/--level say otherwise; reused
@@ -12,7 +12,8 @@
 //     shuffle within the chunk, train; events/s = training rows / seconds of the epoch's pass
 //     (specs, validation and the test evaluation are not in the time). Epoch 1 also keeps the
 //     validation and test rows in memory and fills the cut baseline; epoch 2 is what every
-//     later epoch costs;
+//     later epoch costs. --one-epoch: a one-epoch run instead, which keeps no training rows
+//     for later epochs;
 //   * in memory: the same training rows gathered beforehand into one float array (the rows in
 //     stream order), then the same JSON MLP built afresh with the same seed and options, trained
 //     by one Trainer::train_rows call over all of them: the loop with nothing to wait for.
@@ -63,6 +64,7 @@ struct Options {
   int64_t cache_mb = -1;   // -1: train's default
   int64_t in_flight = -1;  // the params' "chunks_in_flight"; -1: the default
   std::string codec = "zlib";  // of the generated files (the generator's default)
+  bool one_epoch = false;      // runs of one epoch (no epoch 2, so no epoch cache)
   int level = 1;
   std::string dir = "train-bench-data";
 };
@@ -71,7 +73,7 @@ struct Options {
   std::fprintf(rc ? stderr : stdout,
                "usage: train_bench [--events N] [--batch-sizes B,...] [--hidden H,...] [--rounds R]\n"
                "                   [--threads T] [--chunk-size N] [--cache-mb M] [--in-flight K]\n"
-               "                   [--codec zlib|lz4|zstd|lzma|none] [--level L] [--dir DIR]\n");
+               "                   [--codec zlib|lz4|zstd|lzma|none] [--level L] [--one-epoch] [--dir DIR]\n");
   std::exit(rc);
 }
 
@@ -103,6 +105,7 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--cache-mb") o.cache_mb = std::stoll(value());
     else if (a == "--in-flight") o.in_flight = std::stoll(value());
     else if (a == "--codec") o.codec = value();
+    else if (a == "--one-epoch") o.one_epoch = true;
     else if (a == "--level") o.level = std::stoi(value());
     else if (a == "--dir") o.dir = value();
     else if (a == "-h" || a == "--help") usage(0);
@@ -188,7 +191,8 @@ int main(int argc, char** argv) {
     for (int64_t batch : o.batch_sizes) {
       const std::string params = o.dir + "/params-" + std::to_string(batch) + ".json";
       write_text(params, "{\"chunk_size\": " + std::to_string(o.chunk_size) +
-                             ", \"epochs\": 2, \"batch_size\": " + std::to_string(batch) +
+                             ", \"epochs\": " + (o.one_epoch ? "1" : "2") +
+                             ", \"batch_size\": " + std::to_string(batch) +
                              ", \"seed\": 5, \"threads\": " + std::to_string(o.threads) +
                              ", \"patience\": 0, \"learning_rate\": 0.001" +
                              (o.cache_mb >= 0 ? ", \"cache_mb\": " + std::to_string(o.cache_mb) : std::string()) +
@@ -222,7 +226,7 @@ int main(int argc, char** argv) {
           cpu_at_end[p.epoch - 1] = process_cpu_seconds();
         });
         first.push_back(static_cast<double>(res.history.at(0).train_rows) / seconds[0]);
-        later.push_back(static_cast<double>(res.history.at(1).train_rows) / seconds[1]);
+        if (!o.one_epoch) later.push_back(static_cast<double>(res.history.at(1).train_rows) / seconds[1]);
 
         train::TrainerOptions topt;
         topt.model_path = model;
@@ -239,17 +243,25 @@ int main(int argc, char** argv) {
         const double s = std::chrono::duration<double>(Clock::now() - t0).count();
         const double cpu_in_memory = process_cpu_seconds() - cpu0;
         in_memory.push_back(static_cast<double>(rows) / s);
+        char epoch2[160] = "epoch 2 -";
+        if (!o.one_epoch)
+          std::snprintf(epoch2, sizeof epoch2, "epoch 2 %.0f events/s (%.2f of %.2f s waiting, %.2f s CPU)",
+                        later.back(), waited[1], seconds[1], cpu_at_end[1] - cpu_at_end[0]);
         std::fprintf(stderr,
                      "batch %lld round %d: streaming epoch 1 %.0f events/s (%.2f of %.2f s waiting for data, "
-                     "%.2f s CPU), epoch 2 %.0f events/s (%.2f of %.2f s waiting, %.2f s CPU); in memory %.0f "
-                     "events/s (%.2f s, %.2f s CPU)\n",
+                     "%.2f s CPU), %s; in memory %.0f events/s (%.2f s, %.2f s CPU)\n",
                      static_cast<long long>(batch), round + 1, first.back(), waited[0], seconds[0],
-                     cpu_at_end[0] - cpu_at_start, later.back(), waited[1], seconds[1], cpu_at_end[1] - cpu_at_end[0],
-                     in_memory.back(), s, cpu_in_memory);
+                     cpu_at_end[0] - cpu_at_start, epoch2, in_memory.back(), s, cpu_in_memory);
       }
-      const double f = median(first), l = median(later), m = median(in_memory);
-      std::printf("| %lld | %.0f | %.0f | %.0f | %.1f%% | %.1f%% | %lld |\n", static_cast<long long>(batch), f, l, m,
-                  100 * f / m, 100 * l / m, static_cast<long long>(rows));
+      const double f = median(first), m = median(in_memory);
+      if (o.one_epoch) {
+        std::printf("| %lld | %.0f | - | %.0f | %.1f%% | - | %lld |\n", static_cast<long long>(batch), f, m, 100 * f / m,
+                    static_cast<long long>(rows));
+      } else {
+        const double l = median(later);
+        std::printf("| %lld | %.0f | %.0f | %.0f | %.1f%% | %.1f%% | %lld |\n", static_cast<long long>(batch), f, l, m,
+                    100 * f / m, 100 * l / m, static_cast<long long>(rows));
+      }
       std::fflush(stdout);
     }
   } catch (const Error& e) {

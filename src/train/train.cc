@@ -476,7 +476,11 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
       test.reserve(expected(prm.test_fraction));
       baseline = CutBaseline(width);
     }
-    const bool fill_cache = !from_cache && caching && !cache_complete && skip_chunks == 0 && train_epochs > 0;
+    // The last epoch keeps no rows for later ones (a one-epoch run, or one resumed at its last
+    // epoch, writes no cache at all).
+    const bool later_epochs = epoch_index + 1 < std::max<int64_t>(1, prm.epochs);
+    const bool fill_cache =
+        !from_cache && caching && !cache_complete && skip_chunks == 0 && train_epochs > 0 && later_epochs;
     if (fill_cache) {
       train_cache.clear();
       cache.x.clear();
