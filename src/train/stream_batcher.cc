@@ -16,10 +16,15 @@ void RowBuffers::release() {
   UninitVector<int64_t>().swap(y);
 }
 
+namespace {
+
+// Rows [from, from + n) of r.
 Rows slice(const Rows& r, int64_t from, int64_t n) {
   const int64_t w = r.width;
   return Rows{r.x + from * w, r.mask ? r.mask + from * w : nullptr, r.labels + from, n, w};
 }
+
+}  // namespace
 
 StreamBatcher::StreamBatcher(Trainer& trainer, int64_t batch_size, int64_t width, bool with_mask)
     : trainer_(trainer), batch_(std::max<int64_t>(1, batch_size)), width_(width), with_mask_(with_mask) {}

@@ -21,9 +21,6 @@ struct RowBuffers {
   void release();  // gives the memory back
 };
 
-// Rows [from, from + n) of r.
-Rows slice(const Rows& r, int64_t from, int64_t n);
-
 // Batches over the whole stream (the standard mode): the rows at the end of a chunk that do not
 // fill a batch wait for the next chunk's first rows, as a data loader over the epoch batches
 // them. Batching each chunk alone would end every chunk with a short batch: one more optimiser

@@ -12,7 +12,6 @@
 #include <random>
 #include <sstream>
 
-#include "core/bytes.h"
 #include "core/error.h"
 #include "core/huge_pages.h"
 #include "core/thread_priority.h"
@@ -85,20 +84,25 @@ struct Prepared {
   std::vector<uint8_t> positive;
 };
 
-// Rows `order` of a chunk, copied in that order into rows [first, first + n) of `to` (which grows
-// to hold them; rows before `first` are kept).
-void copy_rows(const data::Chunk& c, const std::vector<int64_t>& order, bool with_mask, RowBuffers& to,
-               size_t first = 0) {
+// A chunk's rows as the trainer takes them (the mask when `with_mask`).
+Rows chunk_rows(const data::Chunk& c, bool with_mask) {
+  return Rows{c.features.data(), with_mask ? c.mask.data() : nullptr, c.labels.data(), c.rows, c.width};
+}
+
+// Rows `order` of `from`, copied in that order into rows [first, first + n) of `to` (which grows
+// to hold them; rows before `first` are kept). The mask goes along when `from` has one.
+void copy_rows(const Rows& from, const std::vector<int64_t>& order, RowBuffers& to, size_t first = 0) {
   const size_t n = order.size();
-  const size_t width = static_cast<size_t>(c.width);
+  const size_t width = static_cast<size_t>(from.width);
+  const bool with_mask = from.mask != nullptr;
   grow_huge(to.x, (first + n) * width);
   grow_huge(to.y, first + n);
   if (with_mask) grow_huge(to.mask, (first + n) * width);
   for (size_t i = 0; i < n; ++i) {
     const auto r = static_cast<size_t>(order[i]);
-    std::copy_n(c.features.data() + r * width, width, to.x.data() + (first + i) * width);
-    if (with_mask) std::copy_n(c.mask.data() + r * width, width, to.mask.data() + (first + i) * width);
-    to.y[first + i] = c.labels[r];
+    std::copy_n(from.x + r * width, width, to.x.data() + (first + i) * width);
+    if (with_mask) std::copy_n(from.mask + r * width, width, to.mask.data() + (first + i) * width);
+    to.y[first + i] = from.labels[r];
   }
 }
 
@@ -522,17 +526,10 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
           const auto written = shuffled(stream_order, prm.seed, cc.order_of_epoch, cc.index);
           for (size_t j = 0; j < written.size(); ++j) stored_at[static_cast<size_t>(written[j])] = static_cast<int64_t>(j);
         }
-        const size_t n = order.size();
-        resize_huge(pc.own.x, n * static_cast<size_t>(width));
-        pc.own.y.resize(n);
-        if (info.takes_mask) resize_huge(pc.own.mask, n * static_cast<size_t>(width));
-        for (size_t i = 0; i < n; ++i) {
-          const size_t r = cc.first + static_cast<size_t>(stored_at[static_cast<size_t>(order[i])]);
-          std::copy_n(cache.x.data() + r * width, width, pc.own.x.data() + i * width);
-          if (info.takes_mask) std::copy_n(cache.mask.data() + r * width, width, pc.own.mask.data() + i * width);
-          pc.own.y[i] = cache.y[r];
-        }
-        pc.training = pc.own.view(0, n, width, info.takes_mask);
+        std::vector<int64_t> from_cache_order(order.size());
+        for (size_t i = 0; i < order.size(); ++i) from_cache_order[i] = stored_at[static_cast<size_t>(order[i])];
+        copy_rows(cache.view(cc.first, cc.count, width, info.takes_mask), from_cache_order, pc.own);
+        pc.training = pc.own.view(0, order.size(), width, info.takes_mask);
         return;
       }
       pc.ready = producer->next(pc.chunk);
@@ -576,10 +573,10 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
         cc.first = cache.y.size();
         cc.count = n;
         cc.order_of_epoch = shuffle ? epoch_index : -1;
-        copy_rows(c, order, info.takes_mask, cache, cc.first);  // within the reservation: no move
+        copy_rows(chunk_rows(c, info.takes_mask), order, cache, cc.first);  // within the reservation: no move
         pc.training = cache.view(cc.first, n, width, info.takes_mask);
       } else {
-        copy_rows(c, order, info.takes_mask, pc.own);
+        copy_rows(chunk_rows(c, info.takes_mask), order, pc.own);
         pc.training = pc.own.view(0, n, width, info.takes_mask);
       }
       if (fill && binary) {
@@ -626,7 +623,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
           if (e > 0) {
             const auto order = info.shuffle ? shuffled(cur.train_rows, prm.seed, epoch_index + e, cur.index)
                                             : cur.train_rows;
-            copy_rows(c, order, info.takes_mask, cur.own);
+            copy_rows(chunk_rows(c, info.takes_mask), order, cur.own);
             cur.training = cur.own.view(0, order.size(), width, info.takes_mask);
           }
           chunk_sum += reference ? trainer->train_rows(cur.training, prm.batch_size) : batcher.add(cur.training);
