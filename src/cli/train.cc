@@ -78,8 +78,8 @@ void run_train(TrainArgs& a) {
               static_cast<long long>(res.best_epoch), res.stopped_early ? ", stopped early" : "",
               res.resumed ? ", resumed" : "", res.test.auc, res.test.accuracy, res.test.loss);
   if (res.has_baseline)
-    std::printf("cut baseline on %s: test AUC %.4f (one cut), %.4f (threshold scan), accuracy %.4f\n",
-                res.cut_feature.c_str(), res.cut.auc, res.cut_scan.auc, res.cut.accuracy);
+    std::printf("cut baseline (%s): test AUC %.4f (this box), %.4f (cut-based ROC), accuracy %.4f\n",
+                res.cut_rule.c_str(), res.cut.auc, res.cut_curve.auc, res.cut.accuracy);
   std::printf("wrote %s: %s, bundle.json, metrics.json (%lld train, %lld validation, %lld test "
               "events), %.1f s\n",
               a.request.output.c_str(), res.model_file.c_str(), static_cast<long long>(res.train_rows),

@@ -96,103 +96,151 @@ std::vector<int64_t> histogram(std::span<const float> values, int bins, double l
   return h;
 }
 
-CutBaseline::CutBaseline(int64_t width, int64_t flush_every)
-    : width_(width),
-      sig_(static_cast<size_t>(width * kBins)),
-      bkg_(static_cast<size_t>(width * kBins)),
-      recent_sig_(static_cast<size_t>(width * kBins)),
-      recent_bkg_(static_cast<size_t>(width * kBins)),
-      flush_every_(std::clamp<int64_t>(flush_every, 1, std::numeric_limits<uint32_t>::max())) {}
+namespace {
 
-std::vector<int64_t> CutBaseline::counts() const {
-  std::vector<int64_t> c(sig_.size() + bkg_.size() + 2);
-  for (size_t i = 0; i < sig_.size(); ++i) c[i] = sig_[i] + recent_sig_[i];
-  for (size_t i = 0; i < bkg_.size(); ++i) c[sig_.size() + i] = bkg_[i] + recent_bkg_[i];
-  c[c.size() - 2] = n_sig_;
-  c[c.size() - 1] = n_bkg_;
-  return c;
-}
+// Rounds of coordinate ascent per box at most (each change raises the objective, so it ends
+// anyway; this bounds the time).
+constexpr int kMaxRounds = 50;
 
-void CutBaseline::flush() {
-  for (size_t i = 0; i < sig_.size(); ++i) sig_[i] += std::exchange(recent_sig_[i], 0);
-  for (size_t i = 0; i < bkg_.size(); ++i) bkg_[i] += std::exchange(recent_bkg_[i], 0);
-  recent_rows_ = 0;
-}
+struct Interval {
+  int32_t lo = 0, hi = 0;
+  double sum = 0;
+};
 
-void CutBaseline::set_counts(std::span<const int64_t> c) {
-  if (c.size() != sig_.size() + bkg_.size() + 2)
-    throw Error(ErrorCode::kInvalidArgument, "cut baseline: counts of another width");
-  std::copy_n(c.begin(), sig_.size(), sig_.begin());
-  std::copy_n(c.begin() + static_cast<std::ptrdiff_t>(sig_.size()), bkg_.size(), bkg_.begin());
-  std::fill(recent_sig_.begin(), recent_sig_.end(), 0);
-  std::fill(recent_bkg_.begin(), recent_bkg_.end(), 0);
-  recent_rows_ = 0;
-  n_sig_ = c[c.size() - 2];
-  n_bkg_ = c[c.size() - 1];
-}
-
-void CutBaseline::add(const float* x, const uint8_t* positive, int64_t rows) {
-  for (int64_t r = 0; r < rows; ++r) {
-    if (recent_rows_ == flush_every_) flush();  // a bin gains at most one count per row
-    ++recent_rows_;
-    uint32_t* h = positive[r] ? recent_sig_.data() : recent_bkg_.data();
-    (positive[r] ? n_sig_ : n_bkg_) += 1;
-    const float* row = x + r * width_;
-    for (int64_t f = 0; f < width_; ++f) {
-      const float v = row[f];
-      const int64_t b = !(v > 0) ? 0 : v >= 1 ? kBins - 1 : static_cast<int64_t>(v * kBins);
-      ++h[f * kBins + b];
+// The run of bins with the largest sum of weights (the first of equal ones), widened over the
+// neighbouring bins that hold no events at all, so that a cut stays open where nothing was seen.
+Interval best_interval(const std::vector<double>& w, const int64_t* sig, const int64_t* bkg) {
+  const int32_t n = static_cast<int32_t>(w.size());
+  Interval best{0, 0, -std::numeric_limits<double>::infinity()};
+  double run = 0;
+  int32_t start = 0;
+  for (int32_t i = 0; i < n; ++i) {
+    if (i == 0 || run <= 0) {
+      run = w[i];
+      start = i;
+    } else {
+      run += w[i];
     }
+    if (run > best.sum) best = Interval{start, i, run};
   }
-}
-
-CutBaseline::Cut CutBaseline::choose() const {
-  const std::vector<int64_t> all = counts();
-  const int64_t* sig = all.data();
-  const int64_t* bkg = all.data() + sig_.size();
-  if (n_sig_ == 0 || n_bkg_ == 0)
-    throw Error(ErrorCode::kInvalidArgument,
-                "cut baseline: the training split needs events of both classes (" +
-                    std::to_string(n_sig_) + " signal, " + std::to_string(n_bkg_) + " background)");
-  Cut best;
-  double best_j = -1;
-  for (int64_t f = 0; f < width_; ++f) {
-    // Counts at or above bin t, from the top down; thresholds at bin edges t / kBins, t >= 1.
-    int64_t s_above = 0, b_above = 0;
-    for (int64_t t = kBins - 1; t >= 1; --t) {
-      s_above += sig[f * kBins + t];
-      b_above += bkg[f * kBins + t];
-      const double tpr = static_cast<double>(s_above) / static_cast<double>(n_sig_);
-      const double fpr = static_cast<double>(b_above) / static_cast<double>(n_bkg_);
-      const double j = std::abs(tpr - fpr);
-      if (j > best_j + 1e-12) {
-        best_j = j;
-        best.feature = f;
-        best.above = tpr >= fpr;
-        best.threshold = static_cast<double>(t) / kBins;
-        best.train_tpr = best.above ? tpr : 1 - tpr;
-        best.train_fpr = best.above ? fpr : 1 - fpr;
-      }
-    }
-  }
+  auto empty = [&](int32_t b) { return sig[b] == 0 && bkg[b] == 0; };
+  while (best.lo > 0 && empty(best.lo - 1)) --best.lo;
+  while (best.hi + 1 < n && empty(best.hi + 1)) ++best.hi;
   return best;
 }
 
-void CutBaseline::apply(const Cut& cut, const float* x, int64_t rows, int64_t width,
-                        std::vector<float>& scores) {
-  scores.resize(static_cast<size_t>(rows));
-  for (int64_t r = 0; r < rows; ++r) {
-    const bool at_or_above = x[r * width + cut.feature] >= cut.threshold;
-    scores[r] = at_or_above == cut.above ? 1.0f : 0.0f;
-  }
+}  // namespace
+
+CutBaseline::CutBaseline(std::vector<int64_t> columns, int64_t width, int64_t max_rows)
+    : columns_(std::move(columns)), width_(width), max_rows_(std::max<int64_t>(0, max_rows)), bins_(columns_.size()) {
+  if (columns_.empty()) throw Error(ErrorCode::kInvalidArgument, "cut baseline: no variables to cut on");
+  if (columns_.size() > std::numeric_limits<uint16_t>::max())
+    throw Error(ErrorCode::kInvalidArgument, "cut baseline: too many variables");
+  for (int64_t c : columns_)
+    if (c < 0 || c >= width)
+      throw Error(ErrorCode::kInvalidArgument, "cut baseline: column " + std::to_string(c) +
+                                                   " is outside rows of " + std::to_string(width) + " features");
 }
 
-void CutBaseline::feature_score(const Cut& cut, const float* x, int64_t rows, int64_t width,
-                                std::vector<float>& scores) {
+void CutBaseline::add(const float* x, const int64_t* labels, int64_t rows) {
+  const int64_t n = std::min(rows, max_rows_ - this->rows());
+  if (n <= 0) return;
+  for (size_t v = 0; v < columns_.size(); ++v) {
+    std::vector<uint16_t>& b = bins_[v];
+    const size_t first = b.size();
+    b.resize(first + static_cast<size_t>(n));
+    const float* col = x + columns_[v];
+    for (int64_t r = 0; r < n; ++r) b[first + static_cast<size_t>(r)] = static_cast<uint16_t>(bin(col[r * width_]));
+  }
+  for (int64_t r = 0; r < n; ++r) positive_.push_back(labels[r] == 1);
+}
+
+std::vector<CutBaseline::Box> CutBaseline::optimise(std::span<const double> lambdas, const SumOverRanks& sum) const {
+  auto total = [&](std::span<int64_t> v) {
+    if (sum) sum(v);
+  };
+  const size_t k = columns_.size();
+  const size_t n = positive_.size();
+  int64_t classes[2] = {0, 0};  // signal, background
+  for (uint8_t p : positive_) ++classes[p ? 0 : 1];
+  total(classes);
+  if (classes[0] == 0 || classes[1] == 0)
+    throw Error(ErrorCode::kInvalidArgument,
+                "cut baseline: the training split needs events of both classes (" +
+                    std::to_string(classes[0]) + " signal, " + std::to_string(classes[1]) + " background)");
+  const double n_sig = static_cast<double>(classes[0]), n_bkg = static_cast<double>(classes[1]);
+
+  Box box;
+  box.lo.assign(k, 0);
+  box.hi.assign(k, kBins - 1);
+  // Per kept row, how many intervals of the box leave it out.
+  std::vector<uint16_t> fails(n, 0);
+  std::vector<int64_t> hist(2 * kBins);  // signal bins, then background bins
+  std::vector<double> w(kBins);
+  std::vector<Box> out;
+  for (double lambda : lambdas) {
+    box.lambda = lambda;
+    for (int round = 0; round < kMaxRounds; ++round) {
+      bool changed = false;
+      for (size_t v = 0; v < k; ++v) {
+        // Variable v's bins over the rows that every other interval selects.
+        const uint16_t* bv = bins_[v].data();
+        const int32_t lo = box.lo[v], hi = box.hi[v];
+        std::fill(hist.begin(), hist.end(), 0);
+        for (size_t i = 0; i < n; ++i) {
+          const unsigned outside = static_cast<unsigned>(bv[i] - lo) > static_cast<unsigned>(hi - lo);
+          hist[static_cast<size_t>(positive_[i] ? 0 : kBins) + bv[i]] += fails[i] == outside;
+        }
+        total(hist);
+        for (int b = 0; b < kBins; ++b)
+          w[static_cast<size_t>(b)] = static_cast<double>(hist[static_cast<size_t>(b)]) / n_sig -
+                                      lambda * static_cast<double>(hist[static_cast<size_t>(kBins + b)]) / n_bkg;
+        const Interval best = best_interval(w, hist.data(), hist.data() + kBins);
+        const double current = std::accumulate(w.begin() + lo, w.begin() + hi + 1, 0.0);
+        if (best.sum <= current + 1e-12 || (best.lo == lo && best.hi == hi)) continue;
+        for (size_t i = 0; i < n; ++i) {
+          const int was_out = static_cast<unsigned>(bv[i] - lo) > static_cast<unsigned>(hi - lo);
+          const int is_out = static_cast<unsigned>(bv[i] - best.lo) > static_cast<unsigned>(best.hi - best.lo);
+          fails[i] = static_cast<uint16_t>(fails[i] + is_out - was_out);
+        }
+        box.lo[v] = best.lo;
+        box.hi[v] = best.hi;
+        changed = true;
+      }
+      if (!changed) break;
+    }
+    int64_t selected[2] = {0, 0};
+    for (size_t i = 0; i < n; ++i)
+      if (fails[i] == 0) ++selected[positive_[i] ? 0 : 1];
+    total(selected);
+    box.train_tpr = static_cast<double>(selected[0]) / n_sig;
+    box.train_fpr = static_cast<double>(selected[1]) / n_bkg;
+    out.push_back(box);
+  }
+  return out;
+}
+
+bool CutBaseline::selects(const Box& box, const float* row) const {
+  for (size_t v = 0; v < columns_.size(); ++v) {
+    const int b = bin(row[columns_[v]]);
+    if (b < box.lo[v] || b > box.hi[v]) return false;
+  }
+  return true;
+}
+
+void CutBaseline::apply(const Box& box, const float* x, int64_t rows, int64_t width,
+                        std::vector<float>& scores) const {
+  scores.resize(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) scores[static_cast<size_t>(r)] = selects(box, x + r * width) ? 1.0f : 0.0f;
+}
+
+void CutBaseline::score(std::span<const Box> boxes, const float* x, int64_t rows, int64_t width,
+                        std::vector<float>& scores) const {
   scores.resize(static_cast<size_t>(rows));
   for (int64_t r = 0; r < rows; ++r) {
-    const float v = x[r * width + cut.feature];
-    scores[r] = cut.above ? v : -v;
+    size_t s = boxes.size();
+    while (s > 0 && !selects(boxes[s - 1], x + r * width)) --s;
+    scores[static_cast<size_t>(r)] = static_cast<float>(s);
   }
 }
 

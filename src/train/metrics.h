@@ -1,9 +1,11 @@
 // Evaluation figures of a classifier, computed here (no ML library): the ROC curve and its area,
 // signal efficiency at a given background efficiency, score histograms, and a cut-based baseline
-// (the best single-feature threshold chosen on the training split) to compare a model against.
+// (a rectangular cut optimised on the training split) to compare a model against.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <span>
 #include <vector>
@@ -35,50 +37,64 @@ std::vector<RocPoint> thin_curve(std::span<const RocPoint> curve, size_t max_poi
 // Counts of `values` in `bins` equal bins over [lo, hi] (values outside go to the end bins).
 std::vector<int64_t> histogram(std::span<const float> values, int bins, double lo, double hi);
 
-// The cut-based baseline: per feature, histograms of the (normalised, [0,1]) values of signal and
-// background rows of the training split; the chosen cut is the feature, direction and threshold
-// maximising signal efficiency minus background efficiency (Youden's J) on those histograms.
+// The cut-based baseline, as an analysis without machine learning would select events: a
+// rectangular cut, one interval of values per chosen variable (an event is selected when every
+// variable lies in its interval; an interval may be open at either end). The training rows'
+// chosen variables are kept as bins of their normalised ([0, 1]) values; boxes are optimised on
+// them by coordinate ascent: one variable at a time, the interval that maximises
+// signal efficiency - lambda * background efficiency among the events that pass the other
+// variables' intervals (the best sum of bin weights, a maximum subarray), until a round changes
+// nothing. lambda = 1 maximises signal minus background efficiency (Youden's J); a range of
+// lambdas traces the cut-based ROC curve, each box starting from the previous one.
 class CutBaseline {
  public:
   static constexpr int kBins = 1000;
-  // `flush_every`: rows counted in 32 bits before they are added to the 64-bit totals (at most
-  // 2^32 - 1, what cannot overflow; smaller in tests).
-  explicit CutBaseline(int64_t width, int64_t flush_every = std::numeric_limits<uint32_t>::max());
+  static constexpr int64_t kDefaultMaxRows = 1'000'000;
+  // Sums counts over the processes of a distributed run, in place (every process calls it with
+  // the same sizes in the same order); empty: one process.
+  using SumOverRanks = std::function<void(std::span<int64_t>)>;
 
-  // Adds training rows (x: rows x width, row-major; positive: per row).
-  void add(const float* x, const uint8_t* positive, int64_t rows);
+  // `columns`: the chosen variables' columns in rows of `width` features. The first `max_rows`
+  // training rows given to add() are kept (they come mixed from every file); later ones are not.
+  CutBaseline(std::vector<int64_t> columns, int64_t width, int64_t max_rows = kDefaultMaxRows);
 
-  struct Cut {
-    int64_t feature = -1;
-    bool above = true;     // signal is x >= threshold (else x < threshold)
-    double threshold = 0;  // in normalised units
-    double train_tpr = 0, train_fpr = 0;
+  // Adds training rows (x: rows x width, row-major; label 1 = signal, anything else background).
+  void add(const float* x, const int64_t* labels, int64_t rows);
+  int64_t rows() const { return static_cast<int64_t>(positive_.size()); }
+  const std::vector<int64_t>& columns() const { return columns_; }
+
+  // The bin of a normalised value: NaN and values <= 0 in the first, values >= 1 in the last.
+  static int bin(float v) {
+    return !(v > 0) ? 0 : v >= 1 ? kBins - 1 : std::min(kBins - 1, static_cast<int>(v * kBins));
+  }
+
+  struct Box {
+    std::vector<int32_t> lo, hi;  // per chosen variable: its first and last selected bin
+    double lambda = 1;
+    double train_tpr = 0, train_fpr = 0;  // on the kept rows (of every process)
+    // Whether variable v is cut at all (else its interval holds every bin).
+    bool cuts(size_t v) const { return lo[v] > 0 || hi[v] < kBins - 1; }
   };
-  // Everything add() counted, as one array (signal histograms, background histograms, the two
-  // row counts), and the counts replaced by such an array: for summing over processes.
-  std::vector<int64_t> counts() const;
-  void set_counts(std::span<const int64_t> counts);
+  // The box optimised for each of `lambdas` (in that order, each starting from the previous
+  // box; the first from the open box). Throws kInvalidArgument when the kept rows of every
+  // process hold one class only.
+  std::vector<Box> optimise(std::span<const double> lambdas, const SumOverRanks& sum = {}) const;
 
-  // The best cut; throws kInvalidArgument when the rows held one class only.
-  Cut choose() const;
-  // The cut's 0/1 decision per row of x as a score (1 = selected as signal).
-  static void apply(const Cut& cut, const float* x, int64_t rows, int64_t width,
-                    std::vector<float>& scores);
-  // The feature itself as a score (sign flipped when signal lies below), for a ROC of the cut scan.
-  static void feature_score(const Cut& cut, const float* x, int64_t rows, int64_t width,
-                            std::vector<float>& scores);
+  // Whether `box` selects a row of `width` features.
+  bool selects(const Box& box, const float* row) const;
+  // Per row of x, 1 when `box` selects it, else 0.
+  void apply(const Box& box, const float* x, int64_t rows, int64_t width, std::vector<float>& scores) const;
+  // Per row of x, a score for the ROC curve of `boxes` (in order of growing lambda: tighter):
+  // 1 + the index of the last box that selects the row, 0 when none does. A threshold on it
+  // selects the union of the boxes from there on (the boxes themselves when they nest).
+  void score(std::span<const Box> boxes, const float* x, int64_t rows, int64_t width,
+             std::vector<float>& scores) const;
 
  private:
-  // Adds the 32-bit counts into the 64-bit ones.
-  void flush();
-
-  int64_t width_;
-  std::vector<int64_t> sig_, bkg_;  // width x kBins
-  // add() counts into 32-bit histograms, half the cache footprint of 64-bit ones (1.5 MB
-  // against 0.75 MB for 94 features: within a core's L2), flushed before they could overflow.
-  std::vector<uint32_t> recent_sig_, recent_bkg_;
-  int64_t recent_rows_ = 0, flush_every_;
-  int64_t n_sig_ = 0, n_bkg_ = 0;
+  std::vector<int64_t> columns_;
+  int64_t width_, max_rows_;
+  std::vector<std::vector<uint16_t>> bins_;  // per chosen variable, per kept row
+  std::vector<uint8_t> positive_;            // per kept row
 };
 
 }  // namespace m4h::train

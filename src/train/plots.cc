@@ -33,7 +33,7 @@ namespace fs = std::filesystem;
 // Everything this module may have written before, removed first so that a remake leaves no stale
 // image behind (a multiclass rerun has no ROC, say).
 constexpr const char* kOwnFiles[] = {
-    "history.dat",  "roc.dat",     "roc_cut_scan.dat", "cut_point.dat", "scores.dat",
+    "history.dat",  "roc.dat",     "roc_cuts.dat",     "cut_point.dat", "scores.dat",
     "plots.gp",     "gnuplot.log", "loss.svg",         "loss.png",      "accuracy.svg",
     "accuracy.png", "roc.svg",     "roc.png",          "scores.svg",    "scores.png"};
 
@@ -219,14 +219,12 @@ PlotResult write_plots_of(const std::string& metrics_json, const std::string& di
     const Json cut =
         m.contains("cut_baseline") && m["cut_baseline"].is_object() ? m["cut_baseline"] : Json();
     if (cut.is_object()) {
-      const std::string feature = cut.value("feature", std::string("?"));
-      const Json scan = cut.contains("scan") ? cut["scan"] : Json();
-      if (scan.is_object() && scan.contains("roc") && scan["roc"].is_array()) {
-        write_dat("roc_cut_scan.dat", roc_dat(scan["roc"], min_fpr));
-        plot << ", \\\n     'roc_cut_scan.dat' using 2:($1 > 0 ? $1 : 1/0) with lines linewidth 2 "
-                "dashtype 2 linecolor rgb '#ff7f0e' title "
-             << quoted("cut scan on " + feature + " (AUC " +
-                       number(number_at(scan, "auc"), "%.4f") + ")");
+      const Json curve = cut.contains("curve") ? cut["curve"] : Json();
+      if (curve.is_object() && curve.contains("roc") && curve["roc"].is_array()) {
+        write_dat("roc_cuts.dat", roc_dat(curve["roc"], min_fpr));
+        plot << ", \\\n     'roc_cuts.dat' using 2:($1 > 0 ? $1 : 1/0) with linespoints linewidth 2 "
+                "dashtype 2 pointtype 6 linecolor rgb '#ff7f0e' title "
+             << quoted("rectangular cuts (AUC " + number(number_at(curve, "auc"), "%.4f") + ")");
       }
       const Json point = cut.contains("test") ? cut["test"] : Json();
       const double sig = number_at(point, "signal_efficiency"),
@@ -235,11 +233,9 @@ PlotResult write_plots_of(const std::string& metrics_json, const std::string& di
         if (bkg > 0) min_fpr = std::min(min_fpr, bkg);
         write_dat("cut_point.dat", "# signal_efficiency background_efficiency\n" + number(sig) +
                                        " " + number(bkg) + "\n");
-        const std::string rule = feature + " " + cut.value("select", std::string(">=")) + " " +
-                                 number(number_at(cut, "threshold"), "%.4g");
         plot << ", \\\n     'cut_point.dat' using 1:($2 > 0 ? $2 : 1/0) with points pointtype 7 "
                 "pointsize 1.6 linecolor rgb '#2ca02c' title "
-             << quoted("single cut: " + rule);
+             << quoted("cut: " + cut.value("rule", std::string("?")));
       }
     }
     plot << ", \\\n     x with lines dashtype 3 linecolor rgb 'gray50' title 'random guess'\n";

@@ -81,7 +81,6 @@ struct Prepared {
   std::vector<int64_t> train_rows;
   RowBuffers own;
   Rows training;
-  std::vector<uint8_t> positive;
 };
 
 // A chunk's rows as the trainer takes them (the mask when `with_mask`).
@@ -224,6 +223,69 @@ std::vector<float> positive_scores(const std::vector<float>& scores, int64_t out
   return s;
 }
 
+// The cut baseline's columns: the named features, else the flat (event-level) features, else
+// each jagged key's first value (the leading object's).
+std::vector<int64_t> cut_variables(const data::FeatureLayout& layout, const std::vector<std::string>& chosen,
+                                   const std::string& origin) {
+  std::vector<int64_t> columns;
+  if (chosen.empty()) {
+    const size_t keys = layout.fkeys.empty() ? layout.jkeys.size() : layout.fkeys.size();
+    for (size_t k = 0; k < keys; ++k) columns.push_back(layout.column[k]);
+    return columns;
+  }
+  const std::vector<std::string> names = layout.names();
+  for (const std::string& name : chosen) {
+    const auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end()) {
+      std::string known;
+      for (size_t k = 0; k < names.size() && k < 12; ++k) known += (k ? ", " : "") + names[k];
+      if (names.size() > 12) known += ", ...";
+      throw Error(ErrorCode::kInvalidArgument, origin + ": \"baseline_features\": no feature named \"" + name +
+                                                   "\" (the features: " + known + ")");
+    }
+    columns.push_back(it - names.begin());
+  }
+  return columns;
+}
+
+// A box's cuts in the features' own units, and as one line ("HT >= 412.5 and nBJet < 3.5").
+Json box_cuts(const CutBaseline& baseline, const CutBaseline::Box& box, const data::FeatureLayout& layout,
+              std::string& rule) {
+  const std::vector<std::string> names = layout.names();
+  Json cuts = Json::array();
+  rule.clear();
+  for (size_t v = 0; v < baseline.columns().size(); ++v) {
+    if (!box.cuts(v)) continue;
+    const int64_t column = baseline.columns()[v];
+    size_t feat = 0;  // the key whose columns hold it
+    while (feat + 1 < layout.column.size() && layout.column[feat + 1] <= column) ++feat;
+    const double lo = layout.minv[feat], hi = layout.maxv[feat];
+    auto raw = [&](double normalised) { return hi > lo ? lo + normalised * (hi - lo) : normalised; };
+    const std::string& name = names[static_cast<size_t>(column)];
+    Json c{{"feature", name}, {"min", nullptr}, {"max", nullptr}};
+    auto term = [&](const char* op, double value) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.6g", value);
+      rule += (rule.empty() ? "" : " and ") + name + " " + op + " " + buf;
+    };
+    if (box.lo[v] > 0) {
+      const double edge = static_cast<double>(box.lo[v]) / CutBaseline::kBins;
+      c["min"] = raw(edge);
+      c["min_normalised"] = edge;
+      term(">=", raw(edge));
+    }
+    if (box.hi[v] < CutBaseline::kBins - 1) {
+      const double edge = static_cast<double>(box.hi[v] + 1) / CutBaseline::kBins;
+      c["max"] = raw(edge);
+      c["max_normalised"] = edge;
+      term("<", raw(edge));
+    }
+    cuts.push_back(c);
+  }
+  if (rule.empty()) rule = "every event";
+  return cuts;
+}
+
 }  // namespace
 
 TrainSettings parse_train_settings(const std::string& text, const std::string& origin) {
@@ -267,6 +329,14 @@ TrainSettings parse_train_settings(const std::string& text, const std::string& o
   integer("patience", s.patience, 0);
   integer("torch_threads", s.torch_threads, 1);
   integer("cache_mb", s.cache_mb, 0);
+  if (j.contains("baseline_features")) {
+    const Json& f = j["baseline_features"];
+    if (!f.is_array() || f.empty()) throw bad("\"baseline_features\" must be a non-empty list of feature names");
+    for (const Json& v : f) {
+      if (!v.is_string()) throw bad("\"baseline_features\" must be a non-empty list of feature names");
+      s.baseline_features.push_back(v.get<std::string>());
+    }
+  }
   if (j.contains("class_weights")) {
     const Json& w = j["class_weights"];
     if (w.is_string() && w == "balanced") {
@@ -361,6 +431,8 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   }
   classes = std::max<int64_t>(classes, 2);
   const int64_t width = p->specs.width();
+  const data::FeatureLayout layout = data::FeatureLayout::from_specs(p->specs, prm);
+  const std::vector<int64_t> baseline_columns = cut_variables(layout, settings.baseline_features, dreq.params);
 
   std::vector<int64_t> events;
   {
@@ -390,7 +462,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   topt.class_weights = settings.class_weights;
   topt.epochs = std::max<int64_t>(1, prm.epochs);
   topt.scratch_dir = out;
-  topt.inputs = input_layout(data::FeatureLayout::from_specs(p->specs, prm));
+  topt.inputs = input_layout(layout);
   topt.collective = comm.get();
   if (!topt.class_weights.empty() && static_cast<int64_t>(topt.class_weights.size()) < classes)
     throw Error(ErrorCode::kInvalidArgument,
@@ -426,7 +498,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
   RowStore val, test;
   val.width = test.width = width;
   val.keep_mask = test.keep_mask = info.takes_mask;
-  CutBaseline baseline(width);
+  CutBaseline baseline(baseline_columns, width);
   const bool binary = classes == 2;
   bool cached = false;  // val, test and the baseline hold a whole pass
 
@@ -478,7 +550,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
       };
       val.reserve(expected(prm.validation_fraction));
       test.reserve(expected(prm.test_fraction));
-      baseline = CutBaseline(width);
+      baseline = CutBaseline(baseline_columns, width);
     }
     // The last epoch keeps no rows for later ones (a one-epoch run, or one resumed at its last
     // epoch, writes no cache at all).
@@ -579,11 +651,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
         copy_rows(chunk_rows(c, info.takes_mask), order, pc.own);
         pc.training = pc.own.view(0, n, width, info.takes_mask);
       }
-      if (fill && binary) {
-        pc.positive.resize(n);
-        for (size_t i = 0; i < n; ++i) pc.positive[i] = pc.training.labels[i] == 1;
-        baseline.add(pc.training.x, pc.positive.data(), static_cast<int64_t>(n));
-      }
+      if (fill && binary) baseline.add(pc.training.x, pc.training.labels, static_cast<int64_t>(n));
     };
 
     LossSum sum;
@@ -778,19 +846,21 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     test_json["score_histograms"] = Json{{"bins", 50}, {"range", Json::array({0, 1})},
                                          {"0", histogram(s0, 50, 0, 1)}, {"1", histogram(s1, 50, 0, 1)}};
 
-    // The cut-based baseline, chosen on the training split (of every rank), evaluated on the same
-    // test rows.
-    if (sharded) {
-      std::vector<int64_t> counts = baseline.counts();
-      comm->allreduce_sum(std::span<int64_t>(counts));
-      baseline.set_counts(counts);
-    }
-    const CutBaseline::Cut cut = baseline.choose();
-    std::vector<float> cs, scan;
-    CutBaseline::apply(cut, test.x.data(), test.rows(), width, cs);
-    CutBaseline::feature_score(cut, test.x.data(), test.rows(), width, scan);
+    // The cut-based baseline, optimised on the training split (of every rank), evaluated on the
+    // same test rows: the box maximising signal minus background efficiency (lambda 1), and the
+    // boxes for lambda = 2^(j/2), j = -4 .. 14, as a cut-based ROC curve.
+    std::vector<double> lambdas;
+    for (int j = -4; j <= 14; ++j) lambdas.push_back(std::pow(2.0, j / 2.0));
+    const size_t chosen = 4;  // lambda 1
+    CutBaseline::SumOverRanks sum_over_ranks;
+    if (sharded) sum_over_ranks = [&](std::span<int64_t> v) { comm->allreduce_sum(v); };
+    const std::vector<CutBaseline::Box> boxes = baseline.optimise(lambdas, sum_over_ranks);
+    const CutBaseline::Box& box = boxes[chosen];
+    std::vector<float> cs, curve_scores;
+    baseline.apply(box, test.x.data(), test.rows(), width, cs);
+    baseline.score(boxes, test.x.data(), test.rows(), width, curve_scores);
     cs = gathered(*comm, std::move(cs));
-    scan = gathered(*comm, std::move(scan));
+    curve_scores = gathered(*comm, std::move(curve_scores));
     int64_t correct = 0, sel_sig = 0, sel_bkg = 0, n_sig = 0;
     for (size_t i = 0; i < cs.size(); ++i) {
       correct += (cs[i] > 0.5f) == (pos[i] != 0);
@@ -799,38 +869,39 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     }
     const int64_t n_bkg = test_rows - n_sig;
     res.has_baseline = true;
-    const auto names = p->specs.feature_names();
-    res.cut_feature = names[static_cast<size_t>(cut.feature)];
+    const Json cuts = box_cuts(baseline, box, layout, res.cut_rule);
     res.cut.auc = roc_auc(cs, pos);
     res.cut.accuracy = static_cast<double>(correct) / static_cast<double>(test_rows);
-    auto cut_curve = roc_curve(cs, pos);
-    res.cut.tpr_at_fpr_1pct = tpr_at_fpr(cut_curve, 0.01);
-    res.cut.tpr_at_fpr_10pct = tpr_at_fpr(cut_curve, 0.10);
-    auto scan_curve = roc_curve(scan, pos);
-    res.cut_scan.auc = roc_auc(scan, pos);
-    res.cut_scan.tpr_at_fpr_1pct = tpr_at_fpr(scan_curve, 0.01);
-    res.cut_scan.tpr_at_fpr_10pct = tpr_at_fpr(scan_curve, 0.10);
-    // The threshold in the feature's own units.
-    const data::FeatureLayout layout = data::FeatureLayout::from_specs(p->specs, prm);
-    size_t feat = 0;
-    while (feat + 1 < layout.column.size() && layout.column[feat + 1] <= cut.feature) ++feat;
-    const double lo = layout.minv[feat], hi = layout.maxv[feat];
-    const double raw = hi > lo ? lo + cut.threshold * (hi - lo) : cut.threshold;
-    cut_json = Json{{"what", "the single-feature threshold maximising signal minus background "
-                             "efficiency on the training split"},
-                    {"feature", res.cut_feature},
-                    {"select", cut.above ? ">=" : "<"},
-                    {"threshold", raw},
-                    {"threshold_normalised", cut.threshold},
-                    {"train", Json{{"signal_efficiency", cut.train_tpr}, {"background_efficiency", cut.train_fpr}}},
+    auto cut_roc = roc_curve(cs, pos);
+    res.cut.tpr_at_fpr_1pct = tpr_at_fpr(cut_roc, 0.01);
+    res.cut.tpr_at_fpr_10pct = tpr_at_fpr(cut_roc, 0.10);
+    auto box_roc = roc_curve(curve_scores, pos);
+    res.cut_curve.auc = roc_auc(curve_scores, pos);
+    res.cut_curve.tpr_at_fpr_1pct = tpr_at_fpr(box_roc, 0.01);
+    res.cut_curve.tpr_at_fpr_10pct = tpr_at_fpr(box_roc, 0.10);
+    const std::vector<std::string> names = layout.names();
+    Json variables = Json::array();
+    for (int64_t c : baseline.columns()) variables.push_back(names[static_cast<size_t>(c)]);
+    int64_t kept = baseline.rows();
+    if (sharded) comm->allreduce_sum(std::span<int64_t>(&kept, 1));
+    Json curve_json = figures_json(res.cut_curve);
+    curve_json.erase("accuracy");
+    curve_json.erase("loss");
+    curve_json["roc"] = roc_json(box_roc);
+    curve_json["what"] = "a box per lambda = 2^(j/2), j = -4 .. 14, maximising signal efficiency - lambda x "
+                         "background efficiency; an event's score is the last box selecting it";
+    cut_json = Json{{"what", "a rectangular cut (an interval per variable) optimised on the training split, "
+                             "maximising signal minus background efficiency"},
+                    {"variables", variables},
+                    {"rule", res.cut_rule},
+                    {"cuts", cuts},
+                    {"train_rows", kept},
+                    {"train", Json{{"signal_efficiency", box.train_tpr}, {"background_efficiency", box.train_fpr}}},
                     {"test", Json{{"auc", res.cut.auc},
                                   {"accuracy", res.cut.accuracy},
                                   {"signal_efficiency", n_sig ? static_cast<double>(sel_sig) / n_sig : 0.0},
                                   {"background_efficiency", n_bkg ? static_cast<double>(sel_bkg) / n_bkg : 0.0}}},
-                    {"scan", figures_json(res.cut_scan)}};
-    cut_json["scan"].erase("accuracy");
-    cut_json["scan"].erase("loss");
-    cut_json["scan"]["roc"] = roc_json(scan_curve);
+                    {"curve", curve_json}};
   } else {
     // One-vs-rest AUC per class, averaged.
     test_json = figures_json(res.test);

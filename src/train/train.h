@@ -39,6 +39,9 @@ struct TrainSettings {
   double min_delta = 0;               // improvement needed to count as better
   int64_t torch_threads = 1;          // intra-op threads (1: reproducible on CPU)
   int64_t cache_mb = 2048;            // training rows kept after the first pass when they fit; 0 = never
+  // The cut baseline's variables (feature names); empty: the flat features, else each jagged
+  // key's first value.
+  std::vector<std::string> baseline_features;
 };
 
 // Parses the training keys of params.json text (other keys are left alone). kInvalidArgument.
@@ -89,9 +92,9 @@ struct TrainResult {
   int64_t train_rows = 0, validation_rows = 0, test_rows = 0;
   Figures test;                 // the model on the test split
   bool has_baseline = false;    // binary problems only
-  std::string cut_feature;
-  Figures cut;                  // the chosen single cut (one working point)
-  Figures cut_scan;             // the cut's feature used as a score (all thresholds)
+  std::string cut_rule;         // the chosen box, e.g. "HT >= 412.5 and nBJet >= 2.5"
+  Figures cut;                  // the chosen box (one working point)
+  Figures cut_curve;            // the boxes optimised for a range of background rejections
   std::string model_file;       // in the output folder: model.pt or model.xgb.json
   double seconds = 0;
   int64_t events_trained = 0;   // rows fed to the optimiser in this process

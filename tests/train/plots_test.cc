@@ -105,7 +105,7 @@ TEST(Plots, TrainingWritesSvgPlotsThatBundleJsonLists) {
     EXPECT_EQ(xml_problem(svg), "") << f;
   }
   for (const char* f :
-       {"history.dat", "roc.dat", "roc_cut_scan.dat", "cut_point.dat", "scores.dat", "plots.gp"})
+       {"history.dat", "roc.dat", "roc_cuts.dat", "cut_point.dat", "scores.dat", "plots.gp"})
     EXPECT_TRUE(fs::exists(dir + "/plots/" + f)) << f;
   EXPECT_FALSE(fs::exists(dir + "/plots/gnuplot.log"));  // removed after a clean run
   Json b = Json::parse(read_all(dir + "/bundle.json"));
@@ -117,10 +117,11 @@ TEST(Plots, TrainingWritesSvgPlotsThatBundleJsonLists) {
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
     EXPECT_GT(fs::file_size(dir + "/" + f), 0u) << f;
   }
-  // The ROC legend names the cut's feature and the model's AUC.
+  // The ROC legend shows the rectangular cuts' curve and the chosen box's rule.
   const std::string gp = read_all(dir + "/plots/plots.gp");
   Json m = Json::parse(read_all(dir + "/metrics.json"));
-  EXPECT_HAS(gp, m["cut_baseline"]["feature"].get<std::string>());
+  EXPECT_HAS(gp, "rectangular cuts (AUC");
+  EXPECT_HAS(gp, m["cut_baseline"]["rule"].get<std::string>());
   EXPECT_HAS(gp, "set logscale y");
 }
 
@@ -194,9 +195,9 @@ TEST(Plots, MulticlassSkipsTheRocWithANoteAndOddNamesAreQuoted) {
   for (const auto& n : res.notes) noted = noted || n.find("multiclass") != std::string::npos;
   EXPECT_TRUE(noted);
 
-  // A cut feature whose name holds quotes and gnuplot's special characters draws fine.
+  // A cut rule holding quotes and gnuplot's special characters draws fine.
   Json m = Json::parse(read_all(trained_bundle() + "/metrics.json"));
-  m["cut_baseline"]["feature"] = "it's \"odd\" `x` $1 \\ {_^@&~}";
+  m["cut_baseline"]["rule"] = "it's \"odd\" `x` $1 \\ {_^@&~} < 3";
   res = train::write_plots(m.dump(), w.path("odd"));
   EXPECT_TRUE(res.rendered) << (res.notes.empty() ? "" : res.notes.back());
   EXPECT_EQ(xml_problem(read_all(w.path("odd/plots/roc.svg"))), "");

@@ -46,8 +46,8 @@ TEST(TorchScriptModel, DefinedInCxxTrainsThroughForwardXMask) {
   const std::string model = make_user_model(w, width, "user.pt");
   auto req = train_request(w, kSmallParams, model, "out");
   auto res = train::train_model(req);
-  std::printf("TorchScript test AUC %.4f; cut AUC %.4f (scan %.4f)\n", res.test.auc, res.cut.auc,
-              res.cut_scan.auc);
+  std::printf("TorchScript test AUC %.4f; box AUC %.4f (cut-based ROC %.4f)\n", res.test.auc, res.cut.auc,
+              res.cut_curve.auc);
   EXPECT_GT(res.test.auc, 0.7);
   EXPECT_GT(res.test.auc, res.cut.auc);
 

@@ -18,13 +18,16 @@ TEST(TrainMlp, BeatsTheCutBaselineAndWritesTheBundle) {
   Scratch w;
   auto req = train_request(w, kSmallParams, w.write("mlp.json", kMlp), "out");
   auto res = train::train_model(req);
-  std::printf("MLP test AUC %.4f accuracy %.4f; cut on %s: AUC %.4f (scan %.4f)\n", res.test.auc,
-              res.test.accuracy, res.cut_feature.c_str(), res.cut.auc, res.cut_scan.auc);
+  std::printf("MLP test AUC %.4f accuracy %.4f; cut (%s): AUC %.4f (cut-based ROC %.4f)\n", res.test.auc,
+              res.test.accuracy, res.cut_rule.c_str(), res.cut.auc, res.cut_curve.auc);
   EXPECT_GT(res.test.auc, 0.7);
   ASSERT_TRUE(res.has_baseline);
-  // Above the single cut by a clear margin; the cut's threshold scan is the stronger baseline.
+  // Above the chosen box by a clear margin. On these 12,000 events (each run another split) the
+  // models are within about 0.01 of the rectangular cuts' whole ROC curve, above or below; on the
+  // demo's 100,000 they are 0.02 above it (README). The curve, which passes by the box's working
+  // point, has the larger area.
   EXPECT_GT(res.test.auc, res.cut.auc + 0.02);
-  EXPECT_GT(res.test.auc, res.cut_scan.auc);
+  EXPECT_GT(res.cut_curve.auc, res.cut.auc);
   EXPECT_GT(res.test_rows, 2200);
   EXPECT_EQ(res.history.size(), 4u);
   for (const char* f : {"model.pt", "specs.json", "feature_names.json", "params.json", "model.json",
@@ -34,7 +37,9 @@ TEST(TrainMlp, BeatsTheCutBaselineAndWritesTheBundle) {
   EXPECT_DOUBLE_EQ(m["test"]["auc"].get<double>(), res.test.auc);
   EXPECT_EQ(m["history"].size(), 4u);
   EXPECT_TRUE(m["test"]["roc"].is_array());
-  EXPECT_EQ(m["cut_baseline"]["feature"], res.cut_feature);
+  EXPECT_EQ(m["cut_baseline"]["rule"], res.cut_rule);
+  // The default variables: the flat (event-level) features.
+  EXPECT_EQ(m["cut_baseline"]["variables"], Json::parse(read_all(req.output + "/specs.json"))["fkeys"]);
   Json b = Json::parse(read_all(req.output + "/bundle.json"));
   EXPECT_EQ(b["model"]["forward"], "forward(x)");
   EXPECT_EQ(b["input"]["width"], Json::parse(read_all(req.output + "/feature_names.json")).size());
@@ -118,6 +123,34 @@ TEST(TrainMlp, ReferenceModeTrainsEachChunkEpochsTimes) {
   EXPECT_LT(res.events_trained, 3 * 7900);
 }
 
+// "baseline_features" chooses the cut baseline's variables (a jagged key's element too); a name
+// that is no feature is an error naming it, before any training.
+TEST(TrainMlp, BaselineFeaturesChooseTheCutVariables) {
+  Scratch w;
+  const std::string model = w.write("mlp.json", R"({"type": "mlp", "hidden": [8]})");
+  auto req = train_request(w, R"({"chunk_size": 4000, "epochs": 1, "seed": 7, "threads": 1,
+      "baseline_features": ["nBJet", "Jet_btagDeepB_0"]})", model, "chosen");
+  auto res = train::train_model(req);
+  Json m = Json::parse(read_all(req.output + "/metrics.json"));
+  EXPECT_EQ(m["cut_baseline"]["variables"], Json::parse(R"(["nBJet", "Jet_btagDeepB_0"])"));
+  for (const Json& c : m["cut_baseline"]["cuts"]) {
+    const std::string f = c["feature"];
+    EXPECT_TRUE(f == "nBJet" || f == "Jet_btagDeepB_0") << f;
+    EXPECT_HAS(res.cut_rule, f);
+  }
+  EXPECT_FALSE(m["cut_baseline"]["cuts"].empty());
+  EXPECT_GT(m["cut_baseline"]["curve"]["auc"].get<double>(), 0.5);
+
+  auto bad = train_request(w, R"({"chunk_size": 4000, "epochs": 1, "baseline_features": ["HT", "Jet_ptt_0"]})",
+                           model, "bad");
+  auto msg = error_of([&] { train::train_model(bad); }, ErrorCode::kInvalidArgument);
+  EXPECT_HAS(msg, "\"baseline_features\": no feature named \"Jet_ptt_0\"");
+  EXPECT_FALSE(fs::exists(bad.output + "/checkpoint.pt"));
+  bad = train_request(w, R"({"chunk_size": 4000, "epochs": 1, "baseline_features": "HT"})", model, "bad2");
+  EXPECT_HAS(error_of([&] { train::train_model(bad); }, ErrorCode::kInvalidArgument),
+             "\"baseline_features\" must be a non-empty list");
+}
+
 TEST(TrainErrors, LabelTheModelCannotOutput) {
   Scratch w;
   auto req = train_request(w, kSmallParams,
@@ -159,7 +192,7 @@ TEST(TrainCli, BadModelIsExitStatus2AndGoodRunPrintsAucs) {
   EXPECT_EQ(run(base + " --model " + w.write("m.json", kMlp) + " --device cuda", w, &out), 2) << out;
   EXPECT_EQ(run(base + " --model " + w.write("m.json", kMlp) + " --device cpu", w, &out), 0) << out;
   EXPECT_HAS(out, "test AUC");
-  EXPECT_HAS(out, "cut baseline on");
+  EXPECT_HAS(out, "cut baseline (");
 }
 
 }  // namespace
@@ -177,10 +210,9 @@ TEST(TrainXgboost, BeatsTheCutBaseline) {
                                "params": {"max_depth": 4, "eta": 0.1, "subsample": 0.8}})"),
                            "xgb");
   auto res = train::train_model(req);
-  std::printf("XGBoost test AUC %.4f; cut on %s: AUC %.4f (scan %.4f)\n", res.test.auc,
-              res.cut_feature.c_str(), res.cut.auc, res.cut_scan.auc);
+  std::printf("XGBoost test AUC %.4f; cut (%s): AUC %.4f (cut-based ROC %.4f)\n", res.test.auc,
+              res.cut_rule.c_str(), res.cut.auc, res.cut_curve.auc);
   EXPECT_GT(res.test.auc, res.cut.auc + 0.02);
-  EXPECT_GT(res.test.auc, res.cut_scan.auc);
   EXPECT_TRUE(fs::exists(req.output + "/model.xgb.json"));
   Json b = Json::parse(read_all(req.output + "/bundle.json"));
   EXPECT_EQ(b["model"]["format"], "xgboost-json");

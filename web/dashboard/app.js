@@ -195,8 +195,8 @@ function drawMetrics(m) {
     `at 10% background efficiency.`;
   const cut = m.cut_baseline;
   if (cut && cut.test)
-    summary += ` Cut-based baseline on ${cut.feature}: AUC ${fmt(cut.test.auc)} (one cut)` +
-      (cut.scan ? `, ${fmt(cut.scan.auc)} (threshold scan)` : '') + '.';
+    summary += ` Cut-based baseline (${cut.rule}): AUC ${fmt(cut.test.auc)} (this box)` +
+      (cut.curve ? `, ${fmt(cut.curve.auc)} (rectangular cuts' ROC)` : '') + '.';
   $('metrics-summary').textContent = summary;
   $('metrics').dataset.auc = test.auc;
   if (typeof Chart === 'undefined') {
@@ -218,8 +218,8 @@ function drawMetrics(m) {
   }));
   const points = (curve) => (curve || []).map(([fpr, tpr]) => ({ x: fpr, y: tpr }));
   const datasets = [{ label: `model (AUC ${fmt(test.auc)})`, data: points(test.roc), borderColor: '#1d3557', pointRadius: 0 }];
-  if (cut && cut.scan && cut.scan.roc)
-    datasets.push({ label: `cut on ${cut.feature} (AUC ${fmt(cut.scan.auc)})`, data: points(cut.scan.roc), borderColor: '#e63946', pointRadius: 2 });
+  if (cut && cut.curve && cut.curve.roc)
+    datasets.push({ label: `rectangular cuts (AUC ${fmt(cut.curve.auc)})`, data: points(cut.curve.roc), borderColor: '#e63946', pointRadius: 2 });
   datasets.push({ label: 'random', data: [{ x: 0, y: 0 }, { x: 1, y: 1 }], borderColor: '#adb5bd', borderDash: [4, 4], pointRadius: 0 });
   charts.push(new Chart($('roc-chart'), {
     type: 'line',
