@@ -37,6 +37,22 @@ constexpr const char* kOwnFiles[] = {
     "plots.gp",     "gnuplot.log", "loss.svg",         "loss.png",      "accuracy.svg",
     "accuracy.png", "roc.svg",     "roc.png",          "scores.svg",    "scores.png"};
 
+// The chosen box in the ROC legend: the variables it cuts on (its whole rule is in
+// metrics.json, and too long for a legend line), or how many when they make a long line.
+std::string box_label(const Json& cut) {
+  std::string names;
+  size_t count = 0;
+  if (cut.contains("cuts") && cut["cuts"].is_array()) {
+    for (const Json& c : cut["cuts"]) {
+      if (!c.is_object() || !c.contains("feature") || !c["feature"].is_string()) continue;
+      names += (count++ ? ", " : "") + c["feature"].get<std::string>();
+    }
+  }
+  if (count == 0) return "chosen box: " + cut.value("rule", std::string("?"));
+  if (names.size() > 48) names = std::to_string(count) + " variables";
+  return "chosen box (cuts on " + names + ")";
+}
+
 void write_text(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
@@ -235,7 +251,7 @@ PlotResult write_plots_of(const std::string& metrics_json, const std::string& di
                                        " " + number(bkg) + "\n");
         plot << ", \\\n     'cut_point.dat' using 1:($2 > 0 ? $2 : 1/0) with points pointtype 7 "
                 "pointsize 1.6 linecolor rgb '#2ca02c' title "
-             << quoted("cut: " + cut.value("rule", std::string("?")));
+             << quoted(box_label(cut));
       }
     }
     plot << ", \\\n     x with lines dashtype 3 linecolor rgb 'gray50' title 'random guess'\n";

@@ -848,10 +848,10 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
 
     // The cut-based baseline, optimised on the training split (of every rank), evaluated on the
     // same test rows: the box maximising signal minus background efficiency (lambda 1), and the
-    // boxes for lambda = 2^(j/2), j = -4 .. 14, as a cut-based ROC curve.
+    // boxes for lambda = 2^(j/4), j = -12 .. 28 (1/8 .. 128), as a cut-based ROC curve.
     std::vector<double> lambdas;
-    for (int j = -4; j <= 14; ++j) lambdas.push_back(std::pow(2.0, j / 2.0));
-    const size_t chosen = 4;  // lambda 1
+    for (int j = -12; j <= 28; ++j) lambdas.push_back(std::pow(2.0, j / 4.0));
+    const size_t chosen = 12;  // lambda 1
     CutBaseline::SumOverRanks sum_over_ranks;
     if (sharded) sum_over_ranks = [&](std::span<int64_t> v) { comm->allreduce_sum(v); };
     const std::vector<CutBaseline::Box> boxes = baseline.optimise(lambdas, sum_over_ranks);
@@ -888,7 +888,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     curve_json.erase("accuracy");
     curve_json.erase("loss");
     curve_json["roc"] = roc_json(box_roc);
-    curve_json["what"] = "a box per lambda = 2^(j/2), j = -4 .. 14, maximising signal efficiency - lambda x "
+    curve_json["what"] = "a box per lambda = 2^(j/4), j = -12 .. 28, maximising signal efficiency - lambda x "
                          "background efficiency; an event's score is the last box selecting it";
     cut_json = Json{{"what", "a rectangular cut (an interval per variable) optimised on the training split, "
                              "maximising signal minus background efficiency"},

@@ -121,7 +121,7 @@ TEST(Plots, TrainingWritesSvgPlotsThatBundleJsonLists) {
   const std::string gp = read_all(dir + "/plots/plots.gp");
   Json m = Json::parse(read_all(dir + "/metrics.json"));
   EXPECT_HAS(gp, "rectangular cuts (AUC");
-  EXPECT_HAS(gp, m["cut_baseline"]["rule"].get<std::string>());
+  EXPECT_HAS(gp, "chosen box (cuts on " + m["cut_baseline"]["cuts"][0]["feature"].get<std::string>());
   EXPECT_HAS(gp, "set logscale y");
 }
 
@@ -197,7 +197,7 @@ TEST(Plots, MulticlassSkipsTheRocWithANoteAndOddNamesAreQuoted) {
 
   // A cut rule holding quotes and gnuplot's special characters draws fine.
   Json m = Json::parse(read_all(trained_bundle() + "/metrics.json"));
-  m["cut_baseline"]["rule"] = "it's \"odd\" `x` $1 \\ {_^@&~} < 3";
+  m["cut_baseline"]["cuts"][0]["feature"] = "it's \"odd\" `x` $1 \\ {_^@&~} < 3";
   res = train::write_plots(m.dump(), w.path("odd"));
   EXPECT_TRUE(res.rendered) << (res.notes.empty() ? "" : res.notes.back());
   EXPECT_EQ(xml_problem(read_all(w.path("odd/plots/roc.svg"))), "");

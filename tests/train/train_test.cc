@@ -24,7 +24,7 @@ TEST(TrainMlp, BeatsTheCutBaselineAndWritesTheBundle) {
   ASSERT_TRUE(res.has_baseline);
   // Above the chosen box by a clear margin. On these 12,000 events (each run another split) the
   // models are within about 0.01 of the rectangular cuts' whole ROC curve, above or below; on the
-  // demo's 100,000 they are 0.02 above it (README). The curve, which passes by the box's working
+  // demo's 100,000 they are 0.015-0.02 above it (README). The curve, which passes by the box's working
   // point, has the larger area.
   EXPECT_GT(res.test.auc, res.cut.auc + 0.02);
   EXPECT_GT(res.cut_curve.auc, res.cut.auc);
