@@ -888,8 +888,17 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     curve_json.erase("accuracy");
     curve_json.erase("loss");
     curve_json["roc"] = roc_json(box_roc);
+    {
+      // The score per class (1 + the tightest box selecting the event, 0 for none).
+      std::vector<float> c0, c1;
+      for (size_t i = 0; i < pos.size(); ++i) (pos[i] ? c1 : c0).push_back(curve_scores[i]);
+      const int bins = static_cast<int>(boxes.size()) + 1;
+      curve_json["score_histograms"] = Json{{"bins", bins}, {"range", Json::array({0, bins})},
+                                            {"0", histogram(c0, bins, 0, bins)}, {"1", histogram(c1, bins, 0, bins)}};
+    }
     curve_json["what"] = "a box per lambda = 2^(j/4), j = -12 .. 28, maximising signal efficiency - lambda x "
-                         "background efficiency; an event's score is the last box selecting it";
+                         "background efficiency; an event's score is 1 + the index of the last box selecting it "
+                         "(0: none)";
     cut_json = Json{{"what", "a rectangular cut (an interval per variable) optimised on the training split, "
                              "maximising signal minus background efficiency"},
                     {"variables", variables},

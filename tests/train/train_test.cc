@@ -38,6 +38,16 @@ TEST(TrainMlp, BeatsTheCutBaselineAndWritesTheBundle) {
   EXPECT_EQ(m["history"].size(), 4u);
   EXPECT_TRUE(m["test"]["roc"].is_array());
   EXPECT_EQ(m["cut_baseline"]["rule"], res.cut_rule);
+  // The baseline's figures as the model's: ROC, efficiencies, score distributions per class.
+  const Json& curve = m["cut_baseline"]["curve"];
+  EXPECT_DOUBLE_EQ(curve["auc"].get<double>(), res.cut_curve.auc);
+  EXPECT_TRUE(curve["roc"].is_array());
+  EXPECT_GT(curve["signal_efficiency_at_background_10pct"].get<double>(), 0.1);
+  int64_t scored = 0;
+  for (const char* k : {"0", "1"})
+    for (const Json& c : curve["score_histograms"][k]) scored += c.get<int64_t>();
+  EXPECT_EQ(scored, res.test_rows);
+  EXPECT_EQ(curve["score_histograms"]["0"].size(), 42u);
   // The default variables: the flat (event-level) features.
   EXPECT_EQ(m["cut_baseline"]["variables"], Json::parse(read_all(req.output + "/specs.json"))["fkeys"]);
   Json b = Json::parse(read_all(req.output + "/bundle.json"));
