@@ -132,7 +132,11 @@ Interval best_interval(const std::vector<double>& w, const int64_t* sig, const i
 }  // namespace
 
 CutBaseline::CutBaseline(std::vector<int64_t> columns, int64_t width, int64_t max_rows)
-    : columns_(std::move(columns)), width_(width), max_rows_(std::max<int64_t>(0, max_rows)), bins_(columns_.size()) {
+    : columns_(std::move(columns)),
+      width_(width),
+      max_rows_(std::clamp<int64_t>(max_rows, 0,
+                                    kMaxKeptBytes / static_cast<int64_t>(2 * columns_.size() + 1))),
+      bins_(columns_.size()) {
   if (columns_.empty()) throw Error(ErrorCode::kInvalidArgument, "cut baseline: no variables to cut on");
   if (columns_.size() > std::numeric_limits<uint16_t>::max())
     throw Error(ErrorCode::kInvalidArgument, "cut baseline: too many variables");

@@ -50,12 +50,14 @@ class CutBaseline {
  public:
   static constexpr int kBins = 1000;
   static constexpr int64_t kDefaultMaxRows = 1'000'000;
+  static constexpr int64_t kMaxKeptBytes = int64_t{64} << 20;  // whatever the number of variables
   // Sums counts over the processes of a distributed run, in place (every process calls it with
   // the same sizes in the same order); empty: one process.
   using SumOverRanks = std::function<void(std::span<int64_t>)>;
 
   // `columns`: the chosen variables' columns in rows of `width` features. The first `max_rows`
-  // training rows given to add() are kept (they come mixed from every file); later ones are not.
+  // training rows given to add() are kept (they come mixed from every file), fewer when their
+  // bins would take more than kMaxKeptBytes; later ones are not.
   CutBaseline(std::vector<int64_t> columns, int64_t width, int64_t max_rows = kDefaultMaxRows);
 
   // Adds training rows (x: rows x width, row-major; label 1 = signal, anything else background).

@@ -262,6 +262,13 @@ TEST(CutBaseline, KeepsTheFirstMaxRows) {
     EXPECT_EQ(a[j].lo, b[j].lo);
     EXPECT_EQ(a[j].hi, b[j].hi);
   }
+  // Many variables keep fewer rows: at most kMaxKeptBytes of 16-bit bins and a class byte each.
+  const std::vector<int64_t> many(30000, 0);
+  CutBaseline wide(many, 1);
+  std::vector<float> x(2000, 0.5f);
+  std::vector<int64_t> y(2000, 1);
+  wide.add(x.data(), y.data(), 2000);
+  EXPECT_EQ(wide.rows(), CutBaseline::kMaxKeptBytes / (2 * 30000 + 1));
 }
 
 TEST(CutBaseline, BadInputIsAnError) {
