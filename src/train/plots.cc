@@ -48,6 +48,8 @@ std::string box_label(const Json& cut) {
       names += (count++ ? ", " : "") + c["feature"].get<std::string>();
     }
   }
+  if (count == 0 && cut.contains("feature") && cut["feature"].is_string())
+    return "single cut on " + cut["feature"].get<std::string>();  // (bundles of earlier versions)
   if (count == 0) return "chosen box: " + cut.value("rule", std::string("?"));
   if (names.size() > 48) names = std::to_string(count) + " variables";
   return "chosen box (cuts on " + names + ")";
@@ -235,12 +237,17 @@ PlotResult write_plots_of(const std::string& metrics_json, const std::string& di
     const Json cut =
         m.contains("cut_baseline") && m["cut_baseline"].is_object() ? m["cut_baseline"] : Json();
     if (cut.is_object()) {
-      const Json curve = cut.contains("curve") ? cut["curve"] : Json();
+      // Bundles of earlier versions hold a single-feature cut: its threshold scan ("scan") and
+      // its feature ("feature") instead of the rectangular cuts' "curve" and "cuts".
+      const bool single = !cut.contains("curve") && cut.contains("scan");
+      const Json curve = cut.contains("curve") ? cut["curve"] : single ? cut["scan"] : Json();
       if (curve.is_object() && curve.contains("roc") && curve["roc"].is_array()) {
         write_dat("roc_cuts.dat", roc_dat(curve["roc"], min_fpr));
+        const std::string what =
+            single ? "cut scan on " + cut.value("feature", std::string("?")) : std::string("rectangular cuts");
         plot << ", \\\n     'roc_cuts.dat' using 2:($1 > 0 ? $1 : 1/0) with linespoints linewidth 2 "
                 "dashtype 2 pointtype 6 linecolor rgb '#ff7f0e' title "
-             << quoted("rectangular cuts (AUC " + number(number_at(curve, "auc"), "%.4f") + ")");
+             << quoted(what + " (AUC " + number(number_at(curve, "auc"), "%.4f") + ")");
       }
       const Json point = cut.contains("test") ? cut["test"] : Json();
       const double sig = number_at(point, "signal_efficiency"),

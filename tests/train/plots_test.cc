@@ -202,6 +202,21 @@ TEST(Plots, MulticlassSkipsTheRocWithANoteAndOddNamesAreQuoted) {
   EXPECT_TRUE(res.rendered) << (res.notes.empty() ? "" : res.notes.back());
   EXPECT_EQ(xml_problem(read_all(w.path("odd/plots/roc.svg"))), "");
 
+  // A bundle of an earlier version (a single-feature cut, its threshold scan) still draws it.
+  m = Json::parse(read_all(trained_bundle() + "/metrics.json"));
+  Json old_cut = m["cut_baseline"];
+  old_cut["feature"] = "HT";
+  old_cut["scan"] = old_cut["curve"];
+  old_cut.erase("curve");
+  old_cut.erase("cuts");
+  old_cut.erase("rule");
+  m["cut_baseline"] = old_cut;
+  res = train::write_plots(m.dump(), w.path("old"));
+  EXPECT_TRUE(res.rendered) << (res.notes.empty() ? "" : res.notes.back());
+  const std::string old_gp = read_all(w.path("old/plots/plots.gp"));
+  EXPECT_HAS(old_gp, "cut scan on HT (AUC");
+  EXPECT_HAS(old_gp, "single cut on HT");
+
   error_of([&] { train::write_plots("{not json", w.path("bad")); }, ErrorCode::kInvalidArgument);
 }
 

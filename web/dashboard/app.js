@@ -194,9 +194,12 @@ function drawMetrics(m) {
     `${fmt(test.signal_efficiency_at_background_1pct)} at 1% and ${fmt(test.signal_efficiency_at_background_10pct)} ` +
     `at 10% background efficiency.`;
   const cut = m.cut_baseline;
+  // Jobs of earlier versions hold a single-feature cut ("feature", "scan").
+  const cutCurve = cut && (cut.curve || cut.scan);
+  const cutName = cut && (cut.curve ? 'rectangular cuts' : `cut scan on ${cut.feature}`);
   if (cut && cut.test)
-    summary += ` Cut-based baseline (${cut.rule}): AUC ${fmt(cut.test.auc)} (this box)` +
-      (cut.curve ? `, ${fmt(cut.curve.auc)} (rectangular cuts' ROC)` : '') + '.';
+    summary += ` Cut-based baseline (${cut.rule || `single cut on ${cut.feature}`}): AUC ${fmt(cut.test.auc)} (this selection)` +
+      (cutCurve ? `, ${fmt(cutCurve.auc)} (ROC of ${cutName})` : '') + '.';
   $('metrics-summary').textContent = summary;
   $('metrics').dataset.auc = test.auc;
   if (typeof Chart === 'undefined') {
@@ -218,8 +221,8 @@ function drawMetrics(m) {
   }));
   const points = (curve) => (curve || []).map(([fpr, tpr]) => ({ x: fpr, y: tpr }));
   const datasets = [{ label: `model (AUC ${fmt(test.auc)})`, data: points(test.roc), borderColor: '#1d3557', pointRadius: 0 }];
-  if (cut && cut.curve && cut.curve.roc)
-    datasets.push({ label: `rectangular cuts (AUC ${fmt(cut.curve.auc)})`, data: points(cut.curve.roc), borderColor: '#e63946', pointRadius: 2 });
+  if (cutCurve && cutCurve.roc)
+    datasets.push({ label: `${cutName} (AUC ${fmt(cutCurve.auc)})`, data: points(cutCurve.roc), borderColor: '#e63946', pointRadius: 2 });
   datasets.push({ label: 'random', data: [{ x: 0, y: 0 }, { x: 1, y: 1 }], borderColor: '#adb5bd', borderDash: [4, 4], pointRadius: 0 });
   charts.push(new Chart($('roc-chart'), {
     type: 'line',
