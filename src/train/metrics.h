@@ -62,6 +62,8 @@ class CutBaseline {
 
   // Adds training rows (x: rows x width, row-major; label 1 = signal, anything else background).
   void add(const float* x, const int64_t* labels, int64_t rows);
+  // Adds rows `which` of x and labels, in that order.
+  void add(const float* x, const int64_t* labels, std::span<const int64_t> which);
   int64_t rows() const { return static_cast<int64_t>(positive_.size()); }
   const std::vector<int64_t>& columns() const { return columns_; }
 
@@ -93,6 +95,10 @@ class CutBaseline {
              std::vector<float>& scores) const;
 
  private:
+  // Keeps rows row_of(0 .. count-1) of x and labels, up to max_rows_ in all.
+  template <typename RowOf>
+  void keep(const float* x, const int64_t* labels, int64_t count, RowOf row_of);
+
   std::vector<int64_t> columns_;
   int64_t width_, max_rows_;
   std::vector<std::vector<uint16_t>> bins_;  // per chosen variable, per kept row

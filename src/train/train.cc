@@ -651,7 +651,9 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
         copy_rows(chunk_rows(c, info.takes_mask), order, pc.own);
         pc.training = pc.own.view(0, n, width, info.takes_mask);
       }
-      if (fill && binary) baseline.add(pc.training.x, pc.training.labels, static_cast<int64_t>(n));
+      // In stream order, whatever the epoch's shuffle: past its row limit the baseline keeps the
+      // same rows in a run resumed at a later epoch as in one that was not interrupted.
+      if (fill && binary) baseline.add(c.features.data(), c.labels.data(), pc.train_rows);
     };
 
     LossSum sum;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
+#include <numeric>
 #include <thread>
 #include <limits>
 #include <random>
@@ -255,12 +256,22 @@ TEST(CutBaseline, KeepsTheFirstMaxRows) {
   capped.add(s.x.data(), s.y.data(), 3000);
   capped.add(s.x.data() + 3000 * s.width, s.y.data() + 3000, s.rows() - 3000);
   EXPECT_EQ(capped.rows(), 5000);
+  // Rows picked by index, in the order given, are kept alike.
+  CutBaseline picked(columns, s.width, 5000);
+  std::vector<int64_t> which(static_cast<size_t>(s.rows()));
+  std::iota(which.begin(), which.end(), int64_t{0});
+  picked.add(s.x.data(), s.y.data(), std::span<const int64_t>(which).first(1234));
+  picked.add(s.x.data(), s.y.data(), std::span<const int64_t>(which).subspan(1234));
+  EXPECT_EQ(picked.rows(), 5000);
   CutBaseline first(columns, s.width);
   first.add(s.x.data(), s.y.data(), 5000);
   const auto a = capped.optimise(lambdas), b = first.optimise(lambdas);
+  const auto c = picked.optimise(lambdas);
   for (size_t j = 0; j < lambdas.size(); ++j) {
     EXPECT_EQ(a[j].lo, b[j].lo);
     EXPECT_EQ(a[j].hi, b[j].hi);
+    EXPECT_EQ(c[j].lo, b[j].lo);
+    EXPECT_EQ(c[j].hi, b[j].hi);
   }
   // Many variables keep fewer rows: at most kMaxKeptBytes of 16-bit bins and a class byte each.
   const std::vector<int64_t> many(30000, 0);
