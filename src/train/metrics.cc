@@ -146,25 +146,16 @@ CutBaseline::CutBaseline(std::vector<int64_t> columns, int64_t width, int64_t ma
                                                    " is outside rows of " + std::to_string(width) + " features");
 }
 
-template <typename RowOf>
-void CutBaseline::keep(const float* x, const int64_t* labels, int64_t count, RowOf row_of) {
-  const auto n = static_cast<size_t>(std::clamp<int64_t>(max_rows_ - rows(), 0, count));
+void CutBaseline::add(const float* x, const int64_t* labels, std::span<const int64_t> which) {
+  const auto n = static_cast<size_t>(std::clamp<int64_t>(max_rows_ - rows(), 0, static_cast<int64_t>(which.size())));
   for (size_t v = 0; v < columns_.size(); ++v) {
     std::vector<uint16_t>& b = bins_[v];
     const size_t first = b.size();
     b.resize(first + n);
     const float* col = x + columns_[v];
-    for (size_t i = 0; i < n; ++i) b[first + i] = static_cast<uint16_t>(bin(col[row_of(i) * width_]));
+    for (size_t i = 0; i < n; ++i) b[first + i] = static_cast<uint16_t>(bin(col[which[i] * width_]));
   }
-  for (size_t i = 0; i < n; ++i) positive_.push_back(labels[row_of(i)] == 1);
-}
-
-void CutBaseline::add(const float* x, const int64_t* labels, int64_t rows) {
-  keep(x, labels, rows, [](size_t i) { return static_cast<int64_t>(i); });
-}
-
-void CutBaseline::add(const float* x, const int64_t* labels, std::span<const int64_t> which) {
-  keep(x, labels, static_cast<int64_t>(which.size()), [&](size_t i) { return which[i]; });
+  for (size_t i = 0; i < n; ++i) positive_.push_back(labels[which[i]] == 1);
 }
 
 std::vector<CutBaseline::Box> CutBaseline::optimise(std::span<const double> lambdas, const SumOverRanks& sum) const {

@@ -60,9 +60,8 @@ class CutBaseline {
   // bins would take more than kMaxKeptBytes; later ones are not.
   CutBaseline(std::vector<int64_t> columns, int64_t width, int64_t max_rows = kDefaultMaxRows);
 
-  // Adds training rows (x: rows x width, row-major; label 1 = signal, anything else background).
-  void add(const float* x, const int64_t* labels, int64_t rows);
-  // Adds rows `which` of x and labels, in that order.
+  // Adds training rows `which` of x (rows x width, row-major) and labels (1 = signal, anything
+  // else background), in that order.
   void add(const float* x, const int64_t* labels, std::span<const int64_t> which);
   int64_t rows() const { return static_cast<int64_t>(positive_.size()); }
   const std::vector<int64_t>& columns() const { return columns_; }
@@ -95,10 +94,6 @@ class CutBaseline {
              std::vector<float>& scores) const;
 
  private:
-  // Keeps rows row_of(0 .. count-1) of x and labels, up to max_rows_ in all.
-  template <typename RowOf>
-  void keep(const float* x, const int64_t* labels, int64_t count, RowOf row_of);
-
   std::vector<int64_t> columns_;
   int64_t width_, max_rows_;
   std::vector<std::vector<uint16_t>> bins_;  // per chosen variable, per kept row

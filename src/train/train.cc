@@ -223,6 +223,16 @@ std::vector<float> positive_scores(const std::vector<float>& scores, int64_t out
   return s;
 }
 
+// Per class (0 and 1), the histogram of `scores` in `bins` bins over [lo, hi], as metrics.json
+// writes it.
+Json class_histograms(const std::vector<float>& scores, const std::vector<uint8_t>& positive, int bins, int lo,
+                      int hi) {
+  std::vector<float> s0, s1;
+  for (size_t i = 0; i < positive.size(); ++i) (positive[i] ? s1 : s0).push_back(scores[i]);
+  return Json{{"bins", bins}, {"range", Json::array({lo, hi})},
+              {"0", histogram(s0, bins, lo, hi)}, {"1", histogram(s1, bins, lo, hi)}};
+}
+
 // The cut baseline's columns: the named features, else the flat (event-level) features, else
 // each jagged key's first value (the leading object's).
 std::vector<int64_t> cut_variables(const data::FeatureLayout& layout, const std::vector<std::string>& chosen,
@@ -250,8 +260,7 @@ std::vector<int64_t> cut_variables(const data::FeatureLayout& layout, const std:
 
 // A box's cuts in the features' own units, and as one line ("HT >= 412.5 and nBJet < 3.5").
 Json box_cuts(const CutBaseline& baseline, const CutBaseline::Box& box, const data::FeatureLayout& layout,
-              std::string& rule) {
-  const std::vector<std::string> names = layout.names();
+              const std::vector<std::string>& names, std::string& rule) {
   Json cuts = Json::array();
   rule.clear();
   for (size_t v = 0; v < baseline.columns().size(); ++v) {
@@ -843,10 +852,7 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     res.test.tpr_at_fpr_10pct = tpr_at_fpr(curve, 0.10);
     test_json = figures_json(res.test);
     test_json["roc"] = roc_json(curve);
-    std::vector<float> s0, s1;
-    for (size_t i = 0; i < pos.size(); ++i) (pos[i] ? s1 : s0).push_back(s[i]);
-    test_json["score_histograms"] = Json{{"bins", 50}, {"range", Json::array({0, 1})},
-                                         {"0", histogram(s0, 50, 0, 1)}, {"1", histogram(s1, 50, 0, 1)}};
+    test_json["score_histograms"] = class_histograms(s, pos, 50, 0, 1);
 
     // The cut-based baseline, optimised on the training split (of every rank), evaluated on the
     // same test rows: the box maximising signal minus background efficiency (lambda 1), and the
@@ -871,7 +877,8 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     }
     const int64_t n_bkg = test_rows - n_sig;
     res.has_baseline = true;
-    const Json cuts = box_cuts(baseline, box, layout, res.cut_rule);
+    const std::vector<std::string> names = layout.names();
+    const Json cuts = box_cuts(baseline, box, layout, names, res.cut_rule);
     res.cut.auc = roc_auc(cs, pos);
     res.cut.accuracy = static_cast<double>(correct) / static_cast<double>(test_rows);
     auto cut_roc = roc_curve(cs, pos);
@@ -881,7 +888,6 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     res.cut_curve.auc = roc_auc(curve_scores, pos);
     res.cut_curve.tpr_at_fpr_1pct = tpr_at_fpr(box_roc, 0.01);
     res.cut_curve.tpr_at_fpr_10pct = tpr_at_fpr(box_roc, 0.10);
-    const std::vector<std::string> names = layout.names();
     Json variables = Json::array();
     for (int64_t c : baseline.columns()) variables.push_back(names[static_cast<size_t>(c)]);
     int64_t kept = baseline.rows();
@@ -890,14 +896,9 @@ TrainResult train_model(const TrainRequest& req, const std::function<void(const 
     curve_json.erase("accuracy");
     curve_json.erase("loss");
     curve_json["roc"] = roc_json(box_roc);
-    {
-      // The score per class (1 + the tightest box selecting the event, 0 for none).
-      std::vector<float> c0, c1;
-      for (size_t i = 0; i < pos.size(); ++i) (pos[i] ? c1 : c0).push_back(curve_scores[i]);
-      const int bins = static_cast<int>(boxes.size()) + 1;
-      curve_json["score_histograms"] = Json{{"bins", bins}, {"range", Json::array({0, bins})},
-                                            {"0", histogram(c0, bins, 0, bins)}, {"1", histogram(c1, bins, 0, bins)}};
-    }
+    // The score per class (1 + the tightest box selecting the event, 0 for none).
+    const int score_bins = static_cast<int>(boxes.size()) + 1;
+    curve_json["score_histograms"] = class_histograms(curve_scores, pos, score_bins, 0, score_bins);
     curve_json["what"] = "a box per lambda = 2^(j/4), j = -12 .. 28, maximising signal efficiency - lambda x "
                          "background efficiency; an event's score is 1 + the index of the last box selecting it "
                          "(0: none)";

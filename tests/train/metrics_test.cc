@@ -69,6 +69,13 @@ struct Sample {
   int64_t rows() const { return static_cast<int64_t>(y.size()); }
 };
 
+// Adds rows [0, n) of x and y to b, in order (as a chunk's rows come).
+void add_rows(CutBaseline& b, const float* x, const int64_t* y, int64_t n) {
+  std::vector<int64_t> which(static_cast<size_t>(n));
+  std::iota(which.begin(), which.end(), int64_t{0});
+  b.add(x, y, which);
+}
+
 // The bin of a normalised value, written out here: NaN and <= 0 first, >= 1 last.
 int bin_of(float v) {
   if (!(v > 0)) return 0;
@@ -115,8 +122,8 @@ TEST(CutBaseline, FindsABoxThatNeedsTwoVariables) {
   const Sample s = box_sample();
   const std::vector<int64_t> columns{0, 1, 2};
   CutBaseline b(columns, s.width);
-  b.add(s.x.data(), s.y.data(), 7000);
-  b.add(s.x.data() + 7000 * s.width, s.y.data() + 7000, s.rows() - 7000);
+  add_rows(b, s.x.data(), s.y.data(), 7000);
+  add_rows(b, s.x.data() + 7000 * s.width, s.y.data() + 7000, s.rows() - 7000);
   EXPECT_EQ(b.rows(), s.rows());
   const double lambda = 1;
   const auto boxes = b.optimise(std::span<const double>(&lambda, 1));
@@ -156,7 +163,7 @@ TEST(CutBaseline, OneVariableBoxesAreTheBestIntervals) {
     s.y.push_back(is_sig ? 1 : 0);
   }
   CutBaseline b({1}, s.width);
-  b.add(s.x.data(), s.y.data(), s.rows());
+  add_rows(b, s.x.data(), s.y.data(), s.rows());
   std::vector<double> lambdas{0.5, 1, 2, 4, 8};
   const auto boxes = b.optimise(lambdas);
   ASSERT_EQ(boxes.size(), lambdas.size());
@@ -206,13 +213,13 @@ TEST(CutBaseline, CountsSummedOverProcessesGiveTheSameBoxes) {
   const std::vector<int64_t> columns{0, 1, 2};
   const std::vector<double> lambdas{0.5, 1, 3, 10};
   CutBaseline whole(columns, s.width);
-  whole.add(s.x.data(), s.y.data(), s.rows());
+  add_rows(whole, s.x.data(), s.y.data(), s.rows());
   const auto want = whole.optimise(lambdas);
 
   const int64_t half = s.rows() / 2 + 17;
   CutBaseline parts[2] = {CutBaseline(columns, s.width), CutBaseline(columns, s.width)};
-  parts[0].add(s.x.data(), s.y.data(), half);
-  parts[1].add(s.x.data() + half * s.width, s.y.data() + half, s.rows() - half);
+  add_rows(parts[0], s.x.data(), s.y.data(), half);
+  add_rows(parts[1], s.x.data() + half * s.width, s.y.data() + half, s.rows() - half);
   // An all-reduce of two threads: each posts its counts, both add them up, then both go on.
   std::mutex m;
   std::condition_variable cv;
@@ -253,8 +260,8 @@ TEST(CutBaseline, KeepsTheFirstMaxRows) {
   const std::vector<int64_t> columns{0, 1};
   const std::vector<double> lambdas{1, 4};
   CutBaseline capped(columns, s.width, 5000);
-  capped.add(s.x.data(), s.y.data(), 3000);
-  capped.add(s.x.data() + 3000 * s.width, s.y.data() + 3000, s.rows() - 3000);
+  add_rows(capped, s.x.data(), s.y.data(), 3000);
+  add_rows(capped, s.x.data() + 3000 * s.width, s.y.data() + 3000, s.rows() - 3000);
   EXPECT_EQ(capped.rows(), 5000);
   // Rows picked by index, in the order given, are kept alike.
   CutBaseline picked(columns, s.width, 5000);
@@ -264,7 +271,7 @@ TEST(CutBaseline, KeepsTheFirstMaxRows) {
   picked.add(s.x.data(), s.y.data(), std::span<const int64_t>(which).subspan(1234));
   EXPECT_EQ(picked.rows(), 5000);
   CutBaseline first(columns, s.width);
-  first.add(s.x.data(), s.y.data(), 5000);
+  add_rows(first, s.x.data(), s.y.data(), 5000);
   const auto a = capped.optimise(lambdas), b = first.optimise(lambdas);
   const auto c = picked.optimise(lambdas);
   for (size_t j = 0; j < lambdas.size(); ++j) {
@@ -278,7 +285,7 @@ TEST(CutBaseline, KeepsTheFirstMaxRows) {
   CutBaseline wide(many, 1);
   std::vector<float> x(2000, 0.5f);
   std::vector<int64_t> y(2000, 1);
-  wide.add(x.data(), y.data(), 2000);
+  add_rows(wide, x.data(), y.data(), 2000);
   EXPECT_EQ(wide.rows(), CutBaseline::kMaxKeptBytes / (2 * 30000 + 1));
 }
 
@@ -287,7 +294,7 @@ TEST(CutBaseline, BadInputIsAnError) {
   CutBaseline b({0}, 1);
   std::vector<float> x{0.5f};
   std::vector<int64_t> y{1};
-  b.add(x.data(), y.data(), 1);
+  add_rows(b, x.data(), y.data(), 1);
   EXPECT_THROW(b.optimise(std::span<const double>(&lambda, 1)), Error);  // one class
   EXPECT_THROW(CutBaseline({3}, 3), Error);  // no such column
   EXPECT_THROW(CutBaseline({}, 3), Error);
