@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,8 @@ namespace {
 struct DumpOptions {
   std::string spec;
   std::vector<std::string> branches;
-  int64_t start = 0;
-  int64_t stop = -1;
+  std::optional<int64_t> start;  // negative: counted from the end, as Python slices (and uproot) do
+  std::optional<int64_t> stop;
   std::string format = "json";
   int threads = 0;
   int64_t chunk_size = 0;
@@ -77,8 +78,13 @@ void run_dump(const DumpOptions& o) {
   const io::IoStats none{};
   report.print("open (header, streamers, tree)", &none);
   int64_t entries = tree->entries();
-  int64_t start = std::clamp<int64_t>(o.start, 0, entries);
-  int64_t stop = o.stop < 0 ? entries : std::clamp<int64_t>(o.stop, start, entries);
+  // Python's slice rules: -k is k entries from the end; out of range is clamped, never an error.
+  auto entry_at = [entries](std::optional<int64_t> v, int64_t otherwise) {
+    if (!v) return otherwise;
+    return std::clamp<int64_t>(*v < 0 ? entries + *v : *v, 0, entries);
+  };
+  const int64_t start = entry_at(o.start, 0);
+  const int64_t stop = std::max(start, entry_at(o.stop, entries));
 
   std::vector<std::string> keys;
   std::vector<root::BranchRequest> requests;
@@ -178,8 +184,8 @@ void add_dump(CLI::App& app) {
   auto o = std::make_shared<DumpOptions>();
   cmd->add_option("file_tree", o->spec, "FILE[:TREE]")->required();
   cmd->add_option("-b,--branch", o->branches, "branch name or parent/child path (repeatable); default: all");
-  cmd->add_option("--start", o->start, "first entry (default 0)");
-  cmd->add_option("--stop", o->stop, "one past the last entry (default: all)");
+  cmd->add_option("--start", o->start, "first entry (default 0; negative: from the end)");
+  cmd->add_option("--stop", o->stop, "one past the last entry (default: all; negative: from the end)");
   cmd->add_option("--format", o->format, "json or csv")->check(CLI::IsMember({"json", "csv"}));
   cmd->add_option("--threads", o->threads, "threads reading and decompressing baskets, this one included (default 0: all cores)")
       ->check(CLI::Range(0, 1024));

@@ -155,6 +155,27 @@ TEST(CliDump, EmptyRange) {
             "\n");
 }
 
+// As in Python slices and uproot's entry_start/entry_stop: -k counts k entries back from the end.
+TEST(CliDump, NegativeStartAndStopCountFromTheEnd) {
+  M4H_REQUIRE_TESTDATA();
+  auto last_two = run_cli({"dump", testdata_file("uproot-simple.root"), "-b", "one", "--start", "-2"});
+  expect_ok(last_two);
+  EXPECT_EQ(last_two.out,
+            R"({"tree": "tree", "entries": 4, "start": 2, "stop": 4, "branches": {"one": [3, 4]}})"
+            "\n");
+  auto middle = run_cli({"dump", testdata_file("uproot-simple.root"), "-b", "one", "--start", "-3", "--stop", "-1"});
+  expect_ok(middle);
+  EXPECT_EQ(middle.out,
+            R"({"tree": "tree", "entries": 4, "start": 1, "stop": 3, "branches": {"one": [2, 3]}})"
+            "\n");
+  // Further back than the first entry is clamped to it, as a slice is.
+  auto all = run_cli({"dump", testdata_file("uproot-simple.root"), "-b", "one", "--start", "-100", "--stop", "-4"});
+  expect_ok(all);
+  EXPECT_EQ(all.out,
+            R"({"tree": "tree", "entries": 4, "start": 0, "stop": 0, "branches": {"one": []}})"
+            "\n");
+}
+
 TEST(CliDump, BranchSelectionKeepsTheGivenOrder) {
   M4H_REQUIRE_TESTDATA();
   auto r = run_cli({"dump", testdata_file("uproot-simple.root"), "-b", "three", "--branch", "one"});
