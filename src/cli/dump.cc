@@ -104,7 +104,7 @@ void run_dump(const DumpOptions& o) {
       const auto* b = tree->find(name);
       if (!b)
         throw Error(ErrorCode::kNotFound, tree->file().url() + ": tree '" + tree->path() +
-                                              "' has no branch '" + name + "'");
+                                              "' has no branch '" + name + "'" + tree->similar_names(name));
       auto in = root::interpret(*tree, *b);
       if (!in.supported())
         throw Error(ErrorCode::kUnsupported,

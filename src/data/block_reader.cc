@@ -44,7 +44,7 @@ BlockReader::BlockReader(const InputFile& file, const BranchPlan& plan, const Pr
     const root::BranchInfo* b = tree.find(name);
     if (!b)
       throw Error(ErrorCode::kNotFound, file.name + ": tree '" + tree.path() + "' has no branch '" +
-                                            name + "' (the first file has it)");
+                                            name + "' (the first file has it)" + tree.similar_names(name));
     root::Interpretation in = root::interpret(tree, *b);
     std::string why;
     if (classify(in, &why) == BranchShape::kUnusable)

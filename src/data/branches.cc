@@ -26,7 +26,8 @@ void add_preprocess_inputs(const root::Tree& tree, const Preprocess& preproc, Br
     if (contains(plan.read, name)) continue;
     if (!tree.find(name))
       throw Error(ErrorCode::kNotFound,
-                  where(tree) + " has no branch '" + name + "' (used by the pre-processing)");
+                  where(tree) + " has no branch '" + name + "' (used by the pre-processing)" +
+                      tree.similar_names(name));
     plan.read.push_back(name);
   }
 }
@@ -79,7 +80,8 @@ BranchPlan plan_branches(const root::Tree& tree, const Params& params, const Pre
     for (const std::string& name : params.selected_branches) {
       if (contains(created, name)) continue;  // defined by the pre-processing, added below
       const root::BranchInfo* b = tree.find(name);
-      if (!b) throw Error(ErrorCode::kNotFound, where(tree) + " has no branch '" + name + "' (selected_branches)");
+      if (!b) throw Error(ErrorCode::kNotFound, where(tree) + " has no branch '" + name + "' (selected_branches)" +
+                                    tree.similar_names(name));
       if (dropped(name)) continue;
       std::string why;
       BranchShape shape = classify(root::interpret(tree, *b), &why);
@@ -125,7 +127,7 @@ BranchPlan plan_from_keys(const root::Tree& tree, const std::vector<std::string>
     if (contains(created, name)) return;
     if (!tree.find(name))
       throw Error(ErrorCode::kNotFound, where(tree) + " has no branch '" + name +
-                                            "' that the specs list as a feature");
+                                            "' that the specs list as a feature" + tree.similar_names(name));
     add_unique(plan.read, name);
   };
   for (const std::string& k : fkeys) add(k, plan.fkeys);

@@ -23,7 +23,7 @@ std::vector<root::BranchRequest> requests_for(const root::Tree& tree, const std:
   std::vector<root::BranchRequest> out;
   for (const std::string& name : branches) {
     const root::BranchInfo* b = tree.find(name);
-    if (!b) throw Error(ErrorCode::kNotFound, "tree '" + tree.name() + "' has no branch '" + name + "' (the model reads it)");
+    if (!b) throw Error(ErrorCode::kNotFound, "tree '" + tree.name() + "' has no branch '" + name + "' (the model reads it)" + tree.similar_names(name));
     out.push_back({b, root::interpret(tree, *b)});
   }
   return out;

@@ -1235,6 +1235,20 @@ TEST(ReaderNested, VectorsOfEveryTypeInASubdirectory) {
   EXPECT_EQ(read_all(*t, "v_float").value<float>(1), -999.0f);
 }
 
+// What "has no branch" errors suggest: near misses first, then names that contain the one given.
+TEST(ReaderNames, SimilarBranchNamesForAMisspelledOne) {
+  M4H_REQUIRE_TESTDATA();
+  auto t = load("uproot-HZZ.root", "events");
+  EXPECT_EQ(t->similar_names("NJets"), "; did you mean 'NJet'?");
+  EXPECT_EQ(t->similar_names("muon_px"), "; did you mean 'Muon_Px', 'Muon_Py' or 'Muon_Pz'?");
+  EXPECT_EQ(t->similar_names("Muon_P"), "; did you mean 'Muon_Px', 'Muon_Py', 'Muon_Pz' or 'Muon_E'?");
+  // At most five, and how many more.
+  EXPECT_EQ(t->similar_names("Jet"), "; did you mean 'NJet', 'Jet_Px', 'Jet_Py', 'Jet_Pz' or 'Jet_E' (or 2 more)?");
+  EXPECT_EQ(t->similar_names("zzz"), "");
+  EXPECT_EQ(t->similar_names(""), "");
+}
+
+
 TEST(ReaderNested, SimpleTree) {
   M4H_REQUIRE_TESTDATA();
   auto t = load("uproot-simple.root", "tree");
