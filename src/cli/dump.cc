@@ -1,5 +1,7 @@
 #include <CLI/CLI.hpp>
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <limits>
 #include <chrono>
@@ -88,19 +90,39 @@ void run_dump(const DumpOptions& o) {
 
   std::vector<std::string> keys;
   std::vector<root::BranchRequest> requests;
-  if (o.branches.empty()) {
-    for (const auto* b : tree->all_branches()) {
-      auto in = root::interpret(*tree, *b);
-      if (in.layout == root::Layout::kNone) continue;
-      if (!in.supported()) {
-        std::fprintf(stderr, "mlaas4hep: skipping branch '%s': %s\n", b->path.c_str(), in.reason.c_str());
-        continue;
-      }
-      keys.push_back(b->name);
-      requests.push_back({b, std::move(in)});
+  // A branch found by listing (all of them, or a pattern's): one that holds no values of its own
+  // is left out quietly, an unsupported one with a line, one already picked is not repeated.
+  auto add_listed = [&](const root::BranchInfo* b) {
+    auto in = root::interpret(*tree, *b);
+    if (in.layout == root::Layout::kNone) return;
+    if (!in.supported()) {
+      std::fprintf(stderr, "mlaas4hep: skipping branch '%s': %s\n", b->path.c_str(), in.reason.c_str());
+      return;
     }
+    if (std::any_of(requests.begin(), requests.end(), [b](const auto& r) { return r.branch == b; })) return;
+    keys.push_back(b->name);
+    requests.push_back({b, std::move(in)});
+  };
+  if (o.branches.empty()) {
+    for (const auto* b : tree->all_branches()) add_listed(b);
   } else {
     for (const auto& name : o.branches) {
+      // A pattern ("Muon_*", "Jet_P?") picks the branches whose name or path it matches, in
+      // tree order, as uproot's filter_name does.
+      if (name.find_first_of("*?[") != std::string::npos && !tree->find(name)) {
+        bool matched = false;
+        for (const auto* b : tree->all_branches()) {
+          if (fnmatch(name.c_str(), b->name.c_str(), 0) != 0 && fnmatch(name.c_str(), b->path.c_str(), 0) != 0)
+            continue;
+          matched = true;
+          add_listed(b);
+        }
+        if (!matched)
+          throw Error(ErrorCode::kNotFound, tree->file().url() + ": tree '" + tree->path() +
+                                                "' has no branch that matches '" + name + "'");
+        continue;
+      }
+      if (std::find(keys.begin(), keys.end(), name) != keys.end()) continue;  // one key each
       const auto* b = tree->find(name);
       if (!b)
         throw Error(ErrorCode::kNotFound, tree->file().url() + ": tree '" + tree->path() +

@@ -176,6 +176,38 @@ TEST(CliDump, NegativeStartAndStopCountFromTheEnd) {
             "\n");
 }
 
+// Patterns as uproot's filter_name takes them: every branch whose name (or path) matches, in tree
+// order; a branch named twice is dumped once; a pattern that matches nothing is an error.
+TEST(CliDump, BranchPatternsPickMatchingBranchesInTreeOrder) {
+  M4H_REQUIRE_TESTDATA();
+  auto r = run_cli({"dump", testdata_file("uproot-HZZ.root"), "-b", "Muon_P?", "-b", "Muon_Px", "-b", "NMuon",
+                    "-b", "NMuon", "--stop", "1"});
+  expect_ok(r);
+  EXPECT_EQ(r.out,
+            R"({"tree": "events", "entries": 2421, "start": 0, "stop": 1, "branches": {)"
+            R"("Muon_Px": [[-52.899456,37.73778]], "Muon_Py": [[-11.654672,0.6934736]], )"
+            R"("Muon_Pz": [[-8.160793,-11.307582]], "NMuon": [2]}})"
+            "\n");
+  auto by_path = run_cli({"dump", testdata_file("uproot-small-evnt-tree-fullsplit.root"), "-b", "evt/P3/*",
+                          "--stop", "2"});
+  expect_ok(by_path);
+  EXPECT_EQ(by_path.out,
+            R"({"tree": "tree", "entries": 100, "start": 0, "stop": 2, "branches": {)"
+            R"("P3.Px": [-1, 0], "P3.Py": [0, 1], "P3.Pz": [-1, 0]}})"
+            "\n");
+  auto none = run_cli({"dump", testdata_file("uproot-HZZ.root"), "-b", "Q*"});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_NE(none.err.find("has no branch that matches 'Q*'"), std::string::npos) << none.err;
+}
+
+// A misspelt name gets the close ones in its error.
+TEST(CliDump, UnknownBranchSuggestsCloseNames) {
+  M4H_REQUIRE_TESTDATA();
+  auto r = run_cli({"dump", testdata_file("uproot-HZZ.root"), "-b", "NJets"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("has no branch 'NJets'; did you mean 'NJet'?"), std::string::npos) << r.err;
+}
+
 TEST(CliDump, BranchSelectionKeepsTheGivenOrder) {
   M4H_REQUIRE_TESTDATA();
   auto r = run_cli({"dump", testdata_file("uproot-simple.root"), "-b", "three", "--branch", "one"});
