@@ -33,7 +33,8 @@ std::string duration(double s) {
 
 void run_train(TrainArgs& a) {
   // One progress line for a distributed run: rank 0's.
-  if (a.request.distributed && train::launch_from_environment().rank != 0) a.quiet = true;
+  const bool leader = !a.request.distributed || train::launch_from_environment().rank == 0;
+  if (!leader) a.quiet = true;
   std::unique_ptr<ProgressLine> line;
   std::string current;
   int64_t last_done = 0;
@@ -43,6 +44,7 @@ void run_train(TrainArgs& a) {
     if (line) line->finish(last_done, unit, last_seconds);
     line.reset();
   };
+  if (leader) warn_misspelt_params(a.request.data.params);
   auto res = train::train_model(a.request, [&](const train::TrainProgress& p) {
     std::string what = p.phase;
     if (p.phase == "train" && p.epochs > 1)

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/suggest.h"
 #include "root/file.h"
 
 namespace m4h::data {
@@ -209,15 +210,39 @@ Params parse_params(std::string_view json_text, std::string_view origin) {
   p.chunks_in_flight = r.integer("chunks_in_flight", p.chunks_in_flight);
   if (p.chunks_in_flight < 1 || p.chunks_in_flight > 1024) r.fail("chunks_in_flight", "must be in [1, 1024]");
 
-  static const char* const kKnown[] = {
+  const auto& known = data_param_keys();
+  for (const auto& [key, value] : j.items())
+    if (std::find(known.begin(), known.end(), key) == known.end()) p.ignored_keys.push_back(key);
+  return p;
+}
+
+const std::vector<std::string_view>& data_param_keys() {
+  static const std::vector<std::string_view> keys = {
       "nevts", "chunk_size", "epochs", "batch_size", "branch", "selected_branches",
       "exclude_branches", "identifier", "redirector", "verbose", "shuffle", "seed",
       "validation_fraction", "test_fraction", "threads", "jdim_max", "mask", "nan",
       "padding_value", "chunks_in_flight"};
-  for (const auto& [key, value] : j.items())
-    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
-      p.ignored_keys.push_back(key);
-  return p;
+  return keys;
+}
+
+const std::vector<std::string_view>& training_param_keys() {
+  // train::parse_train_settings reads these (a test checks each one).
+  static const std::vector<std::string_view> keys = {
+      "mode", "optimizer", "learning_rate", "lr", "weight_decay", "min_delta", "patience",
+      "torch_threads", "cache_mb", "baseline_features", "class_weights"};
+  return keys;
+}
+
+std::vector<std::string> misspelt_param_keys(const Params& p, std::string_view origin) {
+  std::vector<std::string_view> known = data_param_keys();
+  known.insert(known.end(), training_param_keys().begin(), training_param_keys().end());
+  std::vector<std::string> out;
+  for (const std::string& key : p.ignored_keys) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    const std::string close = did_you_mean(key, known);
+    if (!close.empty()) out.push_back(std::string(origin) + ": key '" + key + "' is not used" + close);
+  }
+  return out;
 }
 
 Params load_params(const std::string& path) {

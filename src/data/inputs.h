@@ -61,6 +61,16 @@ Params parse_params(std::string_view json_text, std::string_view origin = "param
 // Reads and parses a params.json file (kNotFound when it does not exist).
 Params load_params(const std::string& path);
 
+// The keys params.json may hold: the data layer's (parse_params), and the training layer's, which
+// src/train reads from the same file. Other keys are the reference's own (hist, split, ...),
+// which are not used, or typos.
+const std::vector<std::string_view>& data_param_keys();
+const std::vector<std::string_view>& training_param_keys();
+// One line for each key of `p.ignored_keys` that no layer reads but that is close to a key one
+// does: "params.json: key 'chunk_szie' is not used; did you mean 'chunk_size'?". A misspelt key
+// would otherwise be ignored without a word, as the reference ignores unknown keys.
+std::vector<std::string> misspelt_param_keys(const Params& p, std::string_view origin = "params.json");
+
 // The reference's list arguments: an existing file holds one item per line (lines starting with
 // '#' and blank lines skipped, surrounding spaces trimmed), unless it is a ROOT file itself (a
 // list of one); anything else is a comma list.

@@ -1,13 +1,12 @@
 #include "root/tree.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
-#include <numeric>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "core/suggest.h"
 
 namespace m4h::root {
 
@@ -193,58 +192,11 @@ const BranchInfo* Tree::find(std::string_view name) const {
   return nullptr;
 }
 
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Edits (insert, delete, replace) that turn a into b, or limit + 1 once past the limit.
-std::size_t edit_distance(std::string_view a, std::string_view b, std::size_t limit) {
-  if ((a.size() > b.size() ? a.size() - b.size() : b.size() - a.size()) > limit) return limit + 1;
-  std::vector<std::size_t> row(b.size() + 1);
-  std::iota(row.begin(), row.end(), std::size_t{0});
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0], best = row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-      best = std::min(best, row[j]);
-    }
-    if (best > limit) return limit + 1;
-  }
-  return row[b.size()];
-}
-
-}  // namespace
-
 std::string Tree::similar_names(std::string_view name) const {
-  const std::string wanted = lower(name);
-  if (wanted.empty()) return {};
-  const std::size_t limit = std::max<std::size_t>(1, wanted.size() / 4);
-  std::vector<std::pair<std::size_t, const std::string*>> close;  // (distance, name), tree order
-  for (const auto* b : all_) {
-    const std::string own = lower(b->name);
-    std::size_t d = edit_distance(wanted, own, limit);
-    // A part of the name ("Muon_P" for Muon_Px, Muon_Py, Muon_Pz) ranks after near misses.
-    if (d > limit && wanted.size() >= 3 && own.find(wanted) != std::string::npos) d = limit + 1;
-    else if (d > limit) continue;
-    close.emplace_back(d, &b->name);
-  }
-  std::stable_sort(close.begin(), close.end(),
-                   [](const auto& x, const auto& y) { return x.first < y.first; });
-  constexpr std::size_t kMost = 5;
-  std::string out;
-  const std::size_t n = std::min(close.size(), kMost);
-  for (std::size_t i = 0; i < n; ++i) {
-    out += i == 0 ? "; did you mean '" : i + 1 == n ? "' or '" : "', '";
-    out += *close[i].second;
-  }
-  if (n > 0) out += close.size() > n ? "' (or " + std::to_string(close.size() - n) + " more)?" : "'?";
-  return out;
+  std::vector<std::string_view> names;
+  names.reserve(all_.size());
+  for (const auto* b : all_) names.push_back(b->name);
+  return did_you_mean(name, names);
 }
 
 const BranchInfo* Tree::branch_of_leaf(std::string_view leaf_name, const BranchInfo* near) const {

@@ -82,8 +82,8 @@ class Tree {
   const std::vector<const BranchInfo*>& all_branches() const { return all_; }
   // By own name ("AK4Puppi.pt") or path ("AK4Puppi/AK4Puppi.pt"); nullptr if none.
   const BranchInfo* find(std::string_view name) const;
-  // "; did you mean 'A' or 'B'?" naming up to five branches whose names are close to `name`
-  // (a few letters off, another case, or `name` inside them), or "" when none is.
+  // "; did you mean 'A' or 'B'?" naming branches whose names are close to `name`
+  // (m4h::did_you_mean), or "" when none is.
   std::string similar_names(std::string_view name) const;
   // The branch that holds the counter leaf `leaf_name` (for variable arrays).
   const BranchInfo* branch_of_leaf(std::string_view leaf_name, const BranchInfo* near) const;

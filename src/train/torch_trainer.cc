@@ -132,7 +132,8 @@ MlpSpec parse_mlp(const Json& j, const std::string& origin) {
     } else if (k == "outputs") {
       s.outputs = parse_outputs(v, origin);
     } else {
-      throw bad("unknown key \"" + k + "\" in an mlp description");
+      throw bad("unknown key \"" + k +
+                "\" in an mlp description (hidden, activation, dropout, batch_norm, outputs)");
     }
   }
   return s;

@@ -119,6 +119,19 @@ TEST(Params, BadInputIsInvalidArgumentNamingTheKey) {
   }
 }
 
+// Keys no layer reads are ignored, as the reference does, but one that looks like a known key
+// misspelt gets a line; the reference's own unused keys (hist, split) and training keys do not.
+TEST(Params, MisspeltKeysAreNamedWithTheKeyMeant) {
+  Params p = parse_params(R"({"chunk_szie": 10, "epoch": 2, "learning_rat": 0.1, "hist": "h", "split": 0.3,
+    "learning_rate": 0.01, "optimizer": "sgd", "batch_size": 5})", "p.json");
+  EXPECT_EQ(p.ignored_keys.size(), 7u);  // all but batch_size: the training keys are not the data layer's
+  EXPECT_EQ(misspelt_param_keys(p, "p.json"),
+            (std::vector<std::string>{"p.json: key 'chunk_szie' is not used; did you mean 'chunk_size'?",
+                                      "p.json: key 'epoch' is not used; did you mean 'epochs'?",
+                                      "p.json: key 'learning_rat' is not used; did you mean 'learning_rate'?"}));
+  EXPECT_TRUE(misspelt_param_keys(parse_params(R"({"chunk_size": 10, "hist": "h"})")).empty());
+}
+
 TEST(Params, MalformedJson) {
   EXPECT_EQ(code_of([] { parse_params("{\"nevts\": 10,", "p.json"); }), ErrorCode::kInvalidArgument);
   EXPECT_EQ(code_of([] { parse_params("[1, 2]"); }), ErrorCode::kInvalidArgument);

@@ -14,6 +14,21 @@ namespace {
 
 using Json = nlohmann::json;
 
+// data::training_param_keys() tells the data layer which params.json keys training reads (so
+// that they are not taken for typos): each one must be read here, shown by a value of the wrong
+// type being refused.
+TEST(TrainSettings, EveryListedTrainingKeyIsRead) {
+  for (std::string_view key : data::training_param_keys()) {
+    const std::string text = "{\"" + std::string(key) + "\": {}}";
+    try {
+      train::parse_train_settings(text, "params.json");
+      ADD_FAILURE() << key << ": an object was accepted, so the key is not read";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string(key)), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(TrainMlp, BeatsTheCutBaselineAndWritesTheBundle) {
   Scratch w;
   auto req = train_request(w, kSmallParams, w.write("mlp.json", kMlp), "out");
