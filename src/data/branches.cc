@@ -1,5 +1,7 @@
 #include "data/branches.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 
 #include "core/error.h"
@@ -10,6 +12,19 @@ namespace {
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// selected_branches and exclude_branches entries may be shell patterns ("HLT_*", "Jet_[pe]t*"),
+// as the reference meant its "*" to be (it compared the name with the pattern's text, so a "*"
+// entry never matched). A branch whose name is the entry itself matches too.
+bool is_pattern(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+
+bool matches(const std::string& entry, const std::string& name) {
+  return entry == name || (is_pattern(entry) && fnmatch(entry.c_str(), name.c_str(), 0) == 0);
+}
+
+bool matches_any(const std::vector<std::string>& entries, const std::string& name) {
+  return std::any_of(entries.begin(), entries.end(), [&](const std::string& e) { return matches(e, name); });
 }
 
 void add_unique(std::vector<std::string>& v, const std::string& s) {
@@ -68,17 +83,43 @@ BranchPlan plan_branches(const root::Tree& tree, const Params& params, const Pre
   const std::vector<std::string> removed = preproc.removed_branches();
   const std::vector<std::string> created = preproc.new_branches();
   auto dropped = [&](const std::string& name) {
-    return contains(params.exclude_branches, name) || contains(params.identifier, name) ||
+    return matches_any(params.exclude_branches, name) || contains(params.identifier, name) ||
            contains(removed, name) || contains(created, name);
   };
   auto take = [&](const std::string& name, BranchShape shape) {
     (shape == BranchShape::kFlat ? plan.fkeys : plan.jkeys).push_back(name);
     add_unique(plan.read, name);
   };
+  // Every usable branch of the tree, in tree order, that `keep` accepts; unusable ones are
+  // listed in plan.skipped. True when `keep` accepted any branch at all.
+  auto take_listed = [&](const auto& keep) {
+    bool any = false;
+    for (const root::BranchInfo* b : tree.all_branches()) {
+      root::Interpretation in = root::interpret(tree, *b);
+      if (in.layout == root::Layout::kNone) continue;  // a parent of split members
+      if (!keep(b->name)) continue;
+      any = true;
+      if (dropped(b->name) || contains(plan.read, b->name)) continue;
+      std::string why;
+      BranchShape shape = classify(in, &why);
+      if (shape == BranchShape::kUnusable) {
+        plan.skipped.emplace_back(b->name, why);
+        continue;
+      }
+      take(b->name, shape);
+    }
+    return any;
+  };
 
   if (!params.selected_branches.empty()) {
     for (const std::string& name : params.selected_branches) {
       if (contains(created, name)) continue;  // defined by the pre-processing, added below
+      if (is_pattern(name) && !tree.find(name)) {
+        if (!take_listed([&](const std::string& n) { return matches(name, n); }))
+          throw Error(ErrorCode::kNotFound,
+                      where(tree) + " has no branch that matches '" + name + "' (selected_branches)");
+        continue;
+      }
       const root::BranchInfo* b = tree.find(name);
       if (!b) throw Error(ErrorCode::kNotFound, where(tree) + " has no branch '" + name + "' (selected_branches)" +
                                     tree.similar_names(name));
@@ -91,21 +132,10 @@ BranchPlan plan_branches(const root::Tree& tree, const Params& params, const Pre
       take(name, shape);
     }
   } else {
-    for (const root::BranchInfo* b : tree.all_branches()) {
-      root::Interpretation in = root::interpret(tree, *b);
-      if (in.layout == root::Layout::kNone) continue;  // a parent of split members
-      if (dropped(b->name) || contains(plan.read, b->name)) continue;
-      std::string why;
-      BranchShape shape = classify(in, &why);
-      if (shape == BranchShape::kUnusable) {
-        plan.skipped.emplace_back(b->name, why);
-        continue;
-      }
-      take(b->name, shape);
-    }
+    take_listed([](const std::string&) { return true; });
   }
   for (const std::string& name : created) {
-    if (contains(removed, name) || contains(params.exclude_branches, name)) continue;
+    if (contains(removed, name) || matches_any(params.exclude_branches, name)) continue;
     (preproc.new_branch_is_jagged(name) ? plan.jkeys : plan.fkeys).push_back(name);
   }
   add_preprocess_inputs(tree, preproc, plan);

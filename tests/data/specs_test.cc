@@ -118,6 +118,35 @@ TEST_F(SpecsOnGenerated, MinMaxAndJdimMatchTheRawValues) {
   EXPECT_EQ(specs.width(), static_cast<int64_t>(specs.feature_names().size()));
 }
 
+// selected_branches and exclude_branches take shell patterns, as the reference's "*" entries
+// were meant to (its prefix test compared names with the pattern's text and never matched).
+TEST_F(SpecsOnGenerated, BranchSelectionsTakePatterns) {
+  Params params = parse_params(R"({"selected_branches": ["Jet_*", "MET_p?i", "n*"],
+                                   "exclude_branches": ["Jet_[me]*", "nMuon"]})");
+  auto files = open({sig_, bkg_}, params);
+  Preprocess none;
+  BranchPlan plan = plan_branches(*files[0].tree, params, none);
+  EXPECT_EQ(plan.fkeys, (std::vector<std::string>{"MET_phi", "nJet", "nElectron", "nBJet"}));
+  EXPECT_EQ(plan.jkeys, (std::vector<std::string>{"Jet_pt", "Jet_phi", "Jet_btagDeepB"}));
+
+  // Excluding by pattern with every branch selected; identifiers stay out as always.
+  Params all_but = parse_params(R"({"exclude_branches": "Muon_*,Electron_*,Jet_*,*_phi"})");
+  BranchPlan rest = plan_branches(*files[0].tree, all_but, none);
+  EXPECT_EQ(rest.fkeys, (std::vector<std::string>{"nJet", "nMuon", "nElectron", "MET_pt", "HT", "nBJet", "mbb"}));
+  EXPECT_TRUE(rest.jkeys.empty());
+
+  // A pattern that matches no branch is an error naming it.
+  Params none_match = parse_params(R"({"selected_branches": ["Tau_*"]})");
+  try {
+    plan_branches(*files[0].tree, none_match, none);
+    ADD_FAILURE() << "a pattern matching nothing was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+    EXPECT_NE(std::string(e.what()).find("no branch that matches 'Tau_*' (selected_branches)"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(SpecsOnGenerated, JsonHasTheReferenceKeysAndRoundTrips) {
   Params params;
   auto files = open({sig_, bkg_}, params);
