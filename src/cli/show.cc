@@ -25,13 +25,23 @@ void add_show(CLI::App& app) {
                 static_cast<long long>(tree->entries()), tree->all_branches().size());
     std::printf("%-40s %-36s %-14s %12s %12s %8s\n", "branch", "type", "interpretation",
                 "compressed", "uncompressed", "baskets");
+    long long zip = 0, tot = 0;
+    std::size_t baskets = 0;
     for (const auto* b : tree->all_branches()) {
       auto in = root::interpret(*tree, *b);
       std::string kind = in.layout == root::Layout::kUnsupported ? in.reason : in.kind_name();
       std::printf("%-40s %-36s %-14s %12lld %12lld %8zu\n", b->path.c_str(), in.cpp_type.c_str(),
                   kind.c_str(), static_cast<long long>(b->zip_bytes),
                   static_cast<long long>(b->tot_bytes), b->baskets.size());
+      zip += b->zip_bytes;
+      tot += b->tot_bytes;
+      baskets += b->baskets.size();
     }
+    // As TTree::Print's header: the whole tree's bytes and its compression factor.
+    char factor[32] = "-";
+    if (zip > 0) std::snprintf(factor, sizeof factor, "%.2f", static_cast<double>(tot) / static_cast<double>(zip));
+    std::printf("%-40s %-36s %-14s %12lld %12lld %8zu\n", "(total)", "", "", zip, tot, baskets);
+    std::printf("compression factor: %s\n", factor);
   });
 }
 

@@ -100,6 +100,34 @@ TEST(CliShow, PrintsEntriesAndBranches) {
     for (const auto& line : lines_of(r.out)) found |= starts_with(line, std::string(b) + " ");
     EXPECT_TRUE(found) << "no line for branch " << b << " in\n" << r.out;
   }
+  // Totals last, as TTree::Print gives them: stored and uncompressed bytes, and their ratio.
+  const auto lines = lines_of(r.out);
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_TRUE(starts_with(lines[lines.size() - 2], "(total) ")) << r.out;
+  EXPECT_TRUE(starts_with(lines.back(), "compression factor: ")) << r.out;
+}
+
+TEST(CliShow, TotalsAddUpTheBranches) {
+  M4H_REQUIRE_TESTDATA();
+  auto r = run_cli({"show", testdata_file("uproot-HZZ-uncompressed.root")});
+  expect_ok(r);
+  const auto lines = lines_of(r.out);
+  ASSERT_GE(lines.size(), 2u);
+  long long zip_sum = 0, tot_sum = 0;
+  for (std::size_t i = 2; i + 2 < lines.size(); ++i) {  // the branch rows: ... zip tot baskets
+    std::istringstream words(lines[i]);
+    std::vector<std::string> w{std::istream_iterator<std::string>(words), {}};
+    ASSERT_GE(w.size(), 3u) << lines[i];
+    zip_sum += std::stoll(w[w.size() - 3]);
+    tot_sum += std::stoll(w[w.size() - 2]);
+  }
+  std::istringstream total(lines[lines.size() - 2]);
+  std::string label;
+  long long zip = 0, tot = 0;
+  total >> label >> zip >> tot;
+  EXPECT_EQ(zip, zip_sum);
+  EXPECT_EQ(tot, tot_sum);
+  EXPECT_EQ(lines.back(), "compression factor: 1.00");  // stored uncompressed
 }
 
 TEST(CliShow, TreeInSubdirectory) {
