@@ -183,25 +183,25 @@ TEST(CliDump, EmptyRange) {
             "\n");
 }
 
-// As in Python slices and uproot's entry_start/entry_stop: -k counts k entries back from the end.
+// As in Python slices and uproot's entry_start/entry_stop: -k counts k entries back from the end;
+// further back than the first entry is clamped to it, as a slice is.
 TEST(CliDump, NegativeStartAndStopCountFromTheEnd) {
   M4H_REQUIRE_TESTDATA();
-  auto last_two = run_cli({"dump", testdata_file("uproot-simple.root"), "-b", "one", "--start", "-2"});
-  expect_ok(last_two);
-  EXPECT_EQ(last_two.out,
-            R"({"tree": "tree", "entries": 4, "start": 2, "stop": 4, "branches": {"one": [3, 4]}})"
-            "\n");
-  auto middle = run_cli({"dump", testdata_file("uproot-simple.root"), "-b", "one", "--start", "-3", "--stop", "-1"});
-  expect_ok(middle);
-  EXPECT_EQ(middle.out,
-            R"({"tree": "tree", "entries": 4, "start": 1, "stop": 3, "branches": {"one": [2, 3]}})"
-            "\n");
-  // Further back than the first entry is clamped to it, as a slice is.
-  auto all = run_cli({"dump", testdata_file("uproot-simple.root"), "-b", "one", "--start", "-100", "--stop", "-4"});
-  expect_ok(all);
-  EXPECT_EQ(all.out,
-            R"({"tree": "tree", "entries": 4, "start": 0, "stop": 0, "branches": {"one": []}})"
-            "\n");
+  const struct {
+    std::vector<std::string> range;
+    std::string start_stop_values;
+  } cases[] = {
+      {{"--start", "-2"}, R"("start": 2, "stop": 4, "branches": {"one": [3, 4]})"},
+      {{"--start", "-3", "--stop", "-1"}, R"("start": 1, "stop": 3, "branches": {"one": [2, 3]})"},
+      {{"--start", "-100", "--stop", "-4"}, R"("start": 0, "stop": 0, "branches": {"one": []})"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"dump", testdata_file("uproot-simple.root"), "-b", "one"};
+    args.insert(args.end(), c.range.begin(), c.range.end());
+    auto r = run_cli(args);
+    expect_ok(r);
+    EXPECT_EQ(r.out, R"({"tree": "tree", "entries": 4, )" + c.start_stop_values + "}\n");
+  }
 }
 
 // Patterns as uproot's filter_name takes them: every branch whose name (or path) matches, in tree
