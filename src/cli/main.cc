@@ -2,16 +2,20 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <filesystem>
 #include <iostream>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/suggest.h"
 
 namespace {
 
@@ -94,6 +98,18 @@ int main(int argc, char** argv) {
   } catch (const CLI::RuntimeError& e) {
     return e.get_exit_code();  // a command chose its status (and printed why)
   } catch (const CLI::ParseError& e) {
+    // A misspelt command ("mlaas4hep dumo f.root") names the one meant instead of CLI11's
+    // "A subcommand is required".
+    if (argc > 1 && argv[1][0] != '-') {
+      std::vector<std::string> names;
+      for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) names.push_back(sub->get_name());
+      if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+        const std::string close = m4h::did_you_mean(argv[1], {names.begin(), names.end()});
+        std::fprintf(stderr, "mlaas4hep: error: unknown command '%s'%s (mlaas4hep --help lists them)\n", argv[1],
+                     close.c_str());
+        return 2;
+      }
+    }
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   } catch (const m4h::Error& e) {

@@ -89,6 +89,15 @@ TEST(CliLs, ListsNestedDirectoriesRecursively) {
   EXPECT_LT(pos("one/two\tTDirectory\t1"), pos("one/two/tree\tTTree\t1"));
 }
 
+TEST(Cli, AMisspeltCommandNamesTheOneMeant) {
+  auto r = run_cli({"dumo", "f.root"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("unknown command 'dumo'; did you mean 'dump'?"), std::string::npos) << r.err;
+  auto far = run_cli({"zzz"});
+  EXPECT_EQ(far.status, 2);
+  EXPECT_NE(far.err.find("unknown command 'zzz' (mlaas4hep --help lists them)"), std::string::npos) << far.err;
+}
+
 TEST(CliShow, PrintsEntriesAndBranches) {
   M4H_REQUIRE_TESTDATA();
   auto r = run_cli({"show", testdata_file("uproot-simple.root")});

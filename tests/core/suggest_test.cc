@@ -15,6 +15,9 @@ TEST(DidYouMean, NearMissesWhateverTheCase) {
   EXPECT_EQ(did_you_mean("epoch", kKeys), "; did you mean 'epochs'?");
   EXPECT_EQ(did_you_mean("EPOCHS", kKeys), "; did you mean 'epochs'?");
   EXPECT_EQ(did_you_mean("seeds", kKeys), "; did you mean 'seed'?");
+  // Two neighbours swapped are one edit.
+  EXPECT_EQ(did_you_mean("trian", {"train", "gen", "serve"}), "; did you mean 'train'?");
+  EXPECT_EQ(did_you_mean("sede", kKeys), "; did you mean 'seed'?");
 }
 
 TEST(DidYouMean, FarNamesAreNotSuggested) {
