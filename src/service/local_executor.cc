@@ -1,6 +1,9 @@
 // The local executor. The server is multithreaded, so between fork() and execve() the children
 // call async-signal-safe functions only: everything they need (argument and environment arrays,
-// paths, limits) is prepared before the fork.
+// paths, limits) is prepared before the fork. They are forked with _Fork(), which runs no
+// pthread_atfork handlers: libXrdCl's child handler frees memory, and in a child forked while
+// another thread held the allocator's lock (ASan's, at least) it spun forever, so the job stayed
+// "queued" (the dashboard's browser test hung about one run in six under ASan).
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -165,7 +168,7 @@ class LocalExecutor final : public Executor {
       ::close(lock);
       throw Error(ErrorCode::kIo, "local executor: pipe: " + std::string(std::strerror(errno)));
     }
-    const pid_t supervisor = ::fork();
+    const pid_t supervisor = ::_Fork();
     if (supervisor < 0) {
       ::close(ready[0]);
       ::close(ready[1]);
@@ -211,7 +214,7 @@ class LocalExecutor final : public Executor {
         put(ready[1], "sched_setaffinity failed");
         ::_exit(1);
       }
-      const pid_t job = ::fork();
+      const pid_t job = ::_Fork();
       if (job == 0) {
         ::sigaction(SIGTERM, &dfl, nullptr);
         ::fcntl(lock, F_SETFD, 0);  // the job keeps the lock past execve: held while it lives
