@@ -1,7 +1,5 @@
 #include <CLI/CLI.hpp>
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <limits>
 #include <chrono>
@@ -15,6 +13,7 @@
 #include "cli/source_options.h"
 #include "cli/tree_spec.h"
 #include "core/error.h"
+#include "core/name_pattern.h"
 #include "core/thread_pool.h"
 #include "root/branch_reader.h"
 #include "root/column_format.h"
@@ -109,11 +108,10 @@ void run_dump(const DumpOptions& o) {
     for (const auto& name : o.branches) {
       // A pattern ("Muon_*", "Jet_P?") picks the branches whose name or path it matches, in
       // tree order, as uproot's filter_name does.
-      if (name.find_first_of("*?[") != std::string::npos && !tree->find(name)) {
+      if (is_name_pattern(name) && !tree->find(name)) {
         bool matched = false;
         for (const auto* b : tree->all_branches()) {
-          if (fnmatch(name.c_str(), b->name.c_str(), 0) != 0 && fnmatch(name.c_str(), b->path.c_str(), 0) != 0)
-            continue;
+          if (!name_matches(name, b->name) && !name_matches(name, b->path)) continue;
           matched = true;
           add_listed(b);
         }

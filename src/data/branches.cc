@@ -1,10 +1,9 @@
 #include "data/branches.h"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/name_pattern.h"
 
 namespace m4h::data {
 
@@ -16,15 +15,9 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 
 // selected_branches and exclude_branches entries may be shell patterns ("HLT_*", "Jet_[pe]t*"),
 // as the reference meant its "*" to be (it compared the name with the pattern's text, so a "*"
-// entry never matched). A branch whose name is the entry itself matches too.
-bool is_pattern(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
-
-bool matches(const std::string& entry, const std::string& name) {
-  return entry == name || (is_pattern(entry) && fnmatch(entry.c_str(), name.c_str(), 0) == 0);
-}
-
+// entry never matched).
 bool matches_any(const std::vector<std::string>& entries, const std::string& name) {
-  return std::any_of(entries.begin(), entries.end(), [&](const std::string& e) { return matches(e, name); });
+  return std::any_of(entries.begin(), entries.end(), [&](const std::string& e) { return name_matches(e, name); });
 }
 
 void add_unique(std::vector<std::string>& v, const std::string& s) {
@@ -114,8 +107,8 @@ BranchPlan plan_branches(const root::Tree& tree, const Params& params, const Pre
   if (!params.selected_branches.empty()) {
     for (const std::string& name : params.selected_branches) {
       if (contains(created, name)) continue;  // defined by the pre-processing, added below
-      if (is_pattern(name) && !tree.find(name)) {
-        if (!take_listed([&](const std::string& n) { return matches(name, n); }))
+      if (is_name_pattern(name) && !tree.find(name)) {
+        if (!take_listed([&](const std::string& n) { return name_matches(name, n); }))
           throw Error(ErrorCode::kNotFound,
                       where(tree) + " has no branch that matches '" + name + "' (selected_branches)");
         continue;
