@@ -37,6 +37,22 @@ struct DumpOptions {
 
 void write_out(const std::string& s) { std::fwrite(s.data(), 1, s.size(), stdout); }
 
+// Why a container branch cannot be dumped, naming its members (the branches to ask for instead).
+std::string no_values_of_its_own(const root::BranchInfo& b) {
+  std::string members;
+  std::size_t shown = 0;
+  for (const auto& c : b.children) {
+    if (shown == 4) {
+      members += ", ...";
+      break;
+    }
+    members += (shown++ ? ", '" : "'") + c->name + "'";
+  }
+  if (members.empty()) return "holds no values of its own";
+  return "holds no values of its own; its members are branches: " + members + " (-b '" + b.path +
+         "/*' picks them all)";
+}
+
 // --verbose: the I/O of one step (opening, a chunk, everything) on stderr.
 class IoReport {
  public:
@@ -127,9 +143,8 @@ void run_dump(const DumpOptions& o) {
                                               "' has no branch '" + name + "'" + tree->similar_names(name));
       auto in = root::interpret(*tree, *b);
       if (!in.supported())
-        throw Error(ErrorCode::kUnsupported,
-                    tree->file().url() + ": branch '" + name + "': " +
-                        (in.reason.empty() ? "holds no values of its own (a container of split members)" : in.reason));
+        throw Error(ErrorCode::kUnsupported, tree->file().url() + ": branch '" + name + "': " +
+                                                 (in.reason.empty() ? no_values_of_its_own(*b) : in.reason));
       keys.push_back(name);
       requests.push_back({b, std::move(in)});
     }

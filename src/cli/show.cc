@@ -39,6 +39,7 @@ void add_show(CLI::App& app) {
       std::string name, type, kind, note;
       long long zip, tot;
       std::size_t baskets;
+      bool shared = false;  // a member of objects stored whole: the bytes are its parent's
     };
     std::vector<Row> rows;
     Row total{"(total)", "", "", "", 0, 0, 0};
@@ -47,6 +48,10 @@ void add_show(CLI::App& app) {
       // The reason ("unsupported: vector<TLorentzVector>") goes last, so the columns stay aligned.
       rows.push_back({b->path, in.cpp_type, in.kind_name(), in.layout == root::Layout::kUnsupported ? in.reason : "",
                       static_cast<long long>(b->zip_bytes), static_cast<long long>(b->tot_bytes), b->baskets.size()});
+      if (b->object_member) {  // it reads its parent's baskets: their bytes are on the parent's row
+        rows.back().shared = true;
+        continue;
+      }
       total.zip += rows.back().zip;
       total.tot += rows.back().tot;
       total.baskets += rows.back().baskets;
@@ -67,8 +72,12 @@ void add_show(CLI::App& app) {
       std::printf("%s\n", line.c_str());
     };
     print(Row{"branch", "type", "interpretation", "", 0, 0, 0}, "compressed", "uncompressed", "baskets");
-    for (const Row& r : rows)
-      print(r, std::to_string(r.zip).c_str(), std::to_string(r.tot).c_str(), std::to_string(r.baskets).c_str());
+    for (const Row& r : rows) {
+      if (r.shared)
+        print(r, "-", "-", "-");
+      else
+        print(r, std::to_string(r.zip).c_str(), std::to_string(r.tot).c_str(), std::to_string(r.baskets).c_str());
+    }
     // As TTree::Print's header: the whole tree's bytes and its compression factor.
     char factor[32] = "-";
     if (total.zip > 0)

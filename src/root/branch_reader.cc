@@ -15,6 +15,7 @@ namespace {
 
 int offset_levels(const Interpretation& in) {
   if (in.layout == Layout::kCounted) return 1;
+  if (in.layout == Layout::kObjectMember) return in.containers;
   return in.container_levels() + (in.innermost_strings() ? 1 : 0);
 }
 
@@ -216,6 +217,86 @@ template <typename W>
     dst[0] = src[0];
     dst[n / 2] = src[n / 2];
     dst[n - 1] = src[n - 1];
+  }
+}
+
+// Entries [lo, hi) of a member of objects stored whole: each object's byte count and version are
+// checked against the class layout (a different size or version is an error, never a misread),
+// and the member's value is taken from each. Entries without entry offsets are found by the
+// objects' fixed size, or a vector's byte count; objects back to back need the offsets.
+void decode_object_member(const Interpretation& in, const BasketData& d, int64_t lo, int64_t hi, Column& out) {
+  constexpr uint16_t kStreamedMemberWise = 0x4000;  // in a collection's version
+  const uint8_t* base = d.bytes.data();
+  const int64_t border = d.border;
+  const bool has_offsets = !d.offsets.empty();
+  const bool many = in.containers > 0;
+  const int64_t size = in.object_size;
+  const std::string what = in.object_class + " (version " + std::to_string(in.object_version) + ", " +
+                           std::to_string(size) + " bytes)";
+  if (size < 6) corrupt("object layout of " + what + " is too small");
+  if (!has_offsets && many && !in.stl_header) corrupt("objects of a split collection need entry offsets");
+  auto u32_at = [&](int64_t at, int64_t end) {
+    if (at < 0 || end - at < 4) corrupt("object header past the end of its entry");
+    return load_be<uint32_t>(base + at);
+  };
+  std::vector<int64_t>* offsets = many ? &out.offsets[0] : nullptr;
+  int64_t next = 0;  // without entry offsets: where the next vector starts (walked from the first)
+  for (int64_t i = has_offsets || !many ? lo : 0; i < hi; ++i) {
+    int64_t begin = 0, end = 0;
+    if (has_offsets) {
+      begin = d.offsets[i];
+      end = d.offsets[i + 1];
+    } else if (!many) {
+      begin = i * size;
+      end = begin + size;
+    } else {
+      begin = next;
+      const uint32_t first = u32_at(begin, border);
+      if (!(first & kByteCountMask)) corrupt("vector of " + what + " without a byte count");
+      end = begin + 4 + (first & ~kByteCountMask);
+    }
+    if (begin < 0 || begin > end || end > border) corrupt("entry " + std::to_string(i) + " lies outside its basket");
+    next = end;
+    if (i < lo) continue;
+    int64_t at = begin, n = 1;
+    if (many && in.stl_header) {
+      if (end == begin) {
+        n = 0;  // an empty vector may be stored as nothing at all
+      } else {
+        if (u32_at(at, end) & kByteCountMask) {
+          if (load_be<uint16_t>(base + at + 4) & kStreamedMemberWise)
+            corrupt("entry " + std::to_string(i) + ": a vector of " + what + " streamed member-wise (not supported)");
+          at += 6;
+        }
+        n = static_cast<int32_t>(u32_at(at, end));
+        at += 4;
+      }
+    } else if (many) {
+      if ((end - begin) % size != 0)
+        corrupt("entry " + std::to_string(i) + " of " + std::to_string(end - begin) +
+                " bytes is not a whole number of objects of " + what);
+      n = (end - begin) / size;
+    }
+    if (n < 0 || n > (end - at) / size)
+      corrupt("entry " + std::to_string(i) + ": " + std::to_string(n) + " objects of " + what +
+              " do not fit its " + std::to_string(end - at) + " bytes");
+    const std::size_t value_bytes = static_cast<std::size_t>(dtype_size(in.dtype));
+    const std::size_t out_at = out.values.size();
+    resize_bytes(out.values, out_at + static_cast<std::size_t>(n) * value_bytes);
+    for (int64_t k = 0; k < n; ++k, at += size) {
+      const uint32_t count = u32_at(at, end);
+      const int version = load_be<uint16_t>(base + at + 4);
+      if (!(count & kByteCountMask) || (count & ~kByteCountMask) != static_cast<uint32_t>(size - 4) ||
+          version != in.object_version)
+        corrupt("entry " + std::to_string(i) + ": an object of " + std::to_string(count & ~kByteCountMask) +
+                " bytes after its byte count, version " + std::to_string(version) + ", where " + what +
+                " was expected");
+      convert_values(in, base + at + in.member_offset, 1, out.values.data() + out_at + k * value_bytes);
+    }
+    if (at != end)
+      corrupt("entry " + std::to_string(i) + " holds " + std::to_string(end - begin) + " bytes, not " +
+              std::to_string(at - begin) + " for its objects of " + what);
+    if (many) offsets->push_back(offsets->back() + n);
   }
 }
 
@@ -485,6 +566,11 @@ void decode_basket(const Interpretation& in, const BasketData& d, int64_t lo, in
     const std::size_t at = out.values.size();
     resize_bytes(out.values, at + static_cast<std::size_t>((hi - lo) * per_item * dtype_size(in.dtype)));
     decode_flat_into(in, d, lo, hi, per_item, out.values.data() + at);
+    return;
+  }
+
+  if (in.layout == Layout::kObjectMember) {
+    decode_object_member(in, d, lo, hi, out);
     return;
   }
 

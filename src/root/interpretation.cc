@@ -1,5 +1,7 @@
 #include "root/interpretation.h"
 
+#include "root/object_layout.h"
+
 #include <algorithm>
 #include <climits>
 #include <optional>
@@ -370,7 +372,35 @@ Interpretation from_element(const Tree& tree, const BranchInfo& b) {
   return unsupported(tn, "unsupported: " + tn);
 }
 
+Interpretation from_object_member(const ObjectMember& m) {
+  Interpretation in = basic_member_interpretation(*m.member.element);
+  if (!in.supported()) return in;
+  const std::string scalar = in.cpp_type;
+  in.layout = Layout::kObjectMember;
+  in.containers = m.per == ObjectMember::Per::kEntry ? 0 : 1;
+  in.stl_header = m.per == ObjectMember::Per::kVector;
+  in.object_size = m.object_size;
+  in.member_offset = m.member.offset;
+  in.object_version = m.version;
+  in.object_class = m.class_name;
+  in.cpp_type = scalar + (in.containers ? "[]" : "");
+  return in;
+}
+
 }  // namespace
+
+Interpretation basic_member_interpretation(const StreamerElement& el) {
+  auto p = primitive_from_code(el.type);
+  if (!p || el.type <= 0 || el.type >= 20)
+    return unsupported(el.type_name, "unsupported: member " + el.name + " of type " + el.type_name);
+  Interpretation in;
+  set_primitive(in, *p, el.packing);
+  in.layout = Layout::kFlat;
+  in.cpp_type = cpp_scalar_name(*p);
+  return in;
+}
+
+std::string normalize_type_name(std::string type) { return normalize_type(std::move(type)); }
 
 int Interpretation::container_levels() const {
   switch (layout) {
@@ -414,12 +444,14 @@ std::string Interpretation::kind_name() const {
     case Layout::kVectorString: return "jagged string";
     case Layout::kNested: return "nested jagged";
     case Layout::kRecord: return "record";
+    case Layout::kObjectMember: return containers ? "jagged" : "flat";
     case Layout::kUnsupported: return "unsupported";
   }
   return "?";
 }
 
 Interpretation interpret(const Tree& tree, const BranchInfo& b) {
+  if (b.object_member) return from_object_member(*b.object_member);
   if (b.is_element) return from_element(tree, b);
   if (b.leaves.empty()) {
     Interpretation in;

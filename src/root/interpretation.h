@@ -21,6 +21,7 @@ enum class Layout {
   kVectorString,  // header, int32 n, n strings                          (std::vector<std::string>)
   kNested,        // any nesting of STL sequences (vector, set, list, deque) of values or strings
   kRecord,        // a leaf list ("x/D:y/I:z/B"): fixed-size fields one after the other
+  kObjectMember,  // one member of fixed-size objects stored whole (root/object_layout.h)
   kUnsupported,
 };
 
@@ -50,6 +51,13 @@ struct Interpretation {
   std::vector<Interpretation> fields;
   std::vector<int64_t> field_offsets;
   int64_t record_size = 0;
+  // kObjectMember: objects of `object_size` bytes (header included) of class version
+  // `object_version`, the value at `member_offset` bytes into each. containers == 0: one object
+  // per entry; 1: several, after a std::vector header (stl_header) or back to back.
+  int64_t object_size = 0;
+  int64_t member_offset = 0;
+  int object_version = 0;
+  std::string object_class;
 
   // Container levels and string-ness for every parsed layout (kString, kVector, ... kNested).
   int container_levels() const;
@@ -62,5 +70,12 @@ struct Interpretation {
 };
 
 Interpretation interpret(const Tree& tree, const BranchInfo& branch);
+
+// A basic-type streamer element (type codes 1..19) as one value; kUnsupported for other elements.
+Interpretation basic_member_interpretation(const StreamerElement& element);
+
+// A type name as the interpretation compares them: "std::vector<std::vector<float> >" ->
+// "vector<vector<float>>" (no "std::", no space before '>'; RVec as vector).
+std::string normalize_type_name(std::string type);
 
 }  // namespace m4h::root

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/suggest.h"
+#include "root/object_layout.h"
 
 namespace m4h::root {
 
@@ -176,6 +177,7 @@ std::shared_ptr<Tree> Tree::load(std::shared_ptr<File> file, std::string_view pa
   try {
     for (const auto& b : o->list("fBranches"))
       if (b) t->branches_.push_back(branch_from_object(*b, nullptr, file->streamers(), 0));
+    add_object_members(t->branches_, file->streamers());
   } catch (Error& e) {
     e.add_context(file->url() + ": tree '" + t->path_ + "'");
     throw;

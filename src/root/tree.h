@@ -34,6 +34,8 @@ struct BasketRef {
   ObjectPtr embedded;   // a TBasket written inside the tree record
 };
 
+struct ObjectMember;  // root/object_layout.h
+
 struct BranchInfo {
   std::string name;
   std::string title;
@@ -59,6 +61,10 @@ struct BranchInfo {
   std::string clones_name;                  // fClonesName: class in a TClonesArray / collection
   std::string count_branch;                 // fBranchCount's name
   const StreamerElement* element = nullptr;  // the member this branch holds, when known
+
+  // Set on a member of objects stored whole ("MET.fX" of a TVector2 branch "MET"): a branch the
+  // reader adds, reading its parent's baskets (root/object_layout.h). Its byte counts are 0.
+  std::shared_ptr<const ObjectMember> object_member;
 
   int64_t uncompressed_bytes() const;  // sum over baskets of their payloads
   int64_t compressed_bytes() const;

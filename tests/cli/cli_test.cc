@@ -245,6 +245,32 @@ TEST(CliDump, UnknownBranchSuggestsCloseNames) {
   EXPECT_NE(r.err.find("has no branch 'NJets'; did you mean 'NJet'?"), std::string::npos) << r.err;
 }
 
+// Objects stored whole are dumped through their members; the object branch itself names them.
+TEST(CliDump, ObjectBranchesAreDumpedThroughTheirMembers) {
+  M4H_REQUIRE_TESTDATA();
+  const std::string f = testdata_file("uproot-HZZ-objects.root");
+  auto r = run_cli({"dump", f, "-b", "jetp4", "--stop", "2"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("its members are branches: 'jetp4.fP.fX', 'jetp4.fP.fY', 'jetp4.fP.fZ', 'jetp4.fE' "
+                       "(-b 'jetp4/*' picks them all)"),
+            std::string::npos)
+      << r.err;
+  // The values: uproot-HZZ.root's Jet_Px/Jet_E and MET_px floats of the same events, as doubles.
+  r = run_cli({"dump", f, "-b", "jetp4/*", "-b", "MET.fX", "--stop", "2"});
+  expect_ok(r);
+  EXPECT_EQ(r.out,
+            R"({"tree": "events", "entries": 2421, "start": 0, "stop": 2, "branches": )"
+            R"({"jetp4.fP.fX": [[], [-38.87471389770508]], "jetp4.fP.fY": [[], [19.863452911376953]], )"
+            R"("jetp4.fP.fZ": [[], [-0.8949416279792786]], "jetp4.fE": [[], [44.13736343383789]], )"
+            R"("MET.fX": [5.912771224975586, 24.76520347595215]}})"
+            "\n");
+  // show lists the members under their object, its bytes counted once.
+  r = run_cli({"show", f});
+  expect_ok(r);
+  EXPECT_NE(r.out.find("MET/MET.fY"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("unsupported"), std::string::npos) << r.out;
+}
+
 TEST(CliDump, BranchSelectionKeepsTheGivenOrder) {
   M4H_REQUIRE_TESTDATA();
   auto r = run_cli({"dump", testdata_file("uproot-simple.root"), "-b", "three", "--branch", "one"});

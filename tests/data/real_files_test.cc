@@ -85,6 +85,29 @@ TEST(RealFiles, EveryCodecGivesTheSameSpecs) {
   }
 }
 
+// Objects stored whole (TVector2 MET, vector<TLorentzVector> muons) are features through their
+// members; the flat HZZ file holds the same events in float branches.
+TEST(RealFiles, ObjectMembersAreFeaturesAsTheFlatFilesBranches) {
+  M4H_REQUIRE_TESTDATA();
+  Scratch s;
+  auto objects = pipeline(s, testdata_file("uproot-HZZ-objects.root"), "1",
+                          R"({"branch": "events", "selected_branches": ["MET.*", "muonp4.fP.fX"]})");
+  auto flat = pipeline(s, testdata_file("uproot-HZZ.root"), "1",
+                       R"({"branch": "events", "selected_branches": ["MET_px", "MET_py", "Muon_Px"]})");
+  const Specs& a = objects->specs;
+  const Specs& b = flat->specs;
+  EXPECT_EQ(a.fkeys, (std::vector<std::string>{"MET.fX", "MET.fY"}));
+  EXPECT_EQ(a.jkeys, (std::vector<std::string>{"muonp4.fP.fX"}));
+  EXPECT_EQ(a.total_events, b.total_events);
+  EXPECT_EQ(a.jdim, b.jdim);
+  ASSERT_EQ(a.minv.size(), 3u);
+  ASSERT_EQ(b.minv.size(), 3u);
+  for (size_t k = 0; k < 3; ++k) {  // doubles holding the flat file's floats
+    EXPECT_EQ(static_cast<float>(a.minv[k]), static_cast<float>(b.minv[k])) << a.features()[k];
+    EXPECT_EQ(static_cast<float>(a.maxv[k]), static_cast<float>(b.maxv[k])) << a.features()[k];
+  }
+}
+
 TEST(RealFiles, NanoAodBoolsAndCountersAreFeatures) {
   M4H_REQUIRE_TESTDATA();
   Scratch s;

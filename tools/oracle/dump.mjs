@@ -64,6 +64,13 @@ async function main(argv) {
          await readBranch(tree, br, start, stop, v => { parts.push(ser(reshape(v, info), info.kind)); }, info);
       } catch (err) {
          const reason = (err?.message ?? String(err)).replace(/\s+/g, ' ');
+         if (!w.explicit && reason.includes('object value') && !reason.includes('Missmatch')) {
+            const members = await objectMembers(tree, br, start, stop, w.key);
+            if (members) {
+               out.push(...members);
+               continue;
+            }
+         }
          process.stderr.write(`skipped: ${w.entry.path}: ${reason}\n`);
          if (w.explicit)
             ++failedExplicit;
@@ -82,6 +89,72 @@ async function main(argv) {
    process.stderr.write(`summary: ${out.length} branches dumped, ${nskipped} unreadable skipped, ${ncont} containers skipped, ` +
                         `${entries} entries, range [${start}, ${stop})\n`);
    return failedExplicit ? 3 : 0;
+}
+
+// A copy of a jsroot value's data (jsroot may reuse its objects between entries; they also
+// carry methods, which structuredClone refuses).
+function plainCopy(v) {
+   if (Array.isArray(v) || ArrayBuffer.isView(v))
+      return Array.from(v, plainCopy);
+   if (v && typeof v === 'object') {
+      const o = {};
+      for (const [k, x] of Object.entries(v))
+         if (typeof x !== 'function')
+            o[k] = plainCopy(x);
+      return o;
+   }
+   return v;
+}
+
+// The numeric members of a jsroot object ("fX", "fP.fX"), TObject's fUniqueID and fBits left
+// out; null when the object holds anything else (strings, arrays): not a fixed-size object.
+function memberPaths(v, prefix = '', out = []) {
+   for (const [k, x] of Object.entries(v)) {
+      if (k === '_typename' || k === 'fUniqueID' || k === 'fBits')
+         continue;
+      if (typeof x === 'number' || typeof x === 'bigint' || typeof x === 'boolean')
+         out.push(prefix + k);
+      else if (x && typeof x === 'object' && !Array.isArray(x) && !ArrayBuffer.isView(x)) {
+         if (!memberPaths(x, prefix + k + '.', out))
+            return null;
+      } else
+         return null;
+   }
+   return out;
+}
+
+// A branch of objects stored whole (TVector2, TVector3, vector<TLorentzVector>, an unsplit object
+// member of a split collection): one output key per numeric member, named as ROOT names split
+// members ("MET.fX", "jetp4.fP.fX"), each entry a number or, for several objects, an array.
+// Returns the JSON "key": [values] parts, or null when the values are not such objects. (jsroot
+// 7.11 misreads a TVector2/TVector3 stored whole as a branch's own object, warning "Missmatch in
+// TObject" as it does: such branches stay skipped.)
+async function objectMembers(tree, branch, start, stop, key) {
+   const values = [];
+   try {
+      await readBranch(tree, branch, start, stop, v => { values.push(plainCopy(v)); });
+   } catch {
+      return null;
+   }
+   const isObject = v => v && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
+   const sample = values.flatMap(v => (Array.isArray(v) ? v : [v])).find(isObject);
+   const paths = sample && memberPaths(sample);
+   if (!paths || !paths.length)
+      return null;
+   const get = (obj, path) => {
+      let x = obj;
+      for (const p of path.split('.'))
+         x = x?.[p];
+      if (x === undefined)
+         throw new Error(`member ${path} missing`);
+      return ser(x, 'auto');
+   };
+   try {
+      return paths.map(path => JSON.stringify(`${key}.${path}`) + ': [' + values.map(v =>
+         Array.isArray(v) ? '[' + v.map(o => get(o, path)).join(',') + ']' : get(v, path)).join(', ') + ']');
+   } catch {
+      return null;
+   }
 }
 
 main(process.argv.slice(2)).then(rc => { process.exitCode = rc; }, err => {

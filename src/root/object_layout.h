@@ -1,0 +1,55 @@
+// Objects stored whole in a branch (TVector2, TVector3, TLorentzVector, std::vector of them, or
+// such a member of a split collection): when the class streams as a fixed number of bytes (basic
+// members, TObject and other fixed bases, embedded objects of such classes), each numeric member
+// becomes a branch of its own, named as ROOT names split members ("MET.fX", "jetp4.fP.fX"), read
+// from the parent's baskets. Nothing else about an object needs interpreting to make features.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "root/streamer.h"
+#include "root/tree.h"
+
+namespace m4h::root {
+
+// One numeric member of an object's stream.
+struct StreamedMember {
+  std::string name;                  // "fX", "fP.fX" (embedded objects joined with '.')
+  int64_t offset = 0;                // bytes from the start of the object's stream
+  const StreamerElement* element = nullptr;  // its basic-type element (type code 1..19)
+};
+
+// The stream of one object: byte count + version (6 bytes), then its bases and members.
+struct StreamedLayout {
+  std::string class_name;
+  int version = 0;     // the class version every object of the branch must carry
+  int64_t size = 0;    // bytes of one object, its byte count and version included
+  std::vector<StreamedMember> members;
+};
+
+// The layout of `class_name` (at `version`, or the highest known when -1) when every object of
+// it streams as the same number of bytes; nullopt when a member has a variable size (strings,
+// pointers, containers, arrays) or the streamer info is missing.
+std::optional<StreamedLayout> fixed_stream_layout(const StreamerRegistry& reg, const std::string& class_name,
+                                                  int version = -1);
+
+// What an object branch's member branch reads (BranchInfo::object_member).
+struct ObjectMember {
+  enum class Per { kEntry, kVector, kRun };
+  // kEntry: one object per entry; kVector: a std::vector of them (byte count, version, count);
+  // kRun: the objects of a split collection's member, back to back (count from the entry's size).
+  Per per = Per::kEntry;
+  std::string class_name;
+  int version = 0;
+  int64_t object_size = 0;
+  StreamedMember member;
+};
+
+// Adds one child branch per numeric member to each branch of `branches` (recursively) that
+// holds fixed-size objects whole and has no children of its own.
+void add_object_members(std::vector<std::unique_ptr<BranchInfo>>& branches, const StreamerRegistry& reg);
+
+}  // namespace m4h::root
