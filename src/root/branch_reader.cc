@@ -222,7 +222,8 @@ template <typename W>
 
 // Entries [lo, hi) of a member of objects stored whole: each object's byte count and version are
 // checked against the class layout (a different size or version is an error, never a misread),
-// and the member's value is taken from each. Entries without entry offsets are found by the
+// and the member's value is taken from each; a collection streamed member-wise (a std::map, xAOD
+// ElementLinks) has its values in one run. Entries without entry offsets are found by the
 // objects' fixed size, or a vector's byte count; objects back to back need the offsets.
 void decode_object_member(const Interpretation& in, const BasketData& d, int64_t lo, int64_t hi, Column& out) {
   constexpr uint16_t kStreamedMemberWise = 0x4000;  // in a collection's version
@@ -233,7 +234,7 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
   const int64_t size = in.object_size;
   const std::string what = in.object_class + " (version " + std::to_string(in.object_version) + ", " +
                            std::to_string(size) + " bytes)";
-  if (size < 6) corrupt("object layout of " + what + " is too small");
+  if (size < (in.object_header ? 6 : 1)) corrupt("object layout of " + what + " is too small");
   if (!has_offsets && many && !in.stl_header) corrupt("objects of a split collection need entry offsets");
   auto u32_at = [&](int64_t at, int64_t end) {
     if (at < 0 || end - at < 4) corrupt("object header past the end of its entry");
@@ -263,10 +264,27 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
       if (end == begin) {
         n = 0;  // an empty vector may be stored as nothing at all
       } else {
+        bool memberwise = false;
         if (u32_at(at, end) & kByteCountMask) {
-          if (load_be<uint16_t>(base + at + 4) & kStreamedMemberWise)
-            corrupt("entry " + std::to_string(i) + ": a vector of " + what + " streamed member-wise (not supported)");
+          memberwise = load_be<uint16_t>(base + at + 4) & kStreamedMemberWise;
           at += 6;
+        }
+        if (memberwise) {
+          // The items' class version, and its checksum when that is 0; the count; then each
+          // member's values for every item in turn.
+          if (in.memberwise_size <= 0)
+            corrupt("entry " + std::to_string(i) + ": a collection of " + what +
+                    " streamed member-wise, a layout not supported for this class");
+          if (end - at < 2) corrupt("entry " + std::to_string(i) + ": member-wise header past its end");
+          at += load_be<uint16_t>(base + at) == 0 ? 6 : 2;
+          n = static_cast<int32_t>(u32_at(at, end));
+          at += 4;
+          if (n < 0 || n > (end - at) / in.memberwise_size || at + n * in.memberwise_size != end)
+            corrupt("entry " + std::to_string(i) + ": " + std::to_string(n) + " items of " + what +
+                    " streamed member-wise do not fill its " + std::to_string(end - at) + " bytes");
+          append_values(in, base + at + n * in.memberwise_offset, n, out.values);
+          if (many) offsets->push_back(offsets->back() + n);
+          continue;
         }
         n = static_cast<int32_t>(u32_at(at, end));
         at += 4;
@@ -284,6 +302,10 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
     const std::size_t out_at = out.values.size();
     resize_bytes(out.values, out_at + static_cast<std::size_t>(n) * value_bytes);
     for (int64_t k = 0; k < n; ++k, at += size) {
+      if (!in.object_header) {
+        convert_values(in, base + at + in.member_offset, 1, out.values.data() + out_at + k * value_bytes);
+        continue;
+      }
       const uint32_t count = u32_at(at, end);
       const int version = load_be<uint16_t>(base + at + 4);
       if (!(count & kByteCountMask) || (count & ~kByteCountMask) != static_cast<uint32_t>(size - 4) ||

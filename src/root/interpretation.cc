@@ -377,12 +377,21 @@ Interpretation from_object_member(const ObjectMember& m) {
   if (!in.supported()) return in;
   const std::string scalar = in.cpp_type;
   in.layout = Layout::kObjectMember;
-  in.containers = m.per == ObjectMember::Per::kEntry ? 0 : 1;
+  in.containers = m.per == ObjectMember::Per::kEntry || m.per == ObjectMember::Per::kBare ? 0 : 1;
   in.stl_header = m.per == ObjectMember::Per::kVector;
   in.object_size = m.object_size;
   in.member_offset = m.member.offset;
   in.object_version = m.version;
   in.object_class = m.class_name;
+  if (m.memberwise) {
+    in.memberwise_size = m.memberwise_size;
+    in.memberwise_offset = m.member.memberwise_offset;
+  }
+  if (m.per == ObjectMember::Per::kBare) {  // the members alone, laid out as member-wise ones
+    in.object_header = false;
+    in.object_size = m.memberwise_size;
+    in.member_offset = m.member.memberwise_offset;
+  }
   in.cpp_type = scalar + (in.containers ? "[]" : "");
   return in;
 }

@@ -58,6 +58,12 @@ struct Interpretation {
   int64_t member_offset = 0;
   int object_version = 0;
   std::string object_class;
+  // A vector streamed member-wise (the collection's version says so, entry by entry): each member
+  // for all objects in turn, `memberwise_size` bytes per object, this member's values starting
+  // `memberwise_offset` bytes per object in. memberwise_size == 0: that layout is not known.
+  int64_t memberwise_size = 0;
+  int64_t memberwise_offset = 0;
+  bool object_header = true;  // each object starts with its byte count and version
 
   // Container levels and string-ness for every parsed layout (kString, kVector, ... kNested).
   int container_levels() const;

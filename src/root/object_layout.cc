@@ -19,32 +19,54 @@ constexpr int kMaxElements = 4096;
 constexpr int64_t kTObjectBytes = 10;
 constexpr int64_t kHeaderBytes = 6;  // byte count (4) + version (2)
 
+// The streamer info of `name` as normalize_type_name spells it or as ROOT does ("> >").
+const StreamerInfo* find_info(const StreamerRegistry& reg, const std::string& name, int version) {
+  if (const StreamerInfo* info = reg.find(name, version)) return info;
+  std::string spaced;
+  for (char c : name) {
+    if (c == '>' && !spaced.empty() && spaced.back() == '>') spaced += ' ';
+    spaced += c;
+  }
+  return spaced == name ? nullptr : reg.find(spaced, version);
+}
+
+struct Walk {
+  const StreamerRegistry& reg;
+  StreamedLayout& layout;
+  int budget = kMaxElements;
+};
+
 // Appends the members of `class_name`'s body (what follows its header) at `offset` bytes into the
-// object; returns the body's size, or nullopt when it is not fixed.
-std::optional<int64_t> body(const StreamerRegistry& reg, const std::string& class_name, int version,
-                            int64_t offset, const std::string& prefix, std::vector<StreamedMember>& out,
-                            int depth, int& budget) {
+// object; returns the body's size, or nullopt when it is not fixed. Also keeps the member-wise
+// layout (members alone, bases flattened) while it applies.
+std::optional<int64_t> body(Walk& w, const std::string& class_name, int version, int64_t offset,
+                            const std::string& prefix, int depth) {
   if (depth > kMaxDepth) return std::nullopt;
-  const StreamerInfo* info = reg.find(class_name, version);
+  const StreamerInfo* info = find_info(w.reg, class_name, version);
   if (!info) return std::nullopt;
+  StreamedLayout& l = w.layout;
   int64_t size = 0;
   for (const StreamerElement& el : info->elements) {
-    if (--budget < 0) return std::nullopt;
+    if (--w.budget < 0) return std::nullopt;
     if (el.kind == "TStreamerBase") {
+      l.bases = true;
       if (el.name == "TObject") {  // bookkeeping (fUniqueID, fBits), not data: no members
         size += kTObjectBytes;
+        l.memberwise = false;
         continue;
       }
-      auto base = body(reg, el.name, el.base_version, offset + size + kHeaderBytes, prefix, out, depth + 1, budget);
+      auto base = body(w, el.name, el.base_version, offset + size + kHeaderBytes, prefix, depth + 1);
       if (!base) return std::nullopt;
       size += kHeaderBytes + *base;
     } else if (el.type > 0 && el.type < 20 && el.array_length <= 1 && el.array_dim == 0) {
       const Interpretation in = basic_member_interpretation(el);
       if (!in.supported()) return std::nullopt;
-      out.push_back({prefix + el.name, offset + size, &el});
+      l.members.push_back({prefix + el.name, offset + size, l.memberwise_size, &el});
       size += in.disk_value_size();
+      l.memberwise_size += in.disk_value_size();
     } else if ((el.type == etype::kObject || el.type == etype::kAny) && el.array_length <= 1) {
-      auto inner = body(reg, el.type_name, -1, offset + size + kHeaderBytes, prefix + el.name + ".", out, depth + 1, budget);
+      l.memberwise = false;  // (embedded objects are streamed object-wise inside member-wise runs)
+      auto inner = body(w, el.type_name, -1, offset + size + kHeaderBytes, prefix + el.name + ".", depth + 1);
       if (!inner) return std::nullopt;
       size += kHeaderBytes + *inner;
     } else {
@@ -54,11 +76,14 @@ std::optional<int64_t> body(const StreamerRegistry& reg, const std::string& clas
   return size;
 }
 
-// "std::vector<TLorentzVector >" -> "TLorentzVector" when `type` is a vector, else "".
-std::string vector_item(const std::string& type) {
+// The class of the items of a std::vector or std::map, else "": "std::vector<TLorentzVector >" ->
+// "TLorentzVector", "map<int,short>" -> "pair<int,short>" (as the file's streamer infos name it).
+std::string collection_item(const std::string& type) {
   const std::string t = normalize_type_name(type);
-  if (!t.starts_with("vector<") || !t.ends_with(">")) return "";
-  return t.substr(7, t.size() - 8);
+  if (!t.ends_with(">")) return "";
+  if (t.starts_with("vector<")) return t.substr(7, t.size() - 8);
+  if (t.starts_with("map<")) return "pair<" + t.substr(4, t.size() - 5) + ">";
+  return "";
 }
 
 struct StoredObjects {
@@ -76,17 +101,19 @@ std::optional<StoredObjects> stored_objects(const BranchInfo& b) {
   const int st = b.streamer_type >= 0 ? b.streamer_type : (b.element ? b.element->type : -1);
   if (b.element_id < 0 || st < 0) {  // the branch's own object, stored whole
     if (in_collection || b.element_class.empty()) return std::nullopt;
-    // A std::vector of objects is streamed object after object. (Vectors that are members of a
-    // split class may be streamed member-wise instead, and are not taken here.)
-    if (std::string item = vector_item(b.element_class); !item.empty()) return StoredObjects{item, Per::kVector};
-    // fType -1: the object with its byte count and version. (A fType 0 branch without
-    // sub-branches holds the members alone, as an xAOD::BunchConfKey_v1 does: not taken.)
-    if (b.element_type != -1) return std::nullopt;
-    return StoredObjects{normalize_type_name(b.element_class), Per::kEntry, b.class_version};
+    // A std::vector or std::map of objects (pairs), streamed object after object or member-wise.
+    if (std::string item = collection_item(b.element_class); !item.empty()) return StoredObjects{item, Per::kVector};
+    // fType -1: the object with its byte count and version. fType 0 without sub-branches: its
+    // members alone, as an xAOD::BunchConfKey_v1 branch holds them.
+    if (b.element_type != -1 && b.element_type != 0) return std::nullopt;
+    return StoredObjects{normalize_type_name(b.element_class), b.element_type == 0 ? Per::kBare : Per::kEntry,
+                         b.class_version};
   }
   if (!b.element) return std::nullopt;
   if (st == etype::kObject || st == etype::kAny)  // an unsplit object member, with its header
     return StoredObjects{normalize_type_name(b.element->type_name), in_collection ? Per::kRun : Per::kEntry};
+  if (st == etype::kSTL && !in_collection)  // a std::vector or std::map member of objects
+    if (std::string item = collection_item(b.element->type_name); !item.empty()) return StoredObjects{item, Per::kVector};
   return std::nullopt;
 }
 
@@ -96,12 +123,16 @@ void add_members(BranchInfo& b, const StreamerRegistry& reg) {
   if (!objects) return;
   auto layout = fixed_stream_layout(reg, objects->class_name, objects->version);
   if (!layout || layout->members.empty()) return;
+  // Members alone are laid out as member-wise ones are; bases would bring headers of their own.
+  if (objects->per == ObjectMember::Per::kBare && (!layout->memberwise || layout->bases)) return;
   for (const StreamedMember& m : layout->members) {
     auto member = std::make_shared<ObjectMember>();
     member->per = objects->per;
     member->class_name = layout->class_name;
     member->version = layout->version;
     member->object_size = layout->size;
+    member->memberwise = layout->memberwise;
+    member->memberwise_size = layout->memberwise_size;
     member->member = m;
     auto c = std::make_unique<BranchInfo>();
     c->name = b.name + "." + m.name;
@@ -121,13 +152,13 @@ void add_members(BranchInfo& b, const StreamerRegistry& reg) {
 
 std::optional<StreamedLayout> fixed_stream_layout(const StreamerRegistry& reg, const std::string& class_name,
                                                   int version) {
-  const StreamerInfo* info = reg.find(class_name, version);
+  const StreamerInfo* info = find_info(reg, class_name, version);
   if (!info) return std::nullopt;
   StreamedLayout layout;
   layout.class_name = class_name;
   layout.version = info->class_version;
-  int budget = kMaxElements;
-  auto size = body(reg, class_name, info->class_version, kHeaderBytes, "", layout.members, 0, budget);
+  Walk w{reg, layout};
+  auto size = body(w, class_name, info->class_version, kHeaderBytes, "", 0);
   if (!size) return std::nullopt;
   layout.size = kHeaderBytes + *size;
   return layout;

@@ -1,5 +1,5 @@
-// Objects stored whole in a branch (TVector2, TVector3, TLorentzVector, std::vector of them, or
-// such a member of a split collection): when the class streams as a fixed number of bytes (basic
+// Objects stored whole in a branch (TVector2, TVector3, TLorentzVector, a std::vector of them or
+// std::map of numbers, or such a member of a split collection): when the class streams as a fixed number of bytes (basic
 // members, TObject and other fixed bases, embedded objects of such classes), each numeric member
 // becomes a branch of its own, named as ROOT names split members ("MET.fX", "jetp4.fP.fX"), read
 // from the parent's baskets. Nothing else about an object needs interpreting to make features.
@@ -19,6 +19,7 @@ namespace m4h::root {
 struct StreamedMember {
   std::string name;                  // "fX", "fP.fX" (embedded objects joined with '.')
   int64_t offset = 0;                // bytes from the start of the object's stream
+  int64_t memberwise_offset = 0;     // bytes of one object's members before it, when member-wise
   const StreamerElement* element = nullptr;  // its basic-type element (type code 1..19)
 };
 
@@ -28,6 +29,12 @@ struct StreamedLayout {
   int version = 0;     // the class version every object of the branch must carry
   int64_t size = 0;    // bytes of one object, its byte count and version included
   std::vector<StreamedMember> members;
+  // A collection may stream its objects member-wise: each member for every object in turn, with
+  // no headers, bases flattened. That layout is known when the class has no TObject base and no
+  // embedded objects; memberwise_size is then the bytes of one object's members.
+  bool memberwise = true;
+  int64_t memberwise_size = 0;
+  bool bases = false;  // it has base classes (TObject included)
 };
 
 // The layout of `class_name` (at `version`, or the highest known when -1) when every object of
@@ -38,13 +45,17 @@ std::optional<StreamedLayout> fixed_stream_layout(const StreamerRegistry& reg, c
 
 // What an object branch's member branch reads (BranchInfo::object_member).
 struct ObjectMember {
-  enum class Per { kEntry, kVector, kRun };
-  // kEntry: one object per entry; kVector: a std::vector of them (byte count, version, count);
+  enum class Per { kEntry, kBare, kVector, kRun };
+  // kEntry: one object per entry; kBare: one per entry, its members alone (no byte count, version
+  // or bases: the top of an xAOD object branch); kVector: a std::vector of them (byte count,
+  // version, count; or a std::map's pairs);
   // kRun: the objects of a split collection's member, back to back (count from the entry's size).
   Per per = Per::kEntry;
   std::string class_name;
   int version = 0;
   int64_t object_size = 0;
+  bool memberwise = false;       // StreamedLayout's
+  int64_t memberwise_size = 0;
   StreamedMember member;
 };
 

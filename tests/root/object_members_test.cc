@@ -1,5 +1,6 @@
 // Objects stored whole (TVector2, TVector3, vector<TLorentzVector>, TVector3 members of a split
-// collection) read as one branch per numeric member (root/object_layout.h). The expected values
+// collection, std::map pairs, xAOD ElementLinks and keys) read as one branch per numeric member
+// (root/object_layout.h). The expected values
 // come from other files and readers: uproot-HZZ.root holds the same events as
 // uproot-HZZ-objects.root in flat float branches (MANIFEST.md), and the jsroot oracle
 // (tools/oracle/dump.mjs) gave the issue213 values pasted below.
@@ -151,6 +152,58 @@ TEST(ObjectMembers, AnyRangeInPiecesEqualsTheWhole) {
       EXPECT_TRUE(pieces == whole) << "pieces of " << step;
     }
   }
+}
+
+template <typename T>
+std::vector<T> values(const Column& c) {
+  std::vector<T> v;
+  for (int64_t i = 0; i < c.value_count(); ++i) v.push_back(c.value<T>(i));
+  return v;
+}
+
+// Collections streamed member-wise (each member for every item in turn, after the items' class
+// version and checksum): a std::map's pairs, xAOD ElementLinks. Values from the jsroot oracle.
+TEST(ObjectMembers, MemberWiseCollectionsMatchTheOracle) {
+  M4H_REQUIRE_TESTDATA();
+  auto stl = load("uproot-stl_containers.root", "tree");
+  // jsroot: map_int32_int16.first and .second: [[1], [1,2], [1,2,3], [1,2,3,4], [1,2,3,4,5]]
+  const Column first = read_all(*stl, "map_int32_int16.first");
+  const Column second = read_all(*stl, "map_int32_int16.second");
+  EXPECT_EQ(first.dtype, DType::kInt32);
+  EXPECT_EQ(second.dtype, DType::kInt16);
+  EXPECT_EQ(first.offsets, (std::vector<std::vector<int64_t>>{{0, 1, 3, 6, 10, 15}}));
+  EXPECT_EQ(second.offsets, first.offsets);
+  EXPECT_EQ(values<int32_t>(first), (std::vector<int32_t>{1, 1, 2, 1, 2, 3, 1, 2, 3, 4, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(values<int16_t>(second), (std::vector<int16_t>{1, 1, 2, 1, 2, 3, 1, 2, 3, 4, 1, 2, 3, 4, 5}));
+  // Maps whose keys or values vary in size (strings, containers) stay unsupported.
+  EXPECT_EQ(interpret(*stl, *stl->find("map_string_int16")).layout, Layout::kUnsupported);
+
+  auto xaod = load("uproot-issue-951.root", "CollectionTree");
+  // jsroot, entries 0 and 1:
+  //   METAssoc_AnalysisMETAux.jetLink.m_persKey [[452794649 x 9, 0], [452794649 x 7, 0]]
+  //   METAssoc_AnalysisMETAux.jetLink.m_persIndex [[0,1,...,8,4294967295], [0,1,...,6,4294967295]]
+  const Column key = read_branch(*xaod, *xaod->find("METAssoc_AnalysisMETAux.jetLink.m_persKey"), 0, 2);
+  const Column index = read_branch(*xaod, *xaod->find("METAssoc_AnalysisMETAux.jetLink.m_persIndex"), 0, 2);
+  EXPECT_EQ(key.offsets, (std::vector<std::vector<int64_t>>{{0, 10, 18}}));
+  EXPECT_EQ(index.offsets, key.offsets);
+  std::vector<uint32_t> k(18, 452794649u), i{0, 1, 2, 3, 4, 5, 6, 7, 8, 4294967295u, 0, 1, 2, 3, 4, 5, 6, 4294967295u};
+  k[9] = k[17] = 0;
+  EXPECT_EQ(values<uint32_t>(key), k);
+  EXPECT_EQ(values<uint32_t>(index), i);
+}
+
+// The top of an xAOD object branch without sub-branches holds the members alone (no byte count
+// or version). Values from the jsroot oracle: BunchConfKey.m_id [2906127984, 2906127984],
+// TrigConfKeys.m_hltpsk [2581517153, 2581517153].
+TEST(ObjectMembers, BareMembersOfAnXaodObjectMatchTheOracle) {
+  M4H_REQUIRE_TESTDATA();
+  auto t = load("uproot-issue-951.root", "CollectionTree");
+  const Column id = read_branch(*t, *t->find("BunchConfKey.m_id"), 0, 2);
+  EXPECT_TRUE(id.offsets.empty());
+  EXPECT_EQ(values<uint32_t>(id), (std::vector<uint32_t>{2906127984u, 2906127984u}));
+  const Column hlt = read_branch(*t, *t->find("TrigConfKeys.m_hltpsk"), 0, 2);
+  EXPECT_EQ(values<uint32_t>(hlt), (std::vector<uint32_t>{2581517153u, 2581517153u}));
+  EXPECT_EQ(read_all(*t, "TrigConfKeys.m_smk").entries, t->entries());
 }
 
 // Entries are found without the entry-offset table too: by the objects' fixed size, or by each
