@@ -266,6 +266,7 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
       } else {
         bool memberwise = false;
         if (u32_at(at, end) & kByteCountMask) {
+          if (end - at < 6) corrupt("entry " + std::to_string(i) + ": collection header past its end");
           memberwise = load_be<uint16_t>(base + at + 4) & kStreamedMemberWise;
           at += 6;
         }

@@ -99,7 +99,7 @@ std::optional<StoredObjects> stored_objects(const BranchInfo& b) {
   if (!b.is_element || !b.children.empty() || b.leaves.size() != 1) return std::nullopt;
   const bool in_collection = b.element_type == 31 || b.element_type == 41;
   const int st = b.streamer_type >= 0 ? b.streamer_type : (b.element ? b.element->type : -1);
-  if (b.element_id < 0 || st < 0) {  // the branch's own object, stored whole
+  if (b.element_id < 0) {  // the branch's own object, stored whole
     if (in_collection || b.element_class.empty()) return std::nullopt;
     // A std::vector or std::map of objects (pairs), streamed object after object or member-wise.
     if (std::string item = collection_item(b.element_class); !item.empty()) return StoredObjects{item, Per::kVector};
@@ -109,7 +109,7 @@ std::optional<StoredObjects> stored_objects(const BranchInfo& b) {
     return StoredObjects{normalize_type_name(b.element_class), b.element_type == 0 ? Per::kBare : Per::kEntry,
                          b.class_version};
   }
-  if (!b.element) return std::nullopt;
+  if (!b.element || st < 0) return std::nullopt;
   if (st == etype::kObject || st == etype::kAny)  // an unsplit object member, with its header
     return StoredObjects{normalize_type_name(b.element->type_name), in_collection ? Per::kRun : Per::kEntry};
   if (st == etype::kSTL && !in_collection)  // a std::vector or std::map member of objects
