@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <exception>
 #include <future>
 
@@ -1038,6 +1039,9 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
   out.reserve(requests.size());
   std::vector<BasketTask> tasks;
   std::vector<int64_t> stored_bytes;  // per task
+  const uint64_t source_size = tree.file().source().size();
+  const int64_t file_size = source_size > 0 && source_size < (uint64_t{1} << 62) ? static_cast<int64_t>(source_size)
+                                                                                 : INT64_MAX;
   std::vector<int64_t> covered(requests.size(), 0);  // entries each request's baskets give
   std::vector<char> in_place(requests.size(), 0);     // decoded straight into out[r]
   for (std::size_t r = 0; r < requests.size(); ++r) {
@@ -1058,8 +1062,9 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
       int64_t lo = std::max(start, b0), hi = std::min(stop, b1);
       if (lo >= hi) continue;
       tasks.push_back({r, i, lo - b0, hi - b0, cov});
+      // (A corrupt basket table can claim any size: no basket is larger than the file.)
       stored_bytes.push_back(baskets[i].embedded ? static_cast<int64_t>(baskets[i].embedded->payload.size())
-                                                 : baskets[i].bytes);
+                                                 : std::min<int64_t>(baskets[i].bytes, file_size));
       cov += hi - lo;
       request_stored += std::max<int64_t>(stored_bytes.back(), 0);
     }

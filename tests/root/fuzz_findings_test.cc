@@ -70,6 +70,28 @@ TEST(FuzzFindings, AFlatBasketsEntryCountIsCheckedBeforeTheOutputIsSized) {
   EXPECT_GT(read_everything(bytes), 0);  // the damaged branch is reported, not read
 }
 
+// root_file_fuzz, 2026-11-29: a fixed array's dimension damaged to 88 million together with a
+// basket table claiming gigabytes of stored bytes made the output of 30 entries look plausible
+// (2.6 GB against 256 times the claimed bytes), and it was sized before the basket was checked.
+// No basket is larger than the file: with the claim bounded by it, the branch is decoded basket by
+// basket and reported. (With the address space capped 1 GiB above use, the allocation throws.)
+TEST(FuzzFindings, ABasketTableClaimingMoreThanTheFileDoesNotSizeTheOutput) {
+  M4H_REQUIRE_TESTDATA();
+  // cmp -l offsets are 1-based, values octal: here 0-based offsets and octal values.
+  const auto bytes = damaged("uproot-sample-6.20.04-uncompressed.root",
+                             {{3565, 0130}, {37448, 010}, {39827, 00}, {39828, 0144}, {42703, 025},
+                              {42706, 0100}, {42818, 045}, {45875, 052}, {46781, 0100}, {46783, 00},
+                              {48914, 061}, {77181, 056}});
+  int errors = 0;
+  try {
+    AddressSpaceCap cap(std::size_t{1} << 30);
+    errors = read_everything(bytes);
+  } catch (const std::bad_alloc&) {
+    ADD_FAILURE() << "an output was sized from the damaged basket table";
+  }
+  EXPECT_GT(errors, 0);
+}
+
 // Shapes come from the file (leaf titles, fLen, streamer elements' fMaxIndex): one that cannot
 // be real is the branch's error, found before any size is computed from it.
 TEST(HostileShapes, DimensionsPastIntRangeAreMarkedCorrupt) {
