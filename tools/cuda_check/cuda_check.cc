@@ -6,7 +6,7 @@
 //     scores predict() gave on the GPU (the bundle contract: the inference layer loads it on CPU);
 //   * a checkpoint written on CUDA loads back.
 // It also prints, per device, rows/s of one epoch fed as the streaming trainer feeds it (chunks of
-// 10,000 rows) against the same epoch in one call.
+// 10,000 rows) against the same epoch in one call, and of one epoch in larger batches.
 // Prints one line per check and "cuda_check: OK" at the end; exit status 1 on a failed check.
 #include <torch/cuda.h>
 #include <torch/script.h>
@@ -146,6 +146,13 @@ int main() {
         std::printf("      %s: one epoch in chunks of %lld rows %.0f rows/s, in one call %.0f rows/s (%.0f%%)\n",
                     device.c_str(), static_cast<long long>(chunk), train_set.rows / chunked,
                     train_set.rows / whole, 100 * whole / chunked);
+      }
+      for (int64_t batch : {4096, 16384}) {  // larger batches: fewer kernel launches per row
+        const auto t3 = Clock::now();
+        t->train_rows(train_set.view(), batch);
+        const double s3 = std::chrono::duration<double>(Clock::now() - t3).count();
+        std::printf("      %s: one epoch in batches of %lld: %.0f rows/s\n", device.c_str(),
+                    static_cast<long long>(batch), train_set.rows / s3);
       }
     } catch (const std::exception& e) {
       check(false, device + ": " + e.what());
