@@ -233,9 +233,11 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
   const bool has_offsets = !d.offsets.empty();
   const bool many = in.containers > 0;
   const int64_t size = in.object_size;
-  const std::string what = in.object_class + " (version " + std::to_string(in.object_version) + ", " +
-                           std::to_string(size) + " bytes)";
-  if (size < (in.object_header ? 6 : 1)) corrupt("object layout of " + what + " is too small");
+  auto what = [&] {  // for messages only
+    return in.object_class + " (version " + std::to_string(in.object_version) + ", " + std::to_string(size) +
+           " bytes)";
+  };
+  if (size < (in.object_header ? 6 : 1)) corrupt("object layout of " + what() + " is too small");
   if (!has_offsets && many && !in.stl_header) corrupt("objects of a split collection need entry offsets");
   auto u32_at = [&](int64_t at, int64_t end) {
     if (at < 0 || end - at < 4) corrupt("object header past the end of its entry");
@@ -254,7 +256,7 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
     } else {
       begin = next;
       const uint32_t first = u32_at(begin, border);
-      if (!(first & kByteCountMask)) corrupt("vector of " + what + " without a byte count");
+      if (!(first & kByteCountMask)) corrupt("vector of " + what() + " without a byte count");
       end = begin + 4 + (first & ~kByteCountMask);
     }
     if (begin < 0 || begin > end || end > border) corrupt("entry " + std::to_string(i) + " lies outside its basket");
@@ -275,17 +277,17 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
           // The items' class version, and its checksum when that is 0; the count; then each
           // member's values for every item in turn.
           if (in.memberwise_size <= 0)
-            corrupt("entry " + std::to_string(i) + ": a collection of " + what +
+            corrupt("entry " + std::to_string(i) + ": a collection of " + what() +
                     " streamed member-wise, a layout not supported for this class");
           if (end - at < 2) corrupt("entry " + std::to_string(i) + ": member-wise header past its end");
           at += load_be<uint16_t>(base + at) == 0 ? 6 : 2;
           n = static_cast<int32_t>(u32_at(at, end));
           at += 4;
           if (n < 0 || n > (end - at) / in.memberwise_size || at + n * in.memberwise_size != end)
-            corrupt("entry " + std::to_string(i) + ": " + std::to_string(n) + " items of " + what +
+            corrupt("entry " + std::to_string(i) + ": " + std::to_string(n) + " items of " + what() +
                     " streamed member-wise do not fill its " + std::to_string(end - at) + " bytes");
           append_values(in, base + at + n * in.memberwise_offset, n, out.values);
-          if (many) offsets->push_back(offsets->back() + n);
+          offsets->push_back(offsets->back() + n);
           continue;
         }
         n = static_cast<int32_t>(u32_at(at, end));
@@ -294,32 +296,30 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
     } else if (many) {
       if ((end - begin) % size != 0)
         corrupt("entry " + std::to_string(i) + " of " + std::to_string(end - begin) +
-                " bytes is not a whole number of objects of " + what);
+                " bytes is not a whole number of objects of " + what());
       n = (end - begin) / size;
     }
     if (n < 0 || n > (end - at) / size)
-      corrupt("entry " + std::to_string(i) + ": " + std::to_string(n) + " objects of " + what +
+      corrupt("entry " + std::to_string(i) + ": " + std::to_string(n) + " objects of " + what() +
               " do not fit its " + std::to_string(end - at) + " bytes");
     const std::size_t value_bytes = static_cast<std::size_t>(dtype_size(in.dtype));
     const std::size_t out_at = out.values.size();
     resize_bytes(out.values, out_at + static_cast<std::size_t>(n) * value_bytes);
     for (int64_t k = 0; k < n; ++k, at += size) {
-      if (!in.object_header) {
-        convert_values(in, base + at + in.member_offset, 1, out.values.data() + out_at + k * value_bytes);
-        continue;
+      if (in.object_header) {
+        const uint32_t count = u32_at(at, end);
+        const int version = load_be<uint16_t>(base + at + 4);
+        if (!(count & kByteCountMask) || (count & ~kByteCountMask) != static_cast<uint32_t>(size - 4) ||
+            version != in.object_version)
+          corrupt("entry " + std::to_string(i) + ": an object of " + std::to_string(count & ~kByteCountMask) +
+                  " bytes after its byte count, version " + std::to_string(version) + ", where " + what() +
+                  " was expected");
       }
-      const uint32_t count = u32_at(at, end);
-      const int version = load_be<uint16_t>(base + at + 4);
-      if (!(count & kByteCountMask) || (count & ~kByteCountMask) != static_cast<uint32_t>(size - 4) ||
-          version != in.object_version)
-        corrupt("entry " + std::to_string(i) + ": an object of " + std::to_string(count & ~kByteCountMask) +
-                " bytes after its byte count, version " + std::to_string(version) + ", where " + what +
-                " was expected");
       convert_values(in, base + at + in.member_offset, 1, out.values.data() + out_at + k * value_bytes);
     }
     if (at != end)
       corrupt("entry " + std::to_string(i) + " holds " + std::to_string(end - begin) + " bytes, not " +
-              std::to_string(at - begin) + " for its objects of " + what);
+              std::to_string(at - begin) + " for its objects of " + what());
     if (many) offsets->push_back(offsets->back() + n);
   }
 }

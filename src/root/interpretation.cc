@@ -375,24 +375,22 @@ Interpretation from_element(const Tree& tree, const BranchInfo& b) {
 Interpretation from_object_member(const ObjectMember& m) {
   Interpretation in = basic_member_interpretation(*m.member.element);
   if (!in.supported()) return in;
-  const std::string scalar = in.cpp_type;
+  const StreamedLayout& l = *m.layout;
+  const bool bare = m.per == ObjectMember::Per::kBare;
   in.layout = Layout::kObjectMember;
-  in.containers = m.per == ObjectMember::Per::kEntry || m.per == ObjectMember::Per::kBare ? 0 : 1;
+  in.containers = m.per == ObjectMember::Per::kEntry || bare ? 0 : 1;
   in.stl_header = m.per == ObjectMember::Per::kVector;
-  in.object_size = m.object_size;
-  in.member_offset = m.member.offset;
-  in.object_version = m.version;
-  in.object_class = m.class_name;
-  if (m.memberwise) {
-    in.memberwise_size = m.memberwise_size;
+  in.object_class = l.class_name;
+  in.object_version = l.version;
+  if (l.memberwise) {
+    in.memberwise_size = l.memberwise_size;
     in.memberwise_offset = m.member.memberwise_offset;
   }
-  if (m.per == ObjectMember::Per::kBare) {  // the members alone, laid out as member-wise ones
-    in.object_header = false;
-    in.object_size = m.memberwise_size;
-    in.member_offset = m.member.memberwise_offset;
-  }
-  in.cpp_type = scalar + (in.containers ? "[]" : "");
+  // The members alone are laid out as member-wise ones.
+  in.object_header = !bare;
+  in.object_size = bare ? l.memberwise_size : l.size;
+  in.member_offset = bare ? m.member.memberwise_offset : m.member.offset;
+  if (in.containers) in.cpp_type += "[]";
   return in;
 }
 

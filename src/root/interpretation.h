@@ -51,7 +51,7 @@ struct Interpretation {
   std::vector<Interpretation> fields;
   std::vector<int64_t> field_offsets;
   int64_t record_size = 0;
-  // kObjectMember: objects of `object_size` bytes (header included) of class version
+  // kObjectMember: objects of `object_size` bytes (header included, if they have one) of class version
   // `object_version`, the value at `member_offset` bytes into each. containers == 0: one object
   // per entry; 1: several, after a std::vector header (stl_header) or back to back.
   int64_t object_size = 0;

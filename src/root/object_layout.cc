@@ -121,18 +121,15 @@ void add_members(BranchInfo& b, const StreamerRegistry& reg) {
   for (auto& child : b.children) add_members(*child, reg);
   const auto objects = stored_objects(b);
   if (!objects) return;
-  auto layout = fixed_stream_layout(reg, objects->class_name, objects->version);
-  if (!layout || layout->members.empty()) return;
+  auto found = fixed_stream_layout(reg, objects->class_name, objects->version);
+  if (!found || found->members.empty()) return;
   // Members alone are laid out as member-wise ones are; bases would bring headers of their own.
-  if (objects->per == ObjectMember::Per::kBare && (!layout->memberwise || layout->bases)) return;
+  if (objects->per == ObjectMember::Per::kBare && (!found->memberwise || found->bases)) return;
+  const auto layout = std::make_shared<const StreamedLayout>(std::move(*found));
   for (const StreamedMember& m : layout->members) {
     auto member = std::make_shared<ObjectMember>();
     member->per = objects->per;
-    member->class_name = layout->class_name;
-    member->version = layout->version;
-    member->object_size = layout->size;
-    member->memberwise = layout->memberwise;
-    member->memberwise_size = layout->memberwise_size;
+    member->layout = layout;
     member->member = m;
     auto c = std::make_unique<BranchInfo>();
     c->name = b.name + "." + m.name;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,11 +52,7 @@ struct ObjectMember {
   // version, count; or a std::map's pairs);
   // kRun: the objects of a split collection's member, back to back (count from the entry's size).
   Per per = Per::kEntry;
-  std::string class_name;
-  int version = 0;
-  int64_t object_size = 0;
-  bool memberwise = false;       // StreamedLayout's
-  int64_t memberwise_size = 0;
+  std::shared_ptr<const StreamedLayout> layout;  // the class's, shared by its member branches
   StreamedMember member;
 };
 
