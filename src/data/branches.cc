@@ -56,7 +56,9 @@ BranchShape classify(const root::Interpretation& in, std::string* why) {
     case Layout::kFlat: return in.shape.empty() ? BranchShape::kFlat : BranchShape::kJagged;
     case Layout::kCounted:
     case Layout::kVector: return BranchShape::kJagged;
-    case Layout::kObjectMember: return in.containers ? BranchShape::kJagged : BranchShape::kFlat;
+    case Layout::kObjectMember:
+      if (in.containers > 1) return unusable("nested lists cannot be features");
+      return in.containers ? BranchShape::kJagged : BranchShape::kFlat;
     case Layout::kNested:
       if (in.containers == 1) return BranchShape::kJagged;
       return unusable("nested lists cannot be features");

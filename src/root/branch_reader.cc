@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <future>
 
@@ -221,6 +222,13 @@ template <typename W>
   }
 }
 
+// Room for n more offsets, growing geometrically (a reserve of exactly n would copy every time)
+// from a first size that spares the smallest steps (a fresh column's levels hold one offset).
+void reserve_more_offsets(std::vector<int64_t>& v, std::size_t n) {
+  constexpr std::size_t kFirst = 64;
+  if (v.capacity() - v.size() < n) v.reserve(std::max({v.size() + n, 2 * v.capacity(), kFirst}));
+}
+
 // Entries [lo, hi) of a member of objects stored whole: each object's byte count and version are
 // checked against the class layout (a different size or version is an error, never a misread),
 // and the member's value is taken from each; a collection streamed member-wise (a std::map, xAOD
@@ -233,19 +241,61 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
   const bool has_offsets = !d.offsets.empty();
   const bool many = in.containers > 0;
   const int64_t size = in.object_size;
+  int64_t i = 0;  // the entry being decoded (for messages)
   auto what = [&] {  // for messages only
-    return in.object_class + " (version " + std::to_string(in.object_version) + ", " + std::to_string(size) +
-           " bytes)";
+    std::string forms = "version " + std::to_string(in.object_version) + ", " + std::to_string(size) + " bytes";
+    if (in.foreign_size > 0) {
+      char checksum[16];
+      std::snprintf(checksum, sizeof checksum, "%08x", in.object_checksum);
+      forms += "; or version 0, checksum 0x" + std::string(checksum) + ", " + std::to_string(in.foreign_size) + " bytes";
+    }
+    return in.object_class + " (" + forms + ")";
   };
+  auto fail = [&](const std::string& message) { corrupt("entry " + std::to_string(i) + ": " + message); };
   if (size < (in.object_header ? 6 : 1)) corrupt("object layout of " + what() + " is too small");
   if (!has_offsets && many && !in.stl_header) corrupt("objects of a split collection need entry offsets");
   auto u32_at = [&](int64_t at, int64_t end) {
     if (at < 0 || end - at < 4) corrupt("object header past the end of its entry");
     return load_be<uint32_t>(base + at);
   };
+  const std::size_t value_bytes = static_cast<std::size_t>(dtype_size(in.dtype));
+  // n objects from `at` on, within `end`, their member values appended to the values; returns
+  // where they end. Each object's header says how it was written: version 0 with the class's
+  // checksum (a class without a ClassDef) or the class version, and its byte count must be the
+  // layout's for that header.
+  auto objects = [&](int64_t at, int64_t end, int64_t n) {
+    if (n < 0 || n > (end - at) / size)
+      fail(std::to_string(n) + " objects of " + what() + " do not fit its " + std::to_string(end - at) + " bytes");
+    const std::size_t out_at = out.values.size();
+    resize_bytes(out.values, out_at + static_cast<std::size_t>(n) * value_bytes);
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t object_size = size, member_offset = in.member_offset;
+      if (in.object_header) {
+        const uint32_t count = u32_at(at, end);
+        if (end - at < 6) fail("object header past the end of its entry");
+        const int version = load_be<uint16_t>(base + at + 4);
+        bool ok = false;
+        if (version == 0 && in.foreign_size > 0) {
+          object_size = in.foreign_size;
+          member_offset = in.foreign_offset;
+          ok = end - at >= object_size && load_be<uint32_t>(base + at + 6) == in.object_checksum;
+        } else {
+          ok = version == in.object_version;
+        }
+        if (!ok || !(count & kByteCountMask) || (count & ~kByteCountMask) != static_cast<uint32_t>(object_size - 4))
+          fail("an object of " + std::to_string(count & ~kByteCountMask) + " bytes after its byte count, version " +
+               std::to_string(version) + ", where " + what() + " was expected");
+      }
+      if (end - at < object_size) fail("an object of " + what() + " runs past the end of its entry");
+      convert_values(in, base + at + member_offset, 1, out.values.data() + out_at + k * value_bytes);
+      at += object_size;
+    }
+    return at;
+  };
   std::vector<int64_t>* offsets = many ? &out.offsets[0] : nullptr;
+  std::vector<int64_t>* inner = in.containers > 1 ? &out.offsets[1] : nullptr;
   int64_t next = 0;  // without entry offsets: where the next vector starts (walked from the first)
-  for (int64_t i = has_offsets || !many ? lo : 0; i < hi; ++i) {
+  for (i = has_offsets || !many ? lo : 0; i < hi; ++i) {
     int64_t begin = 0, end = 0;
     if (has_offsets) {
       begin = d.offsets[i];
@@ -269,23 +319,22 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
       } else {
         bool memberwise = false;
         if (u32_at(at, end) & kByteCountMask) {
-          if (end - at < 6) corrupt("entry " + std::to_string(i) + ": collection header past its end");
+          if (end - at < 6) fail("collection header past its end");
           memberwise = load_be<uint16_t>(base + at + 4) & kStreamedMemberWise;
           at += 6;
         }
         if (memberwise) {
           // The items' class version, and its checksum when that is 0; the count; then each
           // member's values for every item in turn.
-          if (in.memberwise_size <= 0)
-            corrupt("entry " + std::to_string(i) + ": a collection of " + what() +
-                    " streamed member-wise, a layout not supported for this class");
-          if (end - at < 2) corrupt("entry " + std::to_string(i) + ": member-wise header past its end");
+          if (in.memberwise_size <= 0 || inner)
+            fail("a collection of " + what() + " streamed member-wise, a layout not supported for this class");
+          if (end - at < 2) fail("member-wise header past its end");
           at += load_be<uint16_t>(base + at) == 0 ? 6 : 2;
           n = static_cast<int32_t>(u32_at(at, end));
           at += 4;
           if (n < 0 || n > (end - at) / in.memberwise_size || at + n * in.memberwise_size != end)
-            corrupt("entry " + std::to_string(i) + ": " + std::to_string(n) + " items of " + what() +
-                    " streamed member-wise do not fill its " + std::to_string(end - at) + " bytes");
+            fail(std::to_string(n) + " items of " + what() + " streamed member-wise do not fill its " +
+                 std::to_string(end - at) + " bytes");
           append_values(in, base + at + n * in.memberwise_offset, n, out.values);
           offsets->push_back(offsets->back() + n);
           continue;
@@ -295,31 +344,25 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
       }
     } else if (many) {
       if ((end - begin) % size != 0)
-        corrupt("entry " + std::to_string(i) + " of " + std::to_string(end - begin) +
-                " bytes is not a whole number of objects of " + what());
+        fail(std::to_string(end - begin) + " bytes are not a whole number of objects of " + what());
       n = (end - begin) / size;
     }
-    if (n < 0 || n > (end - at) / size)
-      corrupt("entry " + std::to_string(i) + ": " + std::to_string(n) + " objects of " + what() +
-              " do not fit its " + std::to_string(end - at) + " bytes");
-    const std::size_t value_bytes = static_cast<std::size_t>(dtype_size(in.dtype));
-    const std::size_t out_at = out.values.size();
-    resize_bytes(out.values, out_at + static_cast<std::size_t>(n) * value_bytes);
-    for (int64_t k = 0; k < n; ++k, at += size) {
-      if (in.object_header) {
-        const uint32_t count = u32_at(at, end);
-        const int version = load_be<uint16_t>(base + at + 4);
-        if (!(count & kByteCountMask) || (count & ~kByteCountMask) != static_cast<uint32_t>(size - 4) ||
-            version != in.object_version)
-          corrupt("entry " + std::to_string(i) + ": an object of " + std::to_string(count & ~kByteCountMask) +
-                  " bytes after its byte count, version " + std::to_string(version) + ", where " + what() +
-                  " was expected");
+    if (inner) {
+      // n inner vectors, each its count and its objects (the smallest inner vector is its count).
+      if (n < 0 || n > (end - at) / 4)
+        fail(std::to_string(n) + " vectors of " + what() + " do not fit its " + std::to_string(end - at) + " bytes");
+      reserve_more_offsets(*inner, static_cast<std::size_t>(n));
+      for (int64_t k = 0; k < n; ++k) {
+        const int64_t m = static_cast<int32_t>(u32_at(at, end));
+        at = objects(at + 4, end, m);
+        inner->push_back(inner->back() + m);
       }
-      convert_values(in, base + at + in.member_offset, 1, out.values.data() + out_at + k * value_bytes);
+    } else {
+      at = objects(at, end, n);
     }
     if (at != end)
-      corrupt("entry " + std::to_string(i) + " holds " + std::to_string(end - begin) + " bytes, not " +
-              std::to_string(at - begin) + " for its objects of " + what());
+      fail("holds " + std::to_string(end - begin) + " bytes, not " + std::to_string(at - begin) + " for its objects of " +
+           what());
     if (many) offsets->push_back(offsets->back() + n);
   }
 }
@@ -388,12 +431,6 @@ struct NestedWalk {
   void finish() { out.values.resize(static_cast<std::size_t>(dst - out.values.data())); }
 };
 
-// Room for n more offsets, growing geometrically (a reserve of exactly n would copy every time)
-// from a first size that spares the smallest steps (a fresh column's levels hold one offset).
-void reserve_more(std::vector<int64_t>& v, std::size_t n) {
-  constexpr std::size_t kFirst = 64;
-  if (v.capacity() - v.size() < n) v.reserve(std::max({v.size() + n, 2 * v.capacity(), kFirst}));
-}
 
 // The hot loops of nested branches (an ATLAS xAOD entry holds thousands of inner vectors and
 // strings) keep the read position and the output in registers, and write back once.
@@ -407,7 +444,7 @@ void inner_vectors(NestedWalk& w, Cursor& c, std::size_t end, int32_t n, std::ve
   std::size_t pos = c.pos();
   uint8_t* dst = w.dst;
   int64_t last = inner.back();
-  reserve_more(inner, static_cast<std::size_t>(n));  // n <= bytes left in the entry: bounded
+  reserve_more_offsets(inner, static_cast<std::size_t>(n));  // n <= bytes left in the entry: bounded
   for (int32_t k = 0; k < n; ++k) {
     if (size - pos >= 10) {
       const uint32_t first = load_be<uint32_t>(base + pos);
@@ -442,7 +479,7 @@ void strings(NestedWalk& w, Cursor& c, std::size_t end, int32_t n, std::vector<i
   std::size_t pos = c.pos();
   uint8_t* dst = w.dst;
   int64_t index = w.value_index();
-  reserve_more(offs, static_cast<std::size_t>(n));  // n <= bytes left in the entry: bounded
+  reserve_more_offsets(offs, static_cast<std::size_t>(n));  // n <= bytes left in the entry: bounded
   for (int32_t k = 0; k < n; ++k) {
     if (pos >= size) [[unlikely]] {
       c.seek(size);

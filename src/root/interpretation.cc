@@ -378,10 +378,14 @@ Interpretation from_object_member(const ObjectMember& m) {
   const StreamedLayout& l = *m.layout;
   const bool bare = m.per == ObjectMember::Per::kBare;
   in.layout = Layout::kObjectMember;
-  in.containers = m.per == ObjectMember::Per::kEntry || bare ? 0 : 1;
-  in.stl_header = m.per == ObjectMember::Per::kVector;
+  using Per = ObjectMember::Per;
+  in.containers = m.per == Per::kEntry || bare ? 0 : m.per == Per::kVectorOfVectors ? 2 : 1;
+  in.stl_header = m.per == Per::kVector || m.per == Per::kVectorOfVectors;
   in.object_class = l.class_name;
   in.object_version = l.version;
+  in.foreign_size = l.foreign_size;
+  in.foreign_offset = m.member.foreign_offset;
+  in.object_checksum = l.checksum;
   if (l.memberwise) {
     in.memberwise_size = l.memberwise_size;
     in.memberwise_offset = m.member.memberwise_offset;
@@ -390,7 +394,7 @@ Interpretation from_object_member(const ObjectMember& m) {
   in.object_header = !bare;
   in.object_size = bare ? l.memberwise_size : l.size;
   in.member_offset = bare ? m.member.memberwise_offset : m.member.offset;
-  if (in.containers) in.cpp_type += "[]";
+  for (int k = 0; k < in.containers; ++k) in.cpp_type += "[]";
   return in;
 }
 
@@ -451,7 +455,7 @@ std::string Interpretation::kind_name() const {
     case Layout::kVectorString: return "jagged string";
     case Layout::kNested: return "nested jagged";
     case Layout::kRecord: return "record";
-    case Layout::kObjectMember: return containers ? "jagged" : "flat";
+    case Layout::kObjectMember: return containers > 1 ? "nested jagged" : containers ? "jagged" : "flat";
     case Layout::kUnsupported: return "unsupported";
   }
   return "?";

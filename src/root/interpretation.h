@@ -53,11 +53,17 @@ struct Interpretation {
   int64_t record_size = 0;
   // kObjectMember: objects of `object_size` bytes (header included, if they have one) of class version
   // `object_version`, the value at `member_offset` bytes into each. containers == 0: one object
-  // per entry; 1: several, after a std::vector header (stl_header) or back to back.
+  // per entry; 1: several, after a std::vector header (stl_header) or back to back; 2: a
+  // std::vector of std::vectors of them. An object written as version 0 and the class's checksum
+  // `object_checksum` (a class without a ClassDef) is `foreign_size` bytes, the value at
+  // `foreign_offset` (foreign_size == 0: the class is never written so).
   int64_t object_size = 0;
   int64_t member_offset = 0;
   int object_version = 0;
   std::string object_class;
+  int64_t foreign_size = 0;
+  int64_t foreign_offset = 0;
+  uint32_t object_checksum = 0;
   // A vector streamed member-wise (the collection's version says so, entry by entry): each member
   // for all objects in turn, `memberwise_size` bytes per object, this member's values starting
   // `memberwise_offset` bytes per object in. memberwise_size == 0: that layout is not known.

@@ -36,39 +36,59 @@ struct Walk {
   int budget = kMaxElements;
 };
 
-// Appends the members of `class_name`'s body (what follows its header) at `offset` bytes into the
-// object; returns the body's size, or nullopt when it is not fixed. Also keeps the member-wise
+// Where a part of an object starts: as ROOT writes it with plain headers, and with the headers
+// of version-0/1 classes carrying a checksum (StreamedLayout::foreign_size).
+struct At {
+  int64_t plain = 0, foreign = 0;
+};
+
+// The header of an object or base of a class of version `version`, foreign-written or not.
+int64_t foreign_header(int version) { return version <= 1 ? kHeaderBytes + 4 : kHeaderBytes; }
+
+// Appends the members of `class_name`'s body (what follows its header) at `at` into the object;
+// returns the body's sizes, or nullopt when they are not fixed. Also keeps the member-wise
 // layout (members alone, bases flattened) while it applies.
-std::optional<int64_t> body(Walk& w, const std::string& class_name, int version, int64_t offset,
-                            const std::string& prefix, int depth) {
+std::optional<At> body(Walk& w, const std::string& class_name, int version, At at, const std::string& prefix,
+                       int depth) {
   if (depth > kMaxDepth) return std::nullopt;
   const StreamerInfo* info = find_info(w.reg, class_name, version);
   if (!info) return std::nullopt;
   StreamedLayout& l = w.layout;
-  int64_t size = 0;
+  At size;
+  // A base or an embedded object: its own header, then its body.
+  auto nested = [&](const std::string& name, int v, const std::string& inner_prefix) {
+    const StreamerInfo* nested_info = find_info(w.reg, name, v);
+    if (!nested_info) return false;
+    const int64_t fh = foreign_header(nested_info->class_version);
+    auto inner = body(w, name, nested_info->class_version,
+                      {at.plain + size.plain + kHeaderBytes, at.foreign + size.foreign + fh}, inner_prefix, depth + 1);
+    if (!inner) return false;
+    size.plain += kHeaderBytes + inner->plain;
+    size.foreign += fh + inner->foreign;
+    return true;
+  };
   for (const StreamerElement& el : info->elements) {
     if (--w.budget < 0) return std::nullopt;
     if (el.kind == "TStreamerBase") {
       l.bases = true;
       if (el.name == "TObject") {  // bookkeeping (fUniqueID, fBits), not data: no members
-        size += kTObjectBytes;
+        size.plain += kTObjectBytes;
+        size.foreign += kTObjectBytes;  // (TObject has a ClassDef: never foreign-written)
         l.memberwise = false;
         continue;
       }
-      auto base = body(w, el.name, el.base_version, offset + size + kHeaderBytes, prefix, depth + 1);
-      if (!base) return std::nullopt;
-      size += kHeaderBytes + *base;
+      if (!nested(el.name, el.base_version, prefix)) return std::nullopt;
     } else if (el.type > 0 && el.type < 20 && el.array_length <= 1 && el.array_dim == 0) {
       const Interpretation in = basic_member_interpretation(el);
       if (!in.supported()) return std::nullopt;
-      l.members.push_back({prefix + el.name, offset + size, l.memberwise_size, &el});
-      size += in.disk_value_size();
+      StreamedMember m{prefix + el.name, at.plain + size.plain, l.memberwise_size, at.foreign + size.foreign, &el};
+      l.members.push_back(std::move(m));
+      size.plain += in.disk_value_size();
+      size.foreign += in.disk_value_size();
       l.memberwise_size += in.disk_value_size();
     } else if ((el.type == etype::kObject || el.type == etype::kAny) && el.array_length <= 1) {
       l.memberwise = false;  // (embedded objects are streamed object-wise inside member-wise runs)
-      auto inner = body(w, el.type_name, -1, offset + size + kHeaderBytes, prefix + el.name + ".", depth + 1);
-      if (!inner) return std::nullopt;
-      size += kHeaderBytes + *inner;
+      if (!nested(el.type_name, -1, prefix + el.name + ".")) return std::nullopt;
     } else {
       return std::nullopt;  // strings, pointers, containers, arrays: sizes vary per object
     }
@@ -92,6 +112,16 @@ struct StoredObjects {
   int version = -1;  // the class version recorded with the branch, or -1: the file's highest
 };
 
+// The objects of a std::vector (or std::map) type, or of a std::vector of std::vectors of them.
+std::optional<StoredObjects> collection_objects(const std::string& type) {
+  std::string item = collection_item(type);
+  if (item.empty()) return std::nullopt;
+  if (!item.starts_with("vector<")) return StoredObjects{item, ObjectMember::Per::kVector};
+  item = collection_item(item);
+  if (item.empty() || item.starts_with("vector<") || item.starts_with("pair<")) return std::nullopt;
+  return StoredObjects{item, ObjectMember::Per::kVectorOfVectors};
+}
+
 // The class of the objects `b` holds whole, and how they are laid out in an entry; nullopt when
 // `b` holds something else (values, containers of values, split parents).
 std::optional<StoredObjects> stored_objects(const BranchInfo& b) {
@@ -101,8 +131,9 @@ std::optional<StoredObjects> stored_objects(const BranchInfo& b) {
   const int st = b.streamer_type >= 0 ? b.streamer_type : (b.element ? b.element->type : -1);
   if (b.element_id < 0) {  // the branch's own object, stored whole
     if (in_collection || b.element_class.empty()) return std::nullopt;
-    // A std::vector or std::map of objects (pairs), streamed object after object or member-wise.
-    if (std::string item = collection_item(b.element_class); !item.empty()) return StoredObjects{item, Per::kVector};
+    // A std::vector or std::map of objects (pairs), streamed object after object or member-wise,
+    // or a std::vector of std::vectors of objects.
+    if (auto objects = collection_objects(b.element_class)) return objects;
     // fType -1: the object with its byte count and version. fType 0 without sub-branches: its
     // members alone, as an xAOD::BunchConfKey_v1 branch holds them.
     if (b.element_type != -1 && b.element_type != 0) return std::nullopt;
@@ -113,7 +144,7 @@ std::optional<StoredObjects> stored_objects(const BranchInfo& b) {
   if (st == etype::kObject || st == etype::kAny)  // an unsplit object member, with its header
     return StoredObjects{normalize_type_name(b.element->type_name), in_collection ? Per::kRun : Per::kEntry};
   if (st == etype::kSTL && !in_collection)  // a std::vector or std::map member of objects
-    if (std::string item = collection_item(b.element->type_name); !item.empty()) return StoredObjects{item, Per::kVector};
+    if (auto objects = collection_objects(b.element->type_name)) return objects;
   return std::nullopt;
 }
 
@@ -154,10 +185,13 @@ std::optional<StreamedLayout> fixed_stream_layout(const StreamerRegistry& reg, c
   StreamedLayout layout;
   layout.class_name = class_name;
   layout.version = info->class_version;
+  layout.checksum = info->checksum;
   Walk w{reg, layout};
-  auto size = body(w, class_name, info->class_version, kHeaderBytes, "", 0);
+  const int64_t fh = foreign_header(info->class_version);
+  auto size = body(w, class_name, info->class_version, {kHeaderBytes, fh}, "", 0);
   if (!size) return std::nullopt;
-  layout.size = kHeaderBytes + *size;
+  layout.size = kHeaderBytes + size->plain;
+  if (info->class_version <= 1) layout.foreign_size = fh + size->foreign;
   return layout;
 }
 

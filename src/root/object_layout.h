@@ -21,6 +21,7 @@ struct StreamedMember {
   std::string name;                  // "fX", "fP.fX" (embedded objects joined with '.')
   int64_t offset = 0;                // bytes from the start of the object's stream
   int64_t memberwise_offset = 0;     // bytes of one object's members before it, when member-wise
+  int64_t foreign_offset = 0;        // its offset when headers carry checksums (StreamedLayout)
   const StreamerElement* element = nullptr;  // its basic-type element (type code 1..19)
 };
 
@@ -36,6 +37,11 @@ struct StreamedLayout {
   bool memberwise = true;
   int64_t memberwise_size = 0;
   bool bases = false;  // it has base classes (TObject included)
+  // ROOT writes a class without a ClassDef ("foreign": xAOD's ElementLink, most std templates)
+  // whose version is 0 or 1 as version 0 followed by the class's checksum. An object written so
+  // is `foreign_size` bytes, its members at their foreign_offset; 0: the class is not written so.
+  int64_t foreign_size = 0;
+  uint32_t checksum = 0;
 };
 
 // The layout of `class_name` (at `version`, or the highest known when -1) when every object of
@@ -46,10 +52,11 @@ std::optional<StreamedLayout> fixed_stream_layout(const StreamerRegistry& reg, c
 
 // What an object branch's member branch reads (BranchInfo::object_member).
 struct ObjectMember {
-  enum class Per { kEntry, kBare, kVector, kRun };
+  enum class Per { kEntry, kBare, kVector, kVectorOfVectors, kRun };
   // kEntry: one object per entry; kBare: one per entry, its members alone (no byte count, version
   // or bases: the top of an xAOD object branch); kVector: a std::vector of them (byte count,
-  // version, count; or a std::map's pairs);
+  // version, count; or a std::map's pairs); kVectorOfVectors: a std::vector of std::vectors of
+  // them (the outer one's byte count, version and count; each inner one's count and objects);
   // kRun: the objects of a split collection's member, back to back (count from the entry's size).
   Per per = Per::kEntry;
   std::shared_ptr<const StreamedLayout> layout;  // the class's, shared by its member branches

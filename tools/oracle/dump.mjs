@@ -124,8 +124,9 @@ function memberPaths(v, prefix = '', out = []) {
 }
 
 // A branch of objects stored whole (TVector2, TVector3, vector<TLorentzVector>, an unsplit object
-// member of a split collection): one output key per numeric member, named as ROOT names split
-// members ("MET.fX", "jetp4.fP.fX"), each entry a number or, for several objects, an array.
+// member of a split collection, xAOD's vector<vector<ElementLink>>): one output key per numeric
+// member, named as ROOT names split members ("MET.fX", "jetp4.fP.fX"), each entry a number or,
+// for several objects, an array (of arrays).
 // Returns the JSON "key": [values] parts, or null when the values are not such objects. (jsroot
 // 7.11 misreads a TVector2/TVector3 stored whole as a branch's own object, warning "Missmatch in
 // TObject" as it does: such branches stay skipped.)
@@ -137,7 +138,7 @@ async function objectMembers(tree, branch, start, stop, key) {
       return null;
    }
    const isObject = v => v && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
-   const sample = values.flatMap(v => (Array.isArray(v) ? v : [v])).find(isObject);
+   const sample = values.flat(Infinity).find(isObject);
    const paths = sample && memberPaths(sample);
    if (!paths || !paths.length)
       return null;
@@ -149,9 +150,10 @@ async function objectMembers(tree, branch, start, stop, key) {
          throw new Error(`member ${path} missing`);
       return ser(x, 'auto');
    };
+   // Arrays (a vector, or a vector of vectors, of objects) keep their nesting.
+   const member = (v, path) => (Array.isArray(v) ? '[' + v.map(o => member(o, path)).join(',') + ']' : get(v, path));
    try {
-      return paths.map(path => JSON.stringify(`${key}.${path}`) + ': [' + values.map(v =>
-         Array.isArray(v) ? '[' + v.map(o => get(o, path)).join(',') + ']' : get(v, path)).join(', ') + ']');
+      return paths.map(path => JSON.stringify(`${key}.${path}`) + ': [' + values.map(v => member(v, path)).join(', ') + ']');
    } catch {
       return null;
    }
