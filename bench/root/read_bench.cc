@@ -37,6 +37,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -470,10 +471,22 @@ Result bench_one(const Options& o, const std::string& target) {
   res.branches_read = static_cast<int>(requests.size());
   for (auto& f : res.failures) std::cerr << "   read error (branch left out): " << f << "\n";
 
+  // Members of one object branch (MET.fX, MET.fY) read its baskets: each basket counts once, as
+  // read_branches decompresses it once for all of them.
+  std::vector<const root::BranchInfo*> owners;  // per request: whose baskets it reads, or null
+  {
+    std::set<const root::BranchInfo*> seen;
+    for (auto& r : requests) {
+      const root::BranchInfo* owner = r.branch->object_member && r.branch->parent ? r.branch->parent : r.branch;
+      owners.push_back(seen.insert(owner).second ? r.branch : nullptr);
+    }
+  }
   // Bytes read, and the same baskets' stored bytes for the ceiling.
   Ceiling ceiling;
   std::vector<root::BasketData> loaded;  // decompressed baskets: source of the memcpy pass
-  for (auto& r : requests) {
+  for (std::size_t k = 0; k < requests.size(); ++k) {
+    auto& r = requests[k];
+    if (!owners[k]) continue;
     for (std::size_t i = 0; i < r.branch->baskets.size(); ++i) {
       const auto& ref = r.branch->baskets[i];
       if (ref.entries <= 0) continue;  // read_branches skips it too
@@ -533,11 +546,11 @@ Result bench_one(const Options& o, const std::string& target) {
   // load_basket alone (pread + key + decompress framing + offsets), no decoding into columns
   auto load_pass = [&] {
     uint64_t s = 0;
-    for (auto& r : requests)
-      for (std::size_t i = 0; i < r.branch->baskets.size(); ++i) {
-        const auto& ref = r.branch->baskets[i];
+    for (std::size_t k = 0; k < requests.size(); ++k)
+      for (std::size_t i = 0; owners[k] && i < owners[k]->baskets.size(); ++i) {
+        const auto& ref = owners[k]->baskets[i];
         if (ref.entries <= 0) continue;  // read_branches skips it too
-        s += root::load_basket(*file, *r.branch, i).bytes.size();
+        s += root::load_basket(*file, *owners[k], i).bytes.size();
       }
     g_sink = g_sink + s;
   };
@@ -547,15 +560,15 @@ Result bench_one(const Options& o, const std::string& target) {
   // between this and "1t" is what decoding into columns costs.
   std::vector<io::ByteRange> ranges;
   std::vector<std::pair<const root::BranchInfo*, std::size_t>> ranged, separate;
-  for (auto& r : requests)
-    for (std::size_t i = 0; i < r.branch->baskets.size(); ++i) {
-      const auto& ref = r.branch->baskets[i];
+  for (std::size_t k = 0; k < requests.size(); ++k)
+    for (std::size_t i = 0; owners[k] && i < owners[k]->baskets.size(); ++i) {
+      const auto& ref = owners[k]->baskets[i];
       if (ref.entries <= 0) continue;
       if (ref.embedded || ref.bytes <= 0 || ref.seek < 0) {
-        separate.emplace_back(r.branch, i);
+        separate.emplace_back(owners[k], i);
       } else {
         ranges.push_back({static_cast<uint64_t>(ref.seek), static_cast<uint64_t>(ref.bytes)});
-        ranged.emplace_back(r.branch, i);
+        ranged.emplace_back(owners[k], i);
       }
     }
   root::BasketData scratch;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <exception>
 #include <future>
+#include <map>
 
 #include "io/coalesce.h"
 #include "root/cursor.h"
@@ -229,13 +230,37 @@ void reserve_more_offsets(std::vector<int64_t>& v, std::size_t n) {
   if (v.capacity() - v.size() < n) v.reserve(std::max({v.size() + n, 2 * v.capacity(), kFirst}));
 }
 
-// Entries [lo, hi) of a member of objects stored whole: each object's byte count and version are
-// checked against the class layout (a different size or version is an error, never a misread),
-// and the member's value is taken from each; a collection streamed member-wise (a std::map, xAOD
-// ElementLinks) has its values in one run. Entries without entry offsets are found by the
-// objects' fixed size, or a vector's byte count; objects back to back need the offsets.
-void decode_object_member(const Interpretation& in, const BasketData& d, int64_t lo, int64_t hi, Column& out) {
+template <typename T>
+[[gnu::always_inline]] inline void store_native(uint8_t* dst, T v) {
+  std::memcpy(dst, &v, sizeof(T));
+}
+
+// One member branch's output of a walk over the objects (decode_object_members).
+struct MemberOut {
+  const Interpretation* in;
+  Column* out;
+};
+
+// Whether `a` and `b` read members of the same objects, laid out alike (the members of one
+// object branch do), so that one walk over the objects decodes both.
+bool same_objects(const Interpretation& a, const Interpretation& b) {
+  return a.layout == Layout::kObjectMember && b.layout == Layout::kObjectMember && a.containers == b.containers &&
+         a.stl_header == b.stl_header && a.object_header == b.object_header && a.object_size == b.object_size &&
+         a.object_version == b.object_version && a.foreign_size == b.foreign_size &&
+         a.object_checksum == b.object_checksum && a.memberwise_size == b.memberwise_size &&
+         a.object_class == b.object_class;
+}
+
+// Entries [lo, hi) of members of objects stored whole, in one walk over the objects (outs[0]
+// gives the layout; the others must be same_objects with it): each object's byte count and
+// version are checked against the class layout (a different size or version is an error, never
+// a misread), and each member's value is taken from it; a collection streamed member-wise (a
+// std::map, xAOD ElementLinks) has each member's values in one run. Entries without entry
+// offsets are found by the objects' fixed size, or a vector's byte count; objects back to back
+// need the offsets.
+void decode_object_members(std::span<const MemberOut> outs, const BasketData& d, int64_t lo, int64_t hi) {
   constexpr uint16_t kStreamedMemberWise = 0x4000;  // in a collection's version
+  const Interpretation& in = *outs[0].in;
   const uint8_t* base = d.bytes.data();
   const int64_t border = d.border;
   const bool has_offsets = !d.offsets.empty();
@@ -258,26 +283,39 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
     if (at < 0 || end - at < 4) corrupt("object header past the end of its entry");
     return load_be<uint32_t>(base + at);
   };
-  const std::size_t value_bytes = static_cast<std::size_t>(dtype_size(in.dtype));
-  // n objects from `at` on, within `end`, their member values appended to the values; returns
+  // One value of member `o` of the object at `src` into `dst`.
+  auto put = [](const MemberOut& o, const uint8_t* src, uint8_t* dst) {
+    const Interpretation& mi = *o.in;
+    if (mi.packing == Packing::kNone && mi.dtype != DType::kBool) {  // a byte swap in registers, not a call
+      switch (dtype_size(mi.dtype)) {
+        case 1: *dst = *src; return;
+        case 2: store_native(dst, load_be<uint16_t>(src)); return;
+        case 4: store_native(dst, load_be<uint32_t>(src)); return;
+        default: store_native(dst, load_be<uint64_t>(src)); return;
+      }
+    }
+    convert_values(mi, src, 1, dst);
+  };
+  // n objects from `at` on, within `end`, their members' values appended to the outputs; returns
   // where they end. Each object's header says how it was written: version 0 with the class's
   // checksum (a class without a ClassDef) or the class version, and its byte count must be the
   // layout's for that header.
   auto objects = [&](int64_t at, int64_t end, int64_t n) {
     if (n < 0 || n > (end - at) / size)
       fail(std::to_string(n) + " objects of " + what() + " do not fit its " + std::to_string(end - at) + " bytes");
-    const std::size_t out_at = out.values.size();
-    resize_bytes(out.values, out_at + static_cast<std::size_t>(n) * value_bytes);
-    for (int64_t k = 0; k < n; ++k) {
-      int64_t object_size = size, member_offset = in.member_offset;
+    for (const MemberOut& o : outs)
+      resize_bytes(o.out->values, o.out->values.size() + static_cast<std::size_t>(n) * dtype_size(o.in->dtype));
+    for (int64_t k = n; k > 0; --k) {
+      bool foreign = false;
+      int64_t object_size = size;
       if (in.object_header) {
         const uint32_t count = u32_at(at, end);
         if (end - at < 6) fail("object header past the end of its entry");
         const int version = load_be<uint16_t>(base + at + 4);
         bool ok = false;
         if (version == 0 && in.foreign_size > 0) {
+          foreign = true;
           object_size = in.foreign_size;
-          member_offset = in.foreign_offset;
           ok = end - at >= object_size && load_be<uint32_t>(base + at + 6) == in.object_checksum;
         } else {
           ok = version == in.object_version;
@@ -287,13 +325,22 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
                std::to_string(version) + ", where " + what() + " was expected");
       }
       if (end - at < object_size) fail("an object of " + what() + " runs past the end of its entry");
-      convert_values(in, base + at + member_offset, 1, out.values.data() + out_at + k * value_bytes);
+      for (const MemberOut& o : outs) {
+        const std::size_t bytes = static_cast<std::size_t>(dtype_size(o.in->dtype));
+        put(o, base + at + (foreign ? o.in->foreign_offset : o.in->member_offset),
+            o.out->values.data() + o.out->values.size() - static_cast<std::size_t>(k) * bytes);
+      }
       at += object_size;
     }
     return at;
   };
-  std::vector<int64_t>* offsets = many ? &out.offsets[0] : nullptr;
-  std::vector<int64_t>* inner = in.containers > 1 ? &out.offsets[1] : nullptr;
+  auto push_offsets = [&](int level, int64_t n) {
+    for (const MemberOut& o : outs) {
+      auto& v = o.out->offsets[level];
+      v.push_back(v.back() + n);
+    }
+  };
+  const bool nested = in.containers > 1;
   int64_t next = 0;  // without entry offsets: where the next vector starts (walked from the first)
   for (i = has_offsets || !many ? lo : 0; i < hi; ++i) {
     int64_t begin = 0, end = 0;
@@ -326,7 +373,7 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
         if (memberwise) {
           // The items' class version, and its checksum when that is 0; the count; then each
           // member's values for every item in turn.
-          if (in.memberwise_size <= 0 || inner)
+          if (in.memberwise_size <= 0 || nested)
             fail("a collection of " + what() + " streamed member-wise, a layout not supported for this class");
           if (end - at < 2) fail("member-wise header past its end");
           at += load_be<uint16_t>(base + at) == 0 ? 6 : 2;
@@ -335,8 +382,8 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
           if (n < 0 || n > (end - at) / in.memberwise_size || at + n * in.memberwise_size != end)
             fail(std::to_string(n) + " items of " + what() + " streamed member-wise do not fill its " +
                  std::to_string(end - at) + " bytes");
-          append_values(in, base + at + n * in.memberwise_offset, n, out.values);
-          offsets->push_back(offsets->back() + n);
+          for (const MemberOut& o : outs) append_values(*o.in, base + at + n * o.in->memberwise_offset, n, o.out->values);
+          push_offsets(0, n);
           continue;
         }
         n = static_cast<int32_t>(u32_at(at, end));
@@ -347,15 +394,15 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
         fail(std::to_string(end - begin) + " bytes are not a whole number of objects of " + what());
       n = (end - begin) / size;
     }
-    if (inner) {
+    if (nested) {
       // n inner vectors, each its count and its objects (the smallest inner vector is its count).
       if (n < 0 || n > (end - at) / 4)
         fail(std::to_string(n) + " vectors of " + what() + " do not fit its " + std::to_string(end - at) + " bytes");
-      reserve_more_offsets(*inner, static_cast<std::size_t>(n));
+      for (const MemberOut& o : outs) reserve_more_offsets(o.out->offsets[1], static_cast<std::size_t>(n));
       for (int64_t k = 0; k < n; ++k) {
         const int64_t m = static_cast<int32_t>(u32_at(at, end));
         at = objects(at + 4, end, m);
-        inner->push_back(inner->back() + m);
+        push_offsets(1, m);
       }
     } else {
       at = objects(at, end, n);
@@ -363,7 +410,7 @@ void decode_object_member(const Interpretation& in, const BasketData& d, int64_t
     if (at != end)
       fail("holds " + std::to_string(end - begin) + " bytes, not " + std::to_string(at - begin) + " for its objects of " +
            what());
-    if (many) offsets->push_back(offsets->back() + n);
+    if (many) push_offsets(0, n);
   }
 }
 
@@ -601,6 +648,13 @@ std::optional<BasketCache::Stored> BasketCache::take_stored(const BranchInfo* br
   return s;
 }
 
+// decode_basket for several members of the same objects at once (decode_object_members).
+void decode_members_basket(std::span<const MemberOut> outs, const BasketData& d, int64_t lo, int64_t hi) {
+  if (lo < 0 || hi > d.entries || lo > hi) corrupt("entry range outside basket");
+  for (const MemberOut& o : outs) o.out->entries += hi - lo;
+  decode_object_members(outs, d, lo, hi);
+}
+
 Column make_column(const Interpretation& in) {
   Column c;
   c.dtype = in.dtype;
@@ -631,7 +685,8 @@ void decode_basket(const Interpretation& in, const BasketData& d, int64_t lo, in
   }
 
   if (in.layout == Layout::kObjectMember) {
-    decode_object_member(in, d, lo, hi, out);
+    const MemberOut one{&in, &out};
+    decode_object_members(std::span(&one, 1), d, lo, hi);
     return;
   }
 
@@ -824,7 +879,30 @@ struct GroupContext {
   BasketCache* batch;             // stored bytes read for the whole call (batch_reads sources)
   std::vector<Column>& out;       // results
   const std::vector<char>& in_place;  // out[r] is pre-sized and decoded into directly
+  // Requests decoded from request r's baskets as they are decoded for r (sibling object members).
+  const std::vector<std::vector<std::size_t>>& riders;
 };
+
+// The branch whose baskets `b` reads: an object member reads its parent's.
+const BranchInfo* baskets_owner(const BranchInfo* b) { return b->object_member && b->parent ? b->parent : b; }
+
+// For each request, the later requests that read the same baskets (members of one object
+// branch): the first decodes each basket once for all of them, instead of every member
+// decompressing it again. `rides[q]`: q is decoded with an earlier request.
+std::vector<std::vector<std::size_t>> find_riders(std::span<const BranchRequest> requests, std::vector<char>& rides) {
+  std::vector<std::vector<std::size_t>> riders(requests.size());
+  rides.assign(requests.size(), 0);
+  std::map<const BranchInfo*, std::size_t> first;
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    const BranchInfo* owner = baskets_owner(requests[r].branch);
+    if (owner == requests[r].branch) continue;
+    auto [it, fresh] = first.emplace(owner, r);
+    if (fresh) continue;
+    riders[it->second].push_back(r);
+    rides[r] = 1;
+  }
+  return riders;
+}
 
 bool reads_separately(const BasketRef& ref) { return ref.embedded || ref.bytes <= 0 || ref.seek < 0; }
 
@@ -1009,9 +1087,15 @@ std::vector<Piece> decode_group(const GroupContext& ctx, const TaskGroup& g) {
     run_baskets.clear();
     if (!in_place)
       for (std::size_t j = k; j < end; ++j) run_baskets.push_back(&basket(j));
+    const std::vector<std::size_t>& riders = ctx.riders[r];  // (never in place: object members)
+    bool together = true;  // the riders' members are decoded in the leader's walk over the objects
+    for (std::size_t q : riders) together = together && same_objects(in, ctx.requests[q].interpretation);
+    std::size_t first_piece = pieces.size();
+    std::vector<MemberOut> outs;
     for (std::size_t j = k; j < end; ++j) {
       const BasketTask& t = ctx.tasks[j];
       const BasketData& d = in_place ? basket(j) : *run_baskets[j - k];
+      const BranchRequest* decoding = &req;  // (for messages)
       try {
         if (in_place) {
           Column& out = ctx.out[r];
@@ -1023,21 +1107,36 @@ std::vector<Piece> decode_group(const GroupContext& ctx, const TaskGroup& g) {
         if (d.offsets.empty() && in.layout == Layout::kCounted)
           counts = counts_from_counter(ctx.tree, req, req.branch->baskets[t.basket].first_entry, d.entries);
         if (j == k) {
+          first_piece = pieces.size();
           pieces.push_back({r, make_column(in)});
           reserve_piece(ctx, std::span(ctx.tasks).subspan(k, end - k), run_baskets, pieces.back().column);
+          for (std::size_t q : riders) pieces.push_back({q, make_column(ctx.requests[q].interpretation)});
+          outs.clear();  // (pieces grows no more in this run: the pointers stay valid)
+          for (std::size_t p = first_piece; p < pieces.size(); ++p)
+            outs.push_back({&ctx.requests[pieces[p].request].interpretation, &pieces[p].column});
         }
-        decode_basket(in, d, t.lo, t.hi, pieces.back().column,
+        if (!riders.empty() && together) {
+          decode_members_basket(outs, d, t.lo, t.hi);
+          continue;
+        }
+        decode_basket(in, d, t.lo, t.hi, pieces[first_piece].column,
                       d.offsets.empty() && in.layout == Layout::kCounted ? &counts : nullptr);
+        for (std::size_t i = 0; i < riders.size(); ++i) {
+          decoding = &ctx.requests[riders[i]];
+          decode_basket(decoding->interpretation, d, t.lo, t.hi, pieces[first_piece + 1 + i].column, nullptr);
+        }
       } catch (Error& e) {
         ctx.tree.file().source().check_views();  // lost bytes explain the error better
-        e.add_context(ctx.tree.file().url() + ": branch '" + req.branch->path + "' basket " + std::to_string(t.basket));
+        e.add_context(ctx.tree.file().url() + ": branch '" + decoding->branch->path + "' basket " +
+                      std::to_string(t.basket));
         throw;
       }
     }
     // Long inner vectors leave most of the reserved inner level unused: it is small, so give
     // the rest back (short vectors, the case the reserve is for, fill it).
-    if (!in_place && pieces.back().column.offsets.size() >= 2) {
-      auto& inner = pieces.back().column.offsets[1];
+    for (std::size_t p = first_piece; !in_place && p < pieces.size(); ++p) {
+      if (pieces[p].column.offsets.size() < 2) continue;
+      auto& inner = pieces[p].column.offsets[1];
       if (inner.capacity() > 2 * inner.size() + 64) inner.shrink_to_fit();
     }
   }
@@ -1081,6 +1180,8 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
                                                                                  : INT64_MAX;
   std::vector<int64_t> covered(requests.size(), 0);  // entries each request's baskets give
   std::vector<char> in_place(requests.size(), 0);     // decoded straight into out[r]
+  std::vector<char> rides;
+  const auto riders = find_riders(requests, rides);
   for (std::size_t r = 0; r < requests.size(); ++r) {
     const auto& req = requests[r];
     if (!req.interpretation.supported())
@@ -1098,6 +1199,10 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
       int64_t b0 = baskets[i].first_entry, b1 = b0 + baskets[i].entries;
       int64_t lo = std::max(start, b0), hi = std::min(stop, b1);
       if (lo >= hi) continue;
+      if (rides[r]) {  // its baskets are decoded for an earlier request
+        cov += hi - lo;
+        continue;
+      }
       tasks.push_back({r, i, lo - b0, hi - b0, cov});
       // (A corrupt basket table can claim any size: no basket is larger than the file.)
       stored_bytes.push_back(baskets[i].embedded ? static_cast<int64_t>(baskets[i].embedded->payload.size())
@@ -1205,7 +1310,7 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
       if (e.code() != ErrorCode::kCorrupt) throw;  // else: the groups read again, naming the basket
     }
   };
-  GroupContext ctx{tree, requests, tasks, stop, cache, limits.batch_reads ? &batch : nullptr, out, in_place};
+  GroupContext ctx{tree, requests, tasks, stop, cache, limits.batch_reads ? &batch : nullptr, out, in_place, riders};
   std::vector<std::vector<Piece>> group_pieces(groups.size());
   std::future<void> next_wave;  // destroyed (waited for) before what it uses
   if (limits.batch_reads && !waves.empty()) read_wave(0);
@@ -1260,7 +1365,11 @@ ChunkIterator::~ChunkIterator() {
 void ChunkIterator::prefetch(int64_t from, int64_t to) {
   std::vector<io::ByteRange> ranges;
   std::vector<std::pair<const BranchInfo*, std::size_t>> which;
-  for (const auto& req : requests_) {
+  std::vector<char> rides;
+  find_riders(requests_, rides);
+  for (std::size_t r = 0; r < requests_.size(); ++r) {
+    const auto& req = requests_[r];
+    if (rides[r]) continue;  // read_branches decodes its baskets for an earlier request
     const auto& baskets = req.branch->baskets;
     for (std::size_t i = 0; i < baskets.size(); ++i) {
       const BasketRef& ref = baskets[i];
