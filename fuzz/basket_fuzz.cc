@@ -66,6 +66,38 @@ std::vector<Interpretation> interpretations() {
     in.packing = Packing::kFloatAsDouble;
     v.push_back(in);
   }
+  // Members of objects stored whole: one TVector2-like object per entry (header, TObject, two
+  // doubles); a vector of them, object-wise or member-wise; a split collection's run; bare
+  // members; a vector of vectors of ElementLink-like objects written with checksums.
+  auto object = [](int containers, bool stl_header, DType dtype, int64_t size, int64_t offset) {
+    auto in = make(Layout::kObjectMember, dtype, dtype, {}, 0, stl_header);
+    in.containers = containers;
+    in.object_size = size;
+    in.member_offset = offset;
+    in.object_version = 3;
+    in.object_class = "Fuzzed";
+    return in;
+  };
+  v.push_back(object(0, false, DType::kFloat64, 32, 24));
+  {
+    auto in = object(1, true, DType::kInt32, 20, 12);
+    in.memberwise_size = 8;
+    in.memberwise_offset = 4;
+    in.object_version = 1;
+    in.foreign_size = 28;
+    in.foreign_offset = 20;
+    in.object_checksum = 0x3365bc9b;
+    v.push_back(in);
+    in.containers = 2;
+    in.memberwise_size = 0;
+    v.push_back(in);
+  }
+  v.push_back(object(1, false, DType::kFloat32, 18, 6));
+  {
+    auto in = object(0, false, DType::kUInt32, 8, 4);
+    in.object_header = false;
+    v.push_back(in);
+  }
   return v;
 }
 

@@ -21,6 +21,7 @@ namespace {
 
 constexpr int kBasketsPerBranch = 2;
 constexpr int kBasketsPerFile = 40;
+constexpr std::size_t kObjectBranchesPerTree = 8;
 constexpr int64_t kMaxBasketBytes = 64 * 1024;
 
 void write_file(const fs::path& p, std::span<const uint8_t> bytes) {
@@ -64,7 +65,14 @@ int main(int argc, char** argv) {
           std::fprintf(stderr, "make_seeds: %s:%s: %s\n", arg.c_str(), tree_path.c_str(), e.what());
           continue;
         }
-        for (const auto* b : tree->all_branches()) {
+        // The baskets of objects stored whole first (a few per file), whose layouts the first
+        // branches of a file seldom have.
+        std::vector<const m4h::root::BranchInfo*> order;
+        for (const auto* b : tree->all_branches())
+          if (!b->children.empty() && b->children.front()->object_member && order.size() < kObjectBranchesPerTree)
+            order.push_back(b);
+        for (const auto* b : tree->all_branches()) order.push_back(b);
+        for (const auto* b : order) {
           int taken = 0;
           for (const auto& ref : b->baskets) {
             if (taken >= kBasketsPerBranch || in_file >= kBasketsPerFile) break;

@@ -3,6 +3,8 @@
 // Only m4h::Error may escape the library; any other exception, crash or sanitizer report is a bug.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,16 +29,32 @@ void read_tree(const std::shared_ptr<m4h::root::File>& file, const std::string& 
     return;
   }
   if (tree->entries() < 0 || tree->entries() > kMaxEntries) return;
+  std::vector<m4h::root::BranchRequest> readable;
+  std::vector<m4h::root::Column> alone;
   for (const auto* branch : tree->all_branches()) {
     try {
       auto in = m4h::root::interpret(*tree, *branch);
       if (!in.supported()) continue;
-      auto column = m4h::root::read_branch(*tree, *branch, 0, tree->entries());
-      (void)column;
+      alone.push_back(m4h::root::read_branch(*tree, *branch, 0, tree->entries()));
+      readable.push_back({branch, std::move(in)});
     } catch (const m4h::Error&) {
       // A corrupt branch must not stop the others from being tried.
     }
   }
+  // The branches read alone, read together, must give the same columns (members of one object
+  // branch then share its baskets and one walk over its objects).
+  std::vector<m4h::root::Column> together;
+  try {
+    together = m4h::root::read_branches(*tree, readable, 0, tree->entries(), nullptr);
+  } catch (const m4h::Error& e) {
+    std::fprintf(stderr, "branches read alone fail together: %s\n", e.what());
+    std::abort();
+  }
+  for (std::size_t i = 0; i < alone.size(); ++i)
+    if (!(together[i] == alone[i])) {
+      std::fprintf(stderr, "branch '%s' read together differs from it read alone\n", readable[i].branch->path.c_str());
+      std::abort();
+    }
 }
 
 }  // namespace
