@@ -7,6 +7,7 @@
 #include <exception>
 #include <future>
 #include <map>
+#include <type_traits>
 
 #include "io/coalesce.h"
 #include "root/cursor.h"
@@ -296,15 +297,22 @@ void decode_object_members(std::span<const MemberOut> outs, const BasketData& d,
     }
     convert_values(mi, src, 1, dst);
   };
+  // The size of every member's values when all are only byte-swapped and of one size (an
+  // ElementLink's two uint32, a TLorentzVector's doubles): the walk then swaps them in registers
+  // without a branch on each member's size. 0: members differ, or need converting.
+  std::size_t uniform = 0;
+  for (std::size_t k = 0; k < outs.size(); ++k) {
+    const Interpretation& mi = *outs[k].in;
+    const std::size_t bytes = static_cast<std::size_t>(dtype_size(mi.dtype));
+    const bool swap_only = mi.packing == Packing::kNone && mi.dtype != DType::kBool;
+    if (k == 0) uniform = swap_only ? bytes : 0;
+    else if (!swap_only || bytes != uniform) uniform = 0;
+  }
   // n objects from `at` on, within `end`, their members' values appended to the outputs; returns
   // where they end. Each object's header says how it was written: version 0 with the class's
   // checksum (a class without a ClassDef) or the class version, and its byte count must be the
-  // layout's for that header.
-  auto objects = [&](int64_t at, int64_t end, int64_t n) {
-    if (n < 0 || n > (end - at) / size)
-      fail(std::to_string(n) + " objects of " + what() + " do not fit its " + std::to_string(end - at) + " bytes");
-    for (const MemberOut& o : outs)
-      resize_bytes(o.out->values, o.out->values.size() + static_cast<std::size_t>(n) * dtype_size(o.in->dtype));
+  // layout's for that header. T: the values' uniform type, or void.
+  auto walk = [&]<typename T>(int64_t at, int64_t end, int64_t n) {
     for (int64_t k = n; k > 0; --k) {
       bool foreign = false;
       int64_t object_size = size;
@@ -326,13 +334,31 @@ void decode_object_members(std::span<const MemberOut> outs, const BasketData& d,
       }
       if (end - at < object_size) fail("an object of " + what() + " runs past the end of its entry");
       for (const MemberOut& o : outs) {
-        const std::size_t bytes = static_cast<std::size_t>(dtype_size(o.in->dtype));
-        put(o, base + at + (foreign ? o.in->foreign_offset : o.in->member_offset),
-            o.out->values.data() + o.out->values.size() - static_cast<std::size_t>(k) * bytes);
+        const uint8_t* src = base + at + (foreign ? o.in->foreign_offset : o.in->member_offset);
+        if constexpr (std::is_void_v<T>) {
+          const std::size_t bytes = static_cast<std::size_t>(dtype_size(o.in->dtype));
+          put(o, src, o.out->values.data() + o.out->values.size() - static_cast<std::size_t>(k) * bytes);
+        } else {
+          store_native(o.out->values.data() + o.out->values.size() - static_cast<std::size_t>(k) * sizeof(T),
+                       load_be<T>(src));
+        }
       }
       at += object_size;
     }
     return at;
+  };
+  auto objects = [&](int64_t at, int64_t end, int64_t n) {
+    if (n < 0 || n > (end - at) / size)
+      fail(std::to_string(n) + " objects of " + what() + " do not fit its " + std::to_string(end - at) + " bytes");
+    for (const MemberOut& o : outs)
+      resize_bytes(o.out->values, o.out->values.size() + static_cast<std::size_t>(n) * dtype_size(o.in->dtype));
+    switch (uniform) {
+      case 1: return walk.template operator()<uint8_t>(at, end, n);
+      case 2: return walk.template operator()<uint16_t>(at, end, n);
+      case 4: return walk.template operator()<uint32_t>(at, end, n);
+      case 8: return walk.template operator()<uint64_t>(at, end, n);
+      default: return walk.template operator()<void>(at, end, n);
+    }
   };
   auto push_offsets = [&](int level, int64_t n) {
     for (const MemberOut& o : outs) {

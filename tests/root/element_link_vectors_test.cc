@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -217,6 +218,36 @@ TEST(ElementLinkVectors, DamagedObjectsAreErrorsNamingTheClass) {
                 std::string::npos)
           << e.what();
     }
+  }
+}
+
+// Members read together whose values are not all of one byte-swapped size take the walk's
+// generic path (here one member's values reinterpreted as floats widened to doubles): each still
+// equals the member read alone with the same interpretation.
+TEST(ElementLinkVectors, MembersOfMixedTypesReadTogetherEqualEachReadAlone) {
+  M4H_REQUIRE_TESTDATA();
+  auto t = xaod();
+  const BranchInfo* key = t->find("AnalysisJetsAuxDyn.GhostTrack.m_persKey");
+  const BranchInfo* index = t->find("AnalysisJetsAuxDyn.GhostTrack.m_persIndex");
+  Interpretation widened = interpret(*t, *index);
+  widened.dtype = DType::kFloat64;
+  widened.packing = Packing::kFloatAsDouble;
+  const std::vector<BranchRequest> both{{key, interpret(*t, *key)}, {index, widened}};
+  const auto together = read_branches(*t, both, 0, t->entries(), nullptr);
+  for (std::size_t i = 0; i < both.size(); ++i) {
+    const auto alone = read_branches(*t, std::span(&both[i], 1), 0, t->entries(), nullptr);
+    EXPECT_TRUE(together[i] == alone[0]) << i;
+  }
+  // The widened values are the plain member's bits read as floats.
+  const Column plain = read_branch(*t, *index, 0, t->entries());
+  ASSERT_EQ(together[1].value_count(), plain.value_count());
+  ASSERT_GT(plain.value_count(), 0);
+  for (int64_t i = 0; i < plain.value_count(); ++i) {
+    const uint32_t bits = plain.value<uint32_t>(i);
+    float f;
+    std::memcpy(&f, &bits, 4);
+    const double got = together[1].value<double>(i), expected = f;
+    ASSERT_EQ(std::memcmp(&got, &expected, 8), 0) << i;
   }
 }
 
