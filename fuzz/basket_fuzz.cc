@@ -98,6 +98,23 @@ std::vector<Interpretation> interpretations() {
     in.object_header = false;
     v.push_back(in);
   }
+  // The keys and values of std::maps streamed member-wise: string keys (a block with a byte
+  // count), int keys, TString keys; values of numbers, strings, vectors of numbers.
+  auto map_part = [](int part, int key_bytes, bool block_header, DType dtype, int containers, bool strings) {
+    auto in = make(Layout::kNested, dtype, dtype, {}, 0, true);
+    in.containers = containers;
+    in.strings = strings;
+    in.map_part = part;
+    in.map_key_bytes = key_bytes;
+    in.map_block_header = block_header;
+    in.object_class = "pair<Fuzzed>";
+    return in;
+  };
+  v.push_back(map_part(0, 0, true, DType::kChar, 1, true));
+  v.push_back(map_part(1, 0, false, DType::kInt16, 1, false));
+  v.push_back(map_part(1, 4, true, DType::kInt16, 2, false));
+  v.push_back(map_part(1, -1, false, DType::kChar, 1, true));
+  v.push_back(map_part(1, 4, true, DType::kChar, 3, true));
   return v;
 }
 

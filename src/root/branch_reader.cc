@@ -605,9 +605,62 @@ void decode_level(NestedWalk& w, Cursor& c, std::size_t end, int level) {
   offsets.push_back(offsets.back() + n);
 }
 
+// One entry of a std::map's keys or values, streamed member-wise (Interpretation::map_part).
+void decode_map_part_entry(NestedWalk& w, Cursor& c, std::size_t end, bool exact) {
+  constexpr uint16_t kStreamedMemberWise = 0x4000;
+  const Interpretation& in = w.l.in;
+  auto& pairs = *w.offsets[0];
+  if (exact && c.pos() == end) {  // an empty map may be stored as nothing at all
+    pairs.push_back(pairs.back());
+    return;
+  }
+  // A byte count that must fit the entry, and the position past what it counts.
+  auto counted = [&](const char* what) {
+    const uint32_t count = c.u32();
+    if (!(count & kByteCountMask) || (count & ~kByteCountMask) > end - std::min(end, c.pos()))
+      c.fail(std::string(what) + " without a byte count that fits the entry");
+    return c.pos() + (count & ~kByteCountMask);
+  };
+  const std::size_t map_end = counted("map");
+  if (!(c.u16() & kStreamedMemberWise)) c.fail("map of " + in.object_class + " not streamed member-wise");
+  if (c.u16() == 0) c.skip(4);  // the pairs' class version, and its checksum when that is 0
+  const int32_t n = c.i32();
+  if (n < 0 || static_cast<std::size_t>(n) > map_end - std::min(map_end, c.pos())) [[unlikely]]
+    fail_count(c, n, "map size");
+  if (in.map_part == 1) {  // past the keys
+    if (in.map_key_bytes > 0) {
+      const std::size_t bytes = static_cast<std::size_t>(n) * static_cast<std::size_t>(in.map_key_bytes);
+      if (bytes > map_end - std::min(map_end, c.pos())) fail_count(c, n, "map keys");
+      c.skip(bytes);
+    } else if (in.map_key_bytes == 0) {
+      c.seek(counted("map keys"));
+    } else {
+      for (int32_t k = 0; k < n; ++k) c.skip_tstring();
+    }
+  }
+  if (in.map_block_header) {
+    const std::size_t block_end = counted(in.map_part == 0 ? "map keys" : "map values");
+    if (block_end > map_end) c.fail("map part past the end of its map");
+    c.skip(2);  // its version
+  }
+  if (w.l.levels > 1) {
+    for (int32_t k = 0; k < n; ++k) decode_level(w, c, map_end, 1);
+  } else if (w.l.strings) {
+    for (int32_t k = 0; k < n; ++k) w.string(c, 1, map_end);
+  } else {
+    w.numbers(c, n, map_end);
+  }
+  pairs.push_back(pairs.back() + n);
+  // The keys end before the values; the values end the map.
+  if (c.pos() > map_end || (in.map_part == 1 && c.pos() != map_end))
+    c.fail("map of " + std::to_string(map_end) + " bytes decoded to " + std::to_string(c.pos()));
+  c.seek(map_end);
+}
+
 // One entry of a string / STL layout.
 void decode_nested_entry(NestedWalk& w, Cursor& c, std::size_t end, bool exact) {
   const Interpretation& in = w.l.in;
+  if (in.map_part >= 0) return decode_map_part_entry(w, c, end, exact);
   if (w.l.levels == 0) {  // a single string
     if (in.stl_header) skip_stl_header(c, end, exact);
     if (exact && c.pos() == end) {

@@ -372,7 +372,38 @@ Interpretation from_element(const Tree& tree, const BranchInfo& b) {
   return unsupported(tn, "unsupported: " + tn);
 }
 
+// An element of a std::pair: a number, a string, or a container of them; and whether its block
+// in a member-wise stream has a byte count and version (STL types do, TString and numbers not).
+Interpretation pair_element(const StreamerElement& el, bool& block_header) {
+  block_header = el.type == etype::kStreamer || el.type == etype::kSTL || el.type == etype::kSTLstring;
+  if (el.type > 0 && el.type < 20) return basic_member_interpretation(el);
+  return from_class_name(el.type_name, FloatPacking{});
+}
+
+// The keys or values of a std::map streamed member-wise: one more container level (the map's
+// pairs) around the part's own type.
+Interpretation from_map_part(const ObjectMember& m) {
+  bool block_header = false, key_header = false;
+  const Interpretation part = pair_element(*m.member.element, block_header);
+  const Interpretation key = pair_element(*m.first, key_header);
+  if (!part.supported() || !key.supported() || (part.layout == Layout::kFlat && !part.shape.empty()))
+    return unsupported(m.member.element->type_name, "unsupported: map " + m.member.name + " of type " +
+                                                       m.member.element->type_name);
+  Interpretation in = part;
+  in.layout = Layout::kNested;
+  in.containers = part.container_levels() + 1;
+  in.strings = part.innermost_strings();
+  in.stl_header = true;
+  in.map_part = m.member.name == "first" ? 0 : 1;
+  in.map_block_header = block_header;
+  in.map_key_bytes = key.layout == Layout::kFlat ? key.disk_value_size() : key_header ? 0 : -1;
+  in.object_class = m.layout->class_name;
+  in.cpp_type = part.cpp_type + "[]";
+  return in;
+}
+
 Interpretation from_object_member(const ObjectMember& m) {
+  if (m.per == ObjectMember::Per::kMapPart) return from_map_part(m);
   Interpretation in = basic_member_interpretation(*m.member.element);
   if (!in.supported()) return in;
   const StreamedLayout& l = *m.layout;
@@ -453,7 +484,9 @@ std::string Interpretation::kind_name() const {
     case Layout::kVectorVector: return "nested jagged";
     case Layout::kString: return "string";
     case Layout::kVectorString: return "jagged string";
-    case Layout::kNested: return "nested jagged";
+    case Layout::kNested:
+      if (map_part >= 0 && containers == 1) return strings ? "jagged string" : "jagged";
+      return "nested jagged";
     case Layout::kRecord: return "record";
     case Layout::kObjectMember: return containers > 1 ? "nested jagged" : containers ? "jagged" : "flat";
     case Layout::kUnsupported: return "unsupported";

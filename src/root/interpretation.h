@@ -70,6 +70,14 @@ struct Interpretation {
   int64_t memberwise_size = 0;
   int64_t memberwise_offset = 0;
   bool object_header = true;  // each object starts with its byte count and version
+  // kNested: the keys (0) or values (1) of a std::map streamed member-wise, -1 otherwise. An entry
+  // holds the map's byte count and version, the pairs' version, their count n, then n keys, then
+  // n values. A part whose type is a std::string or an STL container starts with a byte count and
+  // version of its own (map_block_header). The values are found past the keys: n keys of
+  // `map_key_bytes` bytes each, or (0) by the keys' byte count, or (-1) n TStrings.
+  int map_part = -1;
+  bool map_block_header = false;
+  int map_key_bytes = 0;
 
   // Container levels and string-ness for every parsed layout (kString, kVector, ... kNested).
   int container_levels() const;

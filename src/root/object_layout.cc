@@ -148,11 +148,50 @@ std::optional<StoredObjects> stored_objects(const BranchInfo& b) {
   return std::nullopt;
 }
 
+// A child branch of `b` named `b.name + "." + member`, reading b's baskets as `m` says.
+void add_child(BranchInfo& b, const std::string& member, std::shared_ptr<ObjectMember> m) {
+  auto c = std::make_unique<BranchInfo>();
+  c->name = b.name + "." + member;
+  c->title = c->name;
+  c->class_name = b.class_name;
+  c->path = b.path + "/" + c->name;
+  c->parent = &b;
+  c->entries = b.entries;
+  c->entry_offset_len = b.entry_offset_len;
+  c->baskets = b.baskets;  // the parent's: its stored bytes are counted once, on the parent
+  c->object_member = std::move(m);
+  b.children.push_back(std::move(c));
+}
+
+// A std::map whose keys or values vary in size (map<string,short>, map<int,vector<string>>):
+// its keys and its values become two branches, each read from the member-wise stream.
+void add_map_parts(BranchInfo& b, const StreamerRegistry& reg, const std::string& pair) {
+  const StreamerInfo* info = find_info(reg, pair, -1);
+  if (!info || info->elements.size() != 2 || info->elements[0].name != "first" || info->elements[1].name != "second")
+    return;
+  auto layout = std::make_shared<StreamedLayout>();
+  layout->class_name = pair;
+  layout->version = info->class_version;
+  layout->checksum = info->checksum;
+  for (const StreamerElement& el : info->elements) {
+    auto m = std::make_shared<ObjectMember>();
+    m->per = ObjectMember::Per::kMapPart;
+    m->layout = layout;
+    m->member.name = el.name;
+    m->member.element = &el;
+    m->first = &info->elements[0];
+    add_child(b, el.name, std::move(m));
+  }
+}
+
 void add_members(BranchInfo& b, const StreamerRegistry& reg) {
   for (auto& child : b.children) add_members(*child, reg);
   const auto objects = stored_objects(b);
   if (!objects) return;
   auto found = fixed_stream_layout(reg, objects->class_name, objects->version);
+  if (!found && objects->per == ObjectMember::Per::kVector && objects->class_name.starts_with("pair<") &&
+      b.children.empty())
+    return add_map_parts(b, reg, objects->class_name);
   if (!found || found->members.empty()) return;
   // Members alone are laid out as member-wise ones are; bases would bring headers of their own.
   if (objects->per == ObjectMember::Per::kBare && (!found->memberwise || found->bases)) return;
@@ -162,17 +201,7 @@ void add_members(BranchInfo& b, const StreamerRegistry& reg) {
     member->per = objects->per;
     member->layout = layout;
     member->member = m;
-    auto c = std::make_unique<BranchInfo>();
-    c->name = b.name + "." + m.name;
-    c->title = c->name;
-    c->class_name = b.class_name;
-    c->path = b.path + "/" + c->name;
-    c->parent = &b;
-    c->entries = b.entries;
-    c->entry_offset_len = b.entry_offset_len;
-    c->baskets = b.baskets;  // the parent's: its stored bytes are counted once, on the parent
-    c->object_member = std::move(member);
-    b.children.push_back(std::move(c));
+    add_child(b, m.name, std::move(member));
   }
 }
 

@@ -52,15 +52,19 @@ std::optional<StreamedLayout> fixed_stream_layout(const StreamerRegistry& reg, c
 
 // What an object branch's member branch reads (BranchInfo::object_member).
 struct ObjectMember {
-  enum class Per { kEntry, kBare, kVector, kVectorOfVectors, kRun };
+  enum class Per { kEntry, kBare, kVector, kVectorOfVectors, kRun, kMapPart };
   // kEntry: one object per entry; kBare: one per entry, its members alone (no byte count, version
   // or bases: the top of an xAOD object branch); kVector: a std::vector of them (byte count,
   // version, count; or a std::map's pairs); kVectorOfVectors: a std::vector of std::vectors of
   // them (the outer one's byte count, version and count; each inner one's count and objects);
-  // kRun: the objects of a split collection's member, back to back (count from the entry's size).
+  // kRun: the objects of a split collection's member, back to back (count from the entry's size);
+  // kMapPart: the keys ("first") or values ("second") of a std::map whose keys or values vary in
+  // size (strings, containers), streamed member-wise: `member.element` is the pair's element and
+  // `first` the keys' one (root/interpretation.cc makes the part a nested branch of its type).
   Per per = Per::kEntry;
   std::shared_ptr<const StreamedLayout> layout;  // the class's, shared by its member branches
   StreamedMember member;
+  const StreamerElement* first = nullptr;  // kMapPart: the pair's keys
 };
 
 // Adds one child branch per numeric member to each branch of `branches` (recursively) that
