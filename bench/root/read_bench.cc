@@ -477,8 +477,7 @@ Result bench_one(const Options& o, const std::string& target) {
   {
     std::set<const root::BranchInfo*> seen;
     for (auto& r : requests) {
-      const root::BranchInfo* owner = r.branch->object_member && r.branch->parent ? r.branch->parent : r.branch;
-      owners.push_back(seen.insert(owner).second ? r.branch : nullptr);
+      owners.push_back(seen.insert(root::baskets_owner(r.branch)).second ? r.branch : nullptr);
     }
   }
   // Bytes read, and the same baskets' stored bytes for the ceiling.

@@ -25,6 +25,12 @@ int offset_levels(const Interpretation& in) {
 
 [[noreturn]] void corrupt(const std::string& what) { throw Error(ErrorCode::kCorrupt, what); }
 
+// In a collection's version: its items are streamed member-wise (each member for all of them).
+constexpr uint16_t kStreamedMemberWise = 0x4000;
+
+// Whether `in`'s values are only byte-swapped on the way out (no unpacking, no bool folding).
+bool only_byte_swapped(const Interpretation& in) { return in.packing == Packing::kNone && in.dtype != DType::kBool; }
+
 // Converts n stored big-endian values at src into native values at out.
 void convert_values(const Interpretation& in, const uint8_t* src, int64_t n, uint8_t* out) {
   if (n <= 0) return;
@@ -141,7 +147,7 @@ struct NestedLayout {
         strings(in.innermost_strings()),
         value_size(static_cast<std::size_t>(in.disk_value_size())),
         out_size(static_cast<std::size_t>(dtype_size(in.dtype))),
-        raw_swap(!strings && in.packing == Packing::kNone && in.dtype != DType::kBool) {}
+        raw_swap(!strings && only_byte_swapped(in)) {}
   const Interpretation& in;
   int levels;
   bool strings;
@@ -260,7 +266,6 @@ bool same_objects(const Interpretation& a, const Interpretation& b) {
 // offsets are found by the objects' fixed size, or a vector's byte count; objects back to back
 // need the offsets.
 void decode_object_members(std::span<const MemberOut> outs, const BasketData& d, int64_t lo, int64_t hi) {
-  constexpr uint16_t kStreamedMemberWise = 0x4000;  // in a collection's version
   const Interpretation& in = *outs[0].in;
   const uint8_t* base = d.bytes.data();
   const int64_t border = d.border;
@@ -287,7 +292,7 @@ void decode_object_members(std::span<const MemberOut> outs, const BasketData& d,
   // One value of member `o` of the object at `src` into `dst`.
   auto put = [](const MemberOut& o, const uint8_t* src, uint8_t* dst) {
     const Interpretation& mi = *o.in;
-    if (mi.packing == Packing::kNone && mi.dtype != DType::kBool) {  // a byte swap in registers, not a call
+    if (only_byte_swapped(mi)) {  // a byte swap in registers, not a call
       switch (dtype_size(mi.dtype)) {
         case 1: *dst = *src; return;
         case 2: store_native(dst, load_be<uint16_t>(src)); return;
@@ -304,9 +309,8 @@ void decode_object_members(std::span<const MemberOut> outs, const BasketData& d,
   for (std::size_t k = 0; k < outs.size(); ++k) {
     const Interpretation& mi = *outs[k].in;
     const std::size_t bytes = static_cast<std::size_t>(dtype_size(mi.dtype));
-    const bool swap_only = mi.packing == Packing::kNone && mi.dtype != DType::kBool;
-    if (k == 0) uniform = swap_only ? bytes : 0;
-    else if (!swap_only || bytes != uniform) uniform = 0;
+    if (k == 0) uniform = only_byte_swapped(mi) ? bytes : 0;
+    else if (!only_byte_swapped(mi) || bytes != uniform) uniform = 0;
   }
   // n objects from `at` on, within `end`, their members' values appended to the outputs; returns
   // where they end. Each object's header says how it was written: version 0 with the class's
@@ -607,7 +611,6 @@ void decode_level(NestedWalk& w, Cursor& c, std::size_t end, int level) {
 
 // One entry of a std::map's keys or values, streamed member-wise (Interpretation::map_part).
 void decode_map_part_entry(NestedWalk& w, Cursor& c, std::size_t end, bool exact) {
-  constexpr uint16_t kStreamedMemberWise = 0x4000;
   const Interpretation& in = w.l.in;
   auto& pairs = *w.offsets[0];
   if (exact && c.pos() == end) {  // an empty map may be stored as nothing at all
@@ -733,6 +736,8 @@ void decode_members_basket(std::span<const MemberOut> outs, const BasketData& d,
   for (const MemberOut& o : outs) o.out->entries += hi - lo;
   decode_object_members(outs, d, lo, hi);
 }
+
+const BranchInfo* baskets_owner(const BranchInfo* b) { return b->object_member && b->parent ? b->parent : b; }
 
 Column make_column(const Interpretation& in) {
   Column c;
@@ -961,9 +966,6 @@ struct GroupContext {
   // Requests decoded from request r's baskets as they are decoded for r (sibling object members).
   const std::vector<std::vector<std::size_t>>& riders;
 };
-
-// The branch whose baskets `b` reads: an object member reads its parent's.
-const BranchInfo* baskets_owner(const BranchInfo* b) { return b->object_member && b->parent ? b->parent : b; }
 
 // For each request, the later requests that read the same baskets (members of one object
 // branch): the first decodes each basket once for all of them, instead of every member
@@ -1435,7 +1437,9 @@ Column read_branch(const Tree& tree, const BranchInfo& branch, int64_t start, in
 ChunkIterator::ChunkIterator(const Tree& tree, std::vector<BranchRequest> requests,
                              int64_t chunk_size, int64_t start, int64_t stop, ThreadPool* pool)
     : tree_(tree), requests_(std::move(requests)), chunk_size_(chunk_size), next_(start),
-      stop_(stop), pool_(pool) {}
+      stop_(stop), pool_(pool) {
+  find_riders(requests_, rides_);
+}
 
 ChunkIterator::~ChunkIterator() {
   if (ahead_.valid()) ahead_.wait();  // it writes into cache_
@@ -1444,11 +1448,9 @@ ChunkIterator::~ChunkIterator() {
 void ChunkIterator::prefetch(int64_t from, int64_t to) {
   std::vector<io::ByteRange> ranges;
   std::vector<std::pair<const BranchInfo*, std::size_t>> which;
-  std::vector<char> rides;
-  find_riders(requests_, rides);
   for (std::size_t r = 0; r < requests_.size(); ++r) {
     const auto& req = requests_[r];
-    if (rides[r]) continue;  // read_branches decodes its baskets for an earlier request
+    if (rides_[r]) continue;  // read_branches decodes its baskets for an earlier request
     const auto& baskets = req.branch->baskets;
     for (std::size_t i = 0; i < baskets.size(); ++i) {
       const BasketRef& ref = baskets[i];

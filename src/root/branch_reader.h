@@ -75,6 +75,10 @@ std::vector<Column> read_branches(const Tree& tree, std::span<const BranchReques
 Column read_branch(const Tree& tree, const BranchInfo& branch, int64_t start, int64_t stop,
                    ThreadPool* pool = nullptr);
 
+// The branch whose baskets `b` reads: `b` itself, or, for a member of an object branch, the
+// parent (read_branches decompresses those baskets once for all its members).
+const BranchInfo* baskets_owner(const BranchInfo* b);
+
 // Iterates over a tree in chunks of `chunk_size` entries (<= 0: everything in one chunk).
 class ChunkIterator {
  public:
@@ -95,6 +99,7 @@ class ChunkIterator {
 
   const Tree& tree_;
   std::vector<BranchRequest> requests_;
+  std::vector<char> rides_;  // per request: decoded with an earlier one (it reads no baskets itself)
   int64_t chunk_size_;
   int64_t next_;
   int64_t stop_;

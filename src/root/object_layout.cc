@@ -45,14 +45,11 @@ struct At {
 // The header of an object or base of a class of version `version`, foreign-written or not.
 int64_t foreign_header(int version) { return version <= 1 ? kHeaderBytes + 4 : kHeaderBytes; }
 
-// Appends the members of `class_name`'s body (what follows its header) at `at` into the object;
-// returns the body's sizes, or nullopt when they are not fixed. Also keeps the member-wise
-// layout (members alone, bases flattened) while it applies.
-std::optional<At> body(Walk& w, const std::string& class_name, int version, At at, const std::string& prefix,
-                       int depth) {
+// Appends the members of the body of `info`'s class (what follows its header) at `at` into the
+// object; returns the body's sizes, or nullopt when they are not fixed. Also keeps the
+// member-wise layout (members alone, bases flattened) while it applies.
+std::optional<At> body(Walk& w, const StreamerInfo& info, At at, const std::string& prefix, int depth) {
   if (depth > kMaxDepth) return std::nullopt;
-  const StreamerInfo* info = find_info(w.reg, class_name, version);
-  if (!info) return std::nullopt;
   StreamedLayout& l = w.layout;
   At size;
   // A base or an embedded object: its own header, then its body.
@@ -60,14 +57,14 @@ std::optional<At> body(Walk& w, const std::string& class_name, int version, At a
     const StreamerInfo* nested_info = find_info(w.reg, name, v);
     if (!nested_info) return false;
     const int64_t fh = foreign_header(nested_info->class_version);
-    auto inner = body(w, name, nested_info->class_version,
-                      {at.plain + size.plain + kHeaderBytes, at.foreign + size.foreign + fh}, inner_prefix, depth + 1);
+    auto inner = body(w, *nested_info, {at.plain + size.plain + kHeaderBytes, at.foreign + size.foreign + fh},
+                      inner_prefix, depth + 1);
     if (!inner) return false;
     size.plain += kHeaderBytes + inner->plain;
     size.foreign += fh + inner->foreign;
     return true;
   };
-  for (const StreamerElement& el : info->elements) {
+  for (const StreamerElement& el : info.elements) {
     if (--w.budget < 0) return std::nullopt;
     if (el.kind == "TStreamerBase") {
       l.bases = true;
@@ -81,8 +78,7 @@ std::optional<At> body(Walk& w, const std::string& class_name, int version, At a
     } else if (el.type > 0 && el.type < 20 && el.array_length <= 1 && el.array_dim == 0) {
       const Interpretation in = basic_member_interpretation(el);
       if (!in.supported()) return std::nullopt;
-      StreamedMember m{prefix + el.name, at.plain + size.plain, l.memberwise_size, at.foreign + size.foreign, &el};
-      l.members.push_back(std::move(m));
+      l.members.push_back({prefix + el.name, at.plain + size.plain, l.memberwise_size, at.foreign + size.foreign, &el});
       size.plain += in.disk_value_size();
       size.foreign += in.disk_value_size();
       l.memberwise_size += in.disk_value_size();
@@ -217,10 +213,10 @@ std::optional<StreamedLayout> fixed_stream_layout(const StreamerRegistry& reg, c
   layout.checksum = info->checksum;
   Walk w{reg, layout};
   const int64_t fh = foreign_header(info->class_version);
-  auto size = body(w, class_name, info->class_version, {kHeaderBytes, fh}, "", 0);
+  auto size = body(w, *info, {kHeaderBytes, fh}, "", 0);
   if (!size) return std::nullopt;
   layout.size = kHeaderBytes + size->plain;
-  if (info->class_version <= 1) layout.foreign_size = fh + size->foreign;
+  if (fh != kHeaderBytes) layout.foreign_size = fh + size->foreign;
   return layout;
 }
 

@@ -18,6 +18,7 @@
 #include "root/interpretation.h"
 #include "root/object_layout.h"
 #include "root/tree.h"
+#include "support/column_values.h"
 #include "support/testdata.h"
 
 namespace m4h::root {
@@ -27,12 +28,6 @@ using Offsets = std::vector<std::vector<int64_t>>;
 
 std::shared_ptr<Tree> xaod(const std::string& tree = "CollectionTree") {
   return Tree::load(File::open(test::testdata_file("uproot-issue-951.root")), tree);
-}
-
-std::vector<uint32_t> u32s(const Column& c) {
-  std::vector<uint32_t> v;
-  for (int64_t i = 0; i < c.value_count(); ++i) v.push_back(c.value<uint32_t>(i));
-  return v;
 }
 
 TEST(ElementLinkVectors, LayoutHasAPlainAndAForeignForm) {
@@ -85,9 +80,10 @@ TEST(ElementLinkVectors, ValuesMatchTheOracle) {
   const Column index = read_branch(*t, *t->find("TruthBosonAuxDyn.parentLinks.m_persIndex"), 0, 2);
   EXPECT_EQ(key.offsets, (Offsets{{0, 4, 8}, {0, 1, 2, 3, 4, 5, 6, 7, 8}}));
   EXPECT_EQ(index.offsets, key.offsets);
-  EXPECT_EQ(u32s(key), (std::vector<uint32_t>{660928181, 614719239, 660928181, 614719239, 660928181, 614719239,
-                                              660928181, 614719239}));
-  EXPECT_EQ(u32s(index), (std::vector<uint32_t>{2, 0, 3, 2, 2, 0, 3, 2}));
+  EXPECT_EQ(test::column_values<uint32_t>(key),
+            (std::vector<uint32_t>{660928181, 614719239, 660928181, 614719239, 660928181, 614719239, 660928181,
+                                   614719239}));
+  EXPECT_EQ(test::column_values<uint32_t>(index), (std::vector<uint32_t>{2, 0, 3, 2, 2, 0, 3, 2}));
   // Vectors of empty vectors (jsroot: [[[],[]]]), a split member of the MetaData tree.
   auto meta = xaod("MetaData");
   const Column empty = read_branch(*meta, *meta->find("CutBookkeepersAux.childrenLinks.m_persIndex"), 0, 1);
@@ -190,7 +186,7 @@ TEST(ElementLinkVectors, ForeignAndPlainHeadersBothRead) {
     o.foreign = foreign;
     decode_basket(in, one_entry(links, o), 0, 1, out, nullptr);
     EXPECT_EQ(out.offsets, (Offsets{{0, 3}, {0, 2, 2, 3}}));
-    EXPECT_EQ(u32s(out), (std::vector<uint32_t>{1, 2, 4294967295u}));
+    EXPECT_EQ(test::column_values<uint32_t>(out), (std::vector<uint32_t>{1, 2, 4294967295u}));
   }
 }
 

@@ -19,6 +19,7 @@
 #include "root/interpretation.h"
 #include "root/object_layout.h"
 #include "root/tree.h"
+#include "support/column_values.h"
 #include "support/testdata.h"
 
 namespace m4h::root {
@@ -157,13 +158,6 @@ TEST(ObjectMembers, AnyRangeInPiecesEqualsTheWhole) {
   }
 }
 
-template <typename T>
-std::vector<T> values(const Column& c) {
-  std::vector<T> v;
-  for (int64_t i = 0; i < c.value_count(); ++i) v.push_back(c.value<T>(i));
-  return v;
-}
-
 // Collections streamed member-wise (each member for every item in turn, after the items' class
 // version and checksum): a std::map's pairs, xAOD ElementLinks. Values from the jsroot oracle.
 TEST(ObjectMembers, MemberWiseCollectionsMatchTheOracle) {
@@ -176,8 +170,8 @@ TEST(ObjectMembers, MemberWiseCollectionsMatchTheOracle) {
   EXPECT_EQ(second.dtype, DType::kInt16);
   EXPECT_EQ(first.offsets, (std::vector<std::vector<int64_t>>{{0, 1, 3, 6, 10, 15}}));
   EXPECT_EQ(second.offsets, first.offsets);
-  EXPECT_EQ(values<int32_t>(first), (std::vector<int32_t>{1, 1, 2, 1, 2, 3, 1, 2, 3, 4, 1, 2, 3, 4, 5}));
-  EXPECT_EQ(values<int16_t>(second), (std::vector<int16_t>{1, 1, 2, 1, 2, 3, 1, 2, 3, 4, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(test::column_values<int32_t>(first), (std::vector<int32_t>{1, 1, 2, 1, 2, 3, 1, 2, 3, 4, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(test::column_values<int16_t>(second), (std::vector<int16_t>{1, 1, 2, 1, 2, 3, 1, 2, 3, 4, 1, 2, 3, 4, 5}));
   // Maps whose keys or values vary in size (strings, containers) are read as nested parts
   // (map_parts_test.cc).
   EXPECT_EQ(interpret(*stl, *stl->find("map_string_int16.first")).layout, Layout::kNested);
@@ -192,8 +186,8 @@ TEST(ObjectMembers, MemberWiseCollectionsMatchTheOracle) {
   EXPECT_EQ(index.offsets, key.offsets);
   std::vector<uint32_t> k(18, 452794649u), i{0, 1, 2, 3, 4, 5, 6, 7, 8, 4294967295u, 0, 1, 2, 3, 4, 5, 6, 4294967295u};
   k[9] = k[17] = 0;
-  EXPECT_EQ(values<uint32_t>(key), k);
-  EXPECT_EQ(values<uint32_t>(index), i);
+  EXPECT_EQ(test::column_values<uint32_t>(key), k);
+  EXPECT_EQ(test::column_values<uint32_t>(index), i);
 }
 
 // The top of an xAOD object branch without sub-branches holds the members alone (no byte count
@@ -204,9 +198,9 @@ TEST(ObjectMembers, BareMembersOfAnXaodObjectMatchTheOracle) {
   auto t = load("uproot-issue-951.root", "CollectionTree");
   const Column id = read_branch(*t, *t->find("BunchConfKey.m_id"), 0, 2);
   EXPECT_TRUE(id.offsets.empty());
-  EXPECT_EQ(values<uint32_t>(id), (std::vector<uint32_t>{2906127984u, 2906127984u}));
+  EXPECT_EQ(test::column_values<uint32_t>(id), (std::vector<uint32_t>{2906127984u, 2906127984u}));
   const Column hlt = read_branch(*t, *t->find("TrigConfKeys.m_hltpsk"), 0, 2);
-  EXPECT_EQ(values<uint32_t>(hlt), (std::vector<uint32_t>{2581517153u, 2581517153u}));
+  EXPECT_EQ(test::column_values<uint32_t>(hlt), (std::vector<uint32_t>{2581517153u, 2581517153u}));
   EXPECT_EQ(read_all(*t, "TrigConfKeys.m_smk").entries, t->entries());
 }
 
